@@ -1,0 +1,69 @@
+"""The application factory: blueprints, the database connection per request, the CLI."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import click
+from flask import Flask
+
+from config import ROOT, Settings
+from models import db, open_database
+
+
+def create_app(settings: Settings | None = None, **config: object) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SETTINGS=settings,
+        CLOCK=lambda: datetime.now(UTC),
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_development,
+    )
+    app.config.update(config)
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.initialize(open_database(settings.database_url))
+
+    @app.before_request
+    def open_connection() -> None:
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(_exc: BaseException | None) -> None:
+        if not db.is_closed():
+            db.close()
+
+    from views import api, errors, health, public
+
+    for blueprint in (health.bp, api.bp, public.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    _register_cli(app)
+    return app
+
+
+def _register_cli(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply pending schema migrations."""
+        from migrations import upgrade
+
+        applied = upgrade(db.obj)
+        click.echo(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Create the demo organisation, staff, services and bookings (idempotent)."""
+        from services.demo import DEMO_LOGINS, DEMO_PASSWORD
+        from services.demo import seed_demo as seed
+
+        with db.connection_context():
+            created = seed(app.config["CLOCK"]())
+        click.echo("demo data created" if created else "demo data already present")
+        for email, role in DEMO_LOGINS.items():
+            click.echo(f"  {email:<24} {DEMO_PASSWORD}   {role}")

@@ -1,0 +1,281 @@
+"""Peewee models, the database proxy, and small query helpers.
+
+Instants are stored in UTC (``UTCDateTimeField``): ``timestamptz`` on PostgreSQL and a
+fixed-width ISO string on SQLite, so comparisons sort correctly on both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    Check,
+    CompositeKey,
+    DatabaseProxy,
+    DateField,
+    Field,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+    TimeField,
+)
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1}
+_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def open_database(url: str):
+    """A database for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        return connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    return connect(url)
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+class UTCDateTimeField(Field):
+    field_type = "TIMESTAMPTZ"
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime given for {self.name}: store aware UTC instants")
+        value = value.astimezone(UTC)
+        if is_sqlite():
+            return value.strftime(_SQLITE_FORMAT)
+        return value
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Organisation(BaseModel):
+    slug = CharField(unique=True, max_length=64)
+    name = CharField(max_length=200)
+    timezone = CharField(max_length=64)
+    currency = CharField(max_length=3, constraints=[Check("length(currency) = 3")])
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    email = CharField(unique=True, max_length=254, constraints=[Check("email = lower(email)")])
+    name = CharField(max_length=200)
+    phone = CharField(null=True, max_length=32)
+    password_hash = CharField(null=True, max_length=200)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return cls.get_or_none(cls.email == cls.normalise_email(email))
+
+
+ROLES = ("owner", "provider")
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=16, constraints=[Check("role IN ('owner', 'provider')")])
+
+    class Meta:
+        indexes = ((("user", "organisation", "role"), True),)
+
+
+class Provider(BaseModel):
+    organisation = ForeignKeyField(Organisation, backref="providers", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, unique=True, on_delete="SET NULL")
+    name = CharField(max_length=200)
+    active = BooleanField(default=True)
+
+
+class Service(BaseModel):
+    organisation = ForeignKeyField(Organisation, backref="services", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    category = CharField(max_length=100, default="")
+    description = TextField(default="")
+    duration_minutes = IntegerField(constraints=[Check("duration_minutes > 0")])
+    price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
+    buffer_before_minutes = IntegerField(default=0, constraints=[Check("buffer_before_minutes >= 0")])
+    buffer_after_minutes = IntegerField(default=0, constraints=[Check("buffer_after_minutes >= 0")])
+    min_notice_minutes = IntegerField(default=0, constraints=[Check("min_notice_minutes >= 0")])
+    max_days_ahead = IntegerField(default=90, constraints=[Check("max_days_ahead >= 0")])
+    cancellation_window_hours = IntegerField(
+        default=24, constraints=[Check("cancellation_window_hours >= 0")]
+    )
+    active = BooleanField(default=True)
+
+
+class ServiceProvider(BaseModel):
+    service = ForeignKeyField(Service, backref="offered_by", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="offers", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = CompositeKey("service", "provider")
+
+
+class WeeklyHours(BaseModel):
+    """Working hours on a weekday (0 = Monday), in the organisation's wall-clock time."""
+
+    provider = ForeignKeyField(Provider, backref="weekly_hours", on_delete="CASCADE")
+    weekday = IntegerField(constraints=[Check("weekday BETWEEN 0 AND 6")])
+    start_time = TimeField()
+    end_time = TimeField(constraints=[Check("end_time > start_time")])
+
+
+class DateOverride(BaseModel):
+    """Hours on one local date that replace the weekly ones; a row without times closes the day."""
+
+    provider = ForeignKeyField(Provider, backref="overrides", on_delete="CASCADE")
+    day = DateField()
+    start_time = TimeField(null=True)
+    end_time = TimeField(
+        null=True,
+        constraints=[
+            Check(
+                "(start_time IS NULL AND end_time IS NULL) OR "
+                "(start_time IS NOT NULL AND end_time IS NOT NULL AND end_time > start_time)"
+            )
+        ],
+    )
+
+
+class TimeOff(BaseModel):
+    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE")
+    start_at = UTCDateTimeField()
+    end_at = UTCDateTimeField(constraints=[Check("end_at > start_at")])
+    reason = CharField(max_length=200, default="")
+
+
+STATUSES = ("confirmed", "cancelled", "completed", "no_show")
+
+
+class Booking(BaseModel):
+    organisation = ForeignKeyField(Organisation, backref="bookings", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="bookings")
+    provider = ForeignKeyField(Provider, backref="bookings")
+    customer = ForeignKeyField(User, backref="bookings", null=True, on_delete="SET NULL")
+    start_at = UTCDateTimeField()
+    end_at = UTCDateTimeField()
+    block_start = UTCDateTimeField()
+    block_end = UTCDateTimeField()
+    status = CharField(
+        max_length=16,
+        default="confirmed",
+        constraints=[Check("status IN ('confirmed', 'cancelled', 'completed', 'no_show')")],
+    )
+    price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
+    currency = CharField(max_length=3)
+    created_at = UTCDateTimeField(default=utcnow)
+    cancelled_at = UTCDateTimeField(null=True)
+    cancelled_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    cancel_reason = TextField(default="")
+    rescheduled_from = ForeignKeyField("self", null=True, backref="rescheduled_to")
+
+    class Meta:
+        constraints = [
+            SQL("CHECK (block_start <= start_at AND start_at < end_at AND end_at <= block_end)")
+        ]
+        indexes = ((("provider", "block_start"), False), (("customer", "start_at"), False))
+
+    @classmethod
+    def with_details(cls):
+        """Bookings with their service, provider and organisation, in one query."""
+        return (
+            cls.select(cls, Service, Provider, Organisation)
+            .join(Service)
+            .switch(cls)
+            .join(Provider)
+            .switch(cls)
+            .join(Organisation)
+        )
+
+    @classmethod
+    def overlapping(cls, provider_id: int, start: datetime, end: datetime):
+        """Bookings that keep ``provider_id`` busy at some moment of [start, end)."""
+        return cls.select().where(
+            (cls.provider == provider_id)
+            & (cls.status != "cancelled")
+            & (cls.block_start < end)
+            & (cls.block_end > start)
+        )
+
+
+class BookingEvent(BaseModel):
+    """Append-only history of a booking: who did what, when."""
+
+    booking = ForeignKeyField(Booking, backref="events", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    action = CharField(max_length=32)
+    detail = TextField(default="{}")
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    token_hash = CharField(unique=True, max_length=64)
+    created_at = UTCDateTimeField(default=utcnow)
+    expires_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True)
+
+
+class IdempotencyKey(BaseModel):
+    """The first response to a request sent with an Idempotency-Key, kept for replays."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField(max_length=200)
+    request_hash = CharField(max_length=64)
+    status_code = IntegerField()
+    response_body = TextField()
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
+ALL_MODELS = [
+    Organisation,
+    User,
+    Membership,
+    Provider,
+    Service,
+    ServiceProvider,
+    WeeklyHours,
+    DateOverride,
+    TimeOff,
+    Booking,
+    BookingEvent,
+    ApiToken,
+    IdempotencyKey,
+]

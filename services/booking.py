@@ -1,0 +1,223 @@
+"""Booking, cancelling and moving appointments.
+
+The scheduling engine decides what may be booked; the database decides, in the end,
+that no provider is ever booked twice (see ``_take``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from peewee import IntegrityError
+
+from models import Booking, BookingEvent, Membership, Organisation, Service, db, is_sqlite
+from scheduling import ServiceRules, available_slots, change_deadline, customer_may_change
+from services import availability
+from services.errors import (
+    Forbidden,
+    Invalid,
+    NotChangeable,
+    NotFound,
+    OutsideCancellationWindow,
+    SlotTaken,
+)
+
+log = logging.getLogger("kairos.booking")
+
+EXCLUSION_VIOLATION = "23P01"
+
+
+def active_service(service_id: int) -> Service:
+    service = (
+        Service.select(Service, Organisation)
+        .join(Organisation)
+        .where((Service.id == service_id) & Service.active)
+        .get_or_none()
+    )
+    if service is None:
+        raise Invalid({"service": "No such service."})
+    return service
+
+
+def book(
+    *,
+    customer_id: int,
+    service_id: int,
+    start: datetime,
+    now: datetime,
+    provider_id: int | None = None,
+    actor_id: int | None = None,
+) -> Booking:
+    """Book ``service`` at ``start`` for a customer, with one provider or whoever is free.
+
+    Raises Invalid when ``start`` is not a time this service is ever offered, and
+    SlotTaken (with the nearest free slots) when it is, but somebody got there first.
+    """
+    service = active_service(service_id)
+    start = _check_start(start, now)
+    fields = {"organisation": service.organisation_id, "service": service.id,
+              "customer": customer_id, "price_cents": service.price_cents,
+              "currency": service.organisation.currency}
+    for pid in _free_providers(service, start, now, provider_id):
+        try:
+            return _take(service, pid, start, fields, actor_id or customer_id, now, event="booked")
+        except SlotTaken:
+            continue  # with "any provider", the next one may still be free
+    raise _taken_or_invalid(service, start, now, provider_id)
+
+
+def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -> Booking:
+    """Cancel a booking. Customers only inside the cancellation window; staff any time."""
+    booking = _changeable(booking_id, actor_id, now)
+    with db.atomic():
+        changed = (
+            Booking.update(status="cancelled", cancelled_at=now, cancelled_by=actor_id,
+                           cancel_reason=reason.strip())
+            .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
+            .execute()
+        )
+        if not changed:
+            raise NotChangeable("This booking was already cancelled.")
+        _record(booking.id, actor_id, "cancelled", reason=reason.strip())
+    log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
+    return Booking.get_by_id(booking.id)
+
+
+def reschedule(
+    *,
+    booking_id: int,
+    actor_id: int,
+    start: datetime,
+    now: datetime,
+    provider_id: int | None = None,
+) -> Booking:
+    """Move a booking to ``start``: the new time is taken and the old released together,
+    or nothing changes. Returns the new booking, which points back at the old one."""
+    old = _changeable(booking_id, actor_id, now)
+    service = active_service(old.service_id)
+    start = _check_start(start, now)
+    fields = {"organisation": old.organisation_id, "service": service.id,
+              "customer": old.customer_id, "price_cents": old.price_cents,
+              "currency": old.currency, "rescheduled_from": old.id}
+    for pid in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
+        try:
+            return _take(service, pid, start, fields, actor_id, now, event="booked", release=old)
+        except SlotTaken:
+            continue
+    raise _taken_or_invalid(service, start, now, provider_id)
+
+
+def staff_role(user_id: int, booking: Booking) -> str | None:
+    """'owner' or 'provider' when ``user_id`` may manage ``booking`` as staff."""
+    roles = {
+        m.role
+        for m in Membership.select(Membership.role).where(
+            (Membership.user == user_id) & (Membership.organisation == booking.organisation_id)
+        )
+    }
+    if "owner" in roles:
+        return "owner"
+    if "provider" in roles and booking.provider.user_id == user_id:
+        return "provider"
+    return None
+
+
+def _check_start(start: datetime, now: datetime) -> datetime:
+    if start.tzinfo is None:
+        raise Invalid({"start": "Give the time with its UTC offset."})
+    if start <= now:
+        raise Invalid({"start": "That time has already passed."})
+    return start.astimezone(UTC)
+
+
+def _free_providers(service, start, now, provider_id, ignore_booking=None) -> list[int]:
+    """Providers who could take ``start``, least busy first."""
+    tz = ZoneInfo(service.organisation.timezone)
+    day = start.astimezone(tz).date()
+    providers = availability.providers_for(service, provider_id)
+    rules: ServiceRules = availability.rules_for(service)
+    cals = availability.calendars(providers, day, day, tz, ignore_booking=ignore_booking)
+    return [
+        cal.provider_id
+        for cal in availability.by_least_busy(cals)
+        if any(s.start == start for s in available_slots(cal, rules, tz, day, day, now))
+    ]
+
+
+def _taken_or_invalid(service, start, now, provider_id) -> Exception:
+    if availability.would_be_slot(service, start, now, provider_id):
+        alternatives = availability.nearest_slots(service, start, now, provider_id)
+        return SlotTaken(alternatives, service.organisation.timezone)
+    return Invalid({"start": "This service is not offered at that time."})
+
+
+def _take(service, provider_id, start, fields, actor_id, now, *, event, release=None) -> Booking:
+    """Insert the booking so that the database itself refuses an overlap.
+
+    SQLite: take the write lock first (BEGIN IMMEDIATE), look again, insert.
+    PostgreSQL: the exclusion constraint booking_no_overlap decides.
+    ``release`` is a booking given up in the same transaction (a reschedule).
+    """
+    rules = availability.rules_for(service)
+    block = rules.block(start)
+    row = dict(fields, provider=provider_id, start_at=start, end_at=start + rules.duration,
+               block_start=block.start, block_end=block.end)
+    try:
+        with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+            if release is not None:
+                _release(release, actor_id, now)
+            if is_sqlite() and Booking.overlapping(provider_id, block.start, block.end).exists():
+                raise SlotTaken()
+            booking = Booking.create(**row)
+            detail = {"start": start.isoformat(), "provider": provider_id}
+            if release is not None:
+                detail["rescheduled_from"] = release.id
+            _record(booking.id, actor_id, event, **detail)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise SlotTaken() from exc
+        raise
+    log.info("booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id)
+    return booking
+
+
+def _release(booking: Booking, actor_id: int, now: datetime) -> None:
+    changed = (
+        Booking.update(status="cancelled", cancelled_by=actor_id, cancel_reason="rescheduled",
+                       cancelled_at=now)
+        .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
+        .execute()
+    )
+    if not changed:
+        raise NotChangeable("This booking was changed meanwhile.")
+    _record(booking.id, actor_id, "rescheduled")
+
+
+def _changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
+    """The booking, if ``actor_id`` may change it now; the reason why not otherwise."""
+    booking = Booking.get_or_none(Booking.id == booking_id)
+    if booking is None:
+        raise NotFound("No such booking.")
+    staff = staff_role(actor_id, booking)
+    if booking.customer_id != actor_id and staff is None:
+        raise NotFound("No such booking.")  # never reveal that someone else's booking exists
+    if booking.status != "confirmed":
+        raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")
+    if staff is None:
+        window = timedelta(hours=booking.service.cancellation_window_hours)
+        if not customer_may_change(booking.start_at, window, now):
+            raise _outside_window(booking, window)
+    return booking
+
+
+def _outside_window(booking: Booking, window: timedelta) -> OutsideCancellationWindow:
+    deadline = change_deadline(booking.start_at, window)
+    return OutsideCancellationWindow(deadline, booking.organisation.timezone)
+
+
+def _record(booking_id: int, actor_id: int | None, action: str, **detail: object) -> None:
+    BookingEvent.create(booking=booking_id, actor=actor_id, action=action,
+                        detail=json.dumps(detail, sort_keys=True))

@@ -1,0 +1,73 @@
+"""Domain errors. Views map them to HTTP status codes in one place (views/errors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from scheduling import Slot
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+
+class Invalid(DomainError):
+    """Bad input; ``fields`` maps each offending field to what is wrong with it."""
+
+    code = "invalid"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in fields.items()))
+        self.fields = fields
+
+
+class SlotTaken(DomainError):
+    """Someone else got the time first. ``alternatives`` are the nearest free slots."""
+
+    code = "slot_taken"
+
+    def __init__(self, alternatives: Sequence[Slot] = (), timezone: str = "UTC") -> None:
+        super().__init__("That time was just taken. Please pick another.")
+        self.alternatives = list(alternatives)
+        self.timezone = timezone
+
+
+class OutsideCancellationWindow(DomainError):
+    code = "outside_cancellation_window"
+
+    def __init__(self, deadline: datetime, timezone: str) -> None:
+        local = deadline.astimezone(ZoneInfo(timezone))
+        super().__init__(
+            f"Online changes were possible until {local:%a %d %b %Y, %H:%M} ({timezone})."
+            " Please contact us directly."
+        )
+        self.deadline = deadline
+        self.timezone = timezone
+
+
+class NotChangeable(DomainError):
+    """The booking is cancelled, completed or a no-show."""
+
+    code = "not_changeable"
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"

@@ -1,0 +1,193 @@
+"""JSON API v1: a stable contract for other clients and our own checks."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from models import Booking
+from services import auth, catalogue, idempotency
+from services import booking as bookings
+from services.availability import MAX_RANGE_DAYS, find_slots
+from services.errors import Invalid, NotFound
+from views.api_json import booking_json, organisation_json, service_json, slot_json
+from views.support import now, parse_date, parse_instant, parse_int
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user = auth.user_for_token(token.strip(), now()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized(
+                "Send a valid API token: Authorization: Bearer <token>.",
+                www_authenticate=WWWAuthenticate("bearer"),
+            )
+        g.api_user, g.api_token = user, token.strip()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid({"body": "Send a JSON object with Content-Type: application/json."})
+    return body
+
+
+def own_booking(booking_id: int) -> Booking:
+    found = Booking.with_details().where(
+        (Booking.id == booking_id) & (Booking.customer == g.api_user.id)
+    )
+    booking = found.get_or_none()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def booking_response(booking_id: int, status: int = 200):
+    return jsonify(booking_json(Booking.with_details().where(Booking.id == booking_id).get())), status
+
+
+@bp.get("")
+def index():
+    return jsonify({"version": 1, "docs": "/api/v1/orgs/<slug>"})
+
+
+@bp.post("/tokens")
+def create_token():
+    body = json_body()
+    missing = {f: "Required." for f in ("email", "password") if not isinstance(body.get(f), str)}
+    if missing:
+        raise Invalid(missing)
+    user = auth.authenticate(body["email"], body["password"])
+    token, expires_at = auth.issue_token(user, now())
+    return jsonify({"token": token, "expires_at": expires_at.isoformat()}), 201
+
+
+@bp.delete("/tokens/current")
+@token_required
+def revoke_token():
+    auth.revoke_token(g.api_token, now())
+    return "", 204
+
+
+@bp.get("/orgs/<slug>")
+def organisation(slug: str):
+    return jsonify(organisation_json(catalogue.organisation(slug)))
+
+
+@bp.get("/orgs/<slug>/services")
+def services(slug: str):
+    org = catalogue.organisation(slug)
+    offered = catalogue.services_with_providers(org)
+    return jsonify([service_json(service, org.currency, people) for service, people in offered])
+
+
+@bp.get("/orgs/<slug>/slots")
+def slots(slug: str):
+    org = catalogue.organisation(slug)
+    args = request.args
+    service_id = parse_int(args.get("service"), "service", "Give the id of a service.")
+    service = catalogue.service_of(org, service_id)
+    first_day = parse_date(args.get("date"))
+    days = parse_int(args.get("days", 1), "days", f"Give a number of days, 1 to {MAX_RANGE_DAYS}.")
+    if not 1 <= days <= MAX_RANGE_DAYS:
+        raise Invalid({"days": f"Give a number of days, 1 to {MAX_RANGE_DAYS}."})
+    provider_id = None
+    if args.get("provider"):
+        provider_id = parse_int(args["provider"], "provider", "Give the id of a provider.")
+    last_day = first_day + timedelta(days=days - 1)
+    found = find_slots(service, first_day, last_day, now(), provider_id=provider_id)
+    tz = ZoneInfo(org.timezone)
+    return jsonify({"timezone": org.timezone, "date": first_day.isoformat(), "days": days,
+                    "slots": [slot_json(slot, tz) for slot in found]})
+
+
+@bp.post("/bookings")
+@token_required
+def create_booking():
+    body = json_body()
+    service_id = parse_int(body.get("service"), "service", "Give the id of a service.")
+    start = parse_instant(body.get("start"))
+    provider_id = None
+    if body.get("provider") is not None:
+        provider_id = parse_int(body["provider"], "provider", "Give the id of a provider.")
+
+    def work() -> Response:
+        booking = bookings.book(customer_id=g.api_user.id, service_id=service_id, start=start,
+                                provider_id=provider_id, now=now())
+        return booking_response(booking.id, 201)
+
+    return idempotent(work, json.dumps(body, sort_keys=True))
+
+
+def idempotent(work, fingerprint: str):
+    """Run ``work`` once per Idempotency-Key; replay its first answer to a retry."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return work()
+    user_id = g.api_user.id
+    digest = idempotency.request_hash(request.method, request.path, fingerprint)
+    replay = idempotency.claim(user_id, key, digest, now())
+    if replay is not None:
+        return Response(replay.body, replay.status_code, mimetype="application/json")
+    try:
+        response, status = work()
+    except BaseException:
+        idempotency.release(user_id, key)
+        raise
+    idempotency.complete(user_id, key, status, response.get_data(as_text=True))
+    return response, status
+
+
+@bp.get("/bookings")
+@token_required
+def list_bookings():
+    mine = Booking.with_details().where(Booking.customer == g.api_user.id)
+    moment = now()
+    upcoming = mine.where(Booking.start_at >= moment).order_by(Booking.start_at)
+    past = mine.where(Booking.start_at < moment).order_by(Booking.start_at.desc())
+    return jsonify([booking_json(b) for b in [*upcoming, *past]])
+
+
+@bp.get("/bookings/<int:booking_id>")
+@token_required
+def show_booking(booking_id: int):
+    return jsonify(booking_json(own_booking(booking_id)))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@token_required
+def cancel_booking(booking_id: int):
+    body = request.get_json(silent=True) or {}
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if reason is not None and not isinstance(reason, str):
+        raise Invalid({"reason": "Give the reason as text."})
+    own_booking(booking_id)
+    bookings.cancel(booking_id=booking_id, actor_id=g.api_user.id, reason=reason or "", now=now())
+    return booking_response(booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@token_required
+def reschedule_booking(booking_id: int):
+    body = json_body()
+    start = parse_instant(body.get("start"))
+    provider_id = None
+    if body.get("provider") is not None:
+        provider_id = parse_int(body["provider"], "provider", "Give the id of a provider.")
+    own_booking(booking_id)
+    moved = bookings.reschedule(booking_id=booking_id, actor_id=g.api_user.id, start=start,
+                                provider_id=provider_id, now=now())
+    return booking_response(moved.id)
