@@ -177,11 +177,19 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
                 detail["rescheduled_from"] = release.id
             _record(booking.id, actor_id, event, **detail)
     except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION:
+        # Peewee raises its IntegrityError while handling the driver's error, so the
+        # driver's error (with the SQLSTATE) is the context, not the cause.
+        if _sqlstate(exc) == EXCLUSION_VIOLATION:
             raise SlotTaken() from exc
         raise
     log.info("booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id)
     return booking
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the driver's error behind a Peewee error, if there is one."""
+    cause = exc.__cause__ or exc.__context__
+    return getattr(cause, "sqlstate", None)
 
 
 def _release(booking: Booking, actor_id: int, now: datetime) -> None:

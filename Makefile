@@ -1,0 +1,55 @@
+# Kairos: `make run` serves the app with demo data; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+export PORT
+
+.PHONY: run test install chromium lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+## run: set everything up, migrate and seed the database, serve on http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/flask --app app db-upgrade
+	$(BIN)/flask --app app seed-demo
+	@echo
+	@echo "  Kairos is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	@echo
+	$(BIN)/honcho start --port $(PORT) --procfile Procfile
+
+## chromium: Debian's Chromium for the browser tests (Playwright cannot download one here)
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## test: unit, integration and e2e; on PostgreSQL too when TEST_DATABASE_URL is set
+test: install chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -n 2 --dist loadscope -p no:cacheprovider
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: the benchmarks in bench/ (see bench/README.md)
+bench: install
+	$(BIN)/python bench/slots_bench.py
+	$(BIN)/python bench/http_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

@@ -1,0 +1,192 @@
+"""Fixtures: the app on each database, a frozen clock, API clients, a live server.
+
+Every test that uses ``app`` runs on SQLite and, when TEST_DATABASE_URL is set, on
+PostgreSQL too. Each backend's database is created and migrated once per test
+process; tables are emptied before every test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import requests
+
+from app import create_app
+from config import ROOT, Settings
+from migrations import upgrade
+from models import ALL_MODELS, db, is_sqlite, open_database
+from services.auth import issue_token
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+
+
+def _server_url(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated database of each kind, private to this test process."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kairos.db'}"
+        upgrade(open_database(url))
+        yield url
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"kairos_test_{worker}_{secrets.token_hex(4)}"
+    admin = psycopg.connect(TEST_DATABASE_URL, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = _server_url(TEST_DATABASE_URL, name)
+    try:
+        upgrade(open_database(url))
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@dataclass
+class Clock:
+    """A clock that stands still until a test moves it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    # Wednesday 25 November 2026, 12:00 in London (GMT, so also 12:00 UTC).
+    return Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+
+def _empty_tables() -> None:
+    if is_sqlite():
+        for model in reversed(ALL_MODELS):
+            model.delete().execute()
+    else:
+        names = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+        db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(database_url, clock):
+    settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
+    app = create_app(settings, TESTING=True, CLOCK=clock)
+    with db.connection_context():
+        _empty_tables()
+    db.connect(reuse_if_open=True)  # the test's own connection, for factories and checks
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiClient:
+    """The Flask test client, sending a bearer token and JSON."""
+
+    def __init__(self, client, token: str | None = None) -> None:
+        self.client, self.token = client, token
+
+    def _headers(self, headers: dict | None) -> dict:
+        merged = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return merged | (headers or {})
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, json=None, **kw):
+        return self.client.post(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path: str, **kw):
+        return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+@pytest.fixture
+def clinic(app):
+    """A London clinic: two providers Mon–Fri 09–17 (Ana with lunch 13–14), three services."""
+    from datetime import time as t
+
+    org = factories.make_org("clinic")
+    owner = factories.make_owner(org)
+    ana_user = factories.make_user("ana@clinic.test", "Ana Silva")
+    ana = factories.make_provider(org, "Ana Silva", user=ana_user,
+                                  hours=[(t(9), t(13)), (t(14), t(17))])
+    tom = factories.make_provider(org, "Tom Reed")
+    assessment = factories.make_service(org, [ana], "Initial assessment", 60, price_cents=6500)
+    follow_up = factories.make_service(org, [ana, tom], "Follow-up", 30, price_cents=4500)
+    massage = factories.make_service(org, [tom], "Sports massage", 45, price_cents=5500,
+                                     buffer_after_minutes=10, category="Massage")
+    customer = factories.make_user("casey@example.com", "Casey Morgan")
+    return {"org": org, "owner": owner, "ana": ana, "ana_user": ana_user, "tom": tom,
+            "assessment": assessment, "follow_up": follow_up, "massage": massage,
+            "customer": customer}
+
+
+def api_client_for(app, user, clock) -> ApiClient:
+    token, _ = issue_token(user, clock())
+    return ApiClient(app.test_client(), token)
+
+
+@pytest.fixture
+def customer_api(app, clinic, clock) -> ApiClient:
+    return api_client_for(app, clinic["customer"], clock)
+
+
+@pytest.fixture
+def anonymous_api(app) -> ApiClient:
+    return ApiClient(app.test_client())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app, database_url):
+    """The app under gunicorn (2 workers × 8 threads, as in production) on a free port,
+    on the same database as the test. It uses the real clock."""
+    port = _free_port()
+    env = os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": "live-test",
+                        "KAIROS_ENV": "testing"}
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+           "--threads", "8", "--log-level", "warning", "app:create_app()"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("live server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+

@@ -1,0 +1,59 @@
+"""Playwright on Debian's Chromium, at phone and tablet sizes, against the live server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from config import ROOT
+from tests.server import gunicorn
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEVICES = ["iPhone 13", "Pixel 7", "iPad (gen 7) landscape"]
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def e2e_server(database_url):
+    """One server per database for the whole e2e run; each test's ``app`` empties the tables."""
+    with gunicorn(database_url) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(params=DEVICES)
+def device(request, playwright):
+    return request.param, playwright.devices[request.param]
+
+
+@pytest.fixture
+def screen(browser, device):
+    """A page sized and behaving like ``device`` (touch, mobile viewport)."""
+    name, settings = device
+    context = browser.new_context(**settings)
+    page = context.new_page()
+    page.device_name = name
+    yield page
+    context.close()
+
+
+def screenshot(page, label: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{label}-{page.device_name.replace(' ', '_')}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
