@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduling.localtime import boundary, local_date, offset_at, transitions_between
-from scheduling.types import DateOverride, Interval, ProviderCalendar, ServiceRules, Slot, WeeklyRule
+from scheduling.types import (
+    DateOverride,
+    Interval,
+    ProviderCalendar,
+    ServiceRules,
+    Slot,
+    WeeklyRule,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The smallest step of a datetime: ``t < last + _TICK`` is ``t <= last``.
@@ -109,7 +117,7 @@ def _grid(first: datetime, last: datetime, step: timedelta, tz: ZoneInfo) -> Ite
     if last < first:
         return
     edges = [first, *transitions_between(first, last, tz), last + _TICK]
-    for piece_start, piece_end in zip(edges, edges[1:], strict=False):
+    for piece_start, piece_end in itertools.pairwise(edges):
         offset = offset_at(piece_start, tz)
         # Wall-clock time since the epoch, rounded up to the grid, then back to UTC.
         steps = -(-(piece_start + offset - _EPOCH) // step)

@@ -120,9 +120,21 @@ def test_boundary_of_an_ordinary_time_is_the_same_opening_or_closing():
 @pytest.mark.parametrize(
     ("tz", "day", "wall", "first", "second"),
     [
-        (NEW_YORK, date(2026, 11, 1), time(1, 30), utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30)),
+        (
+            NEW_YORK,
+            date(2026, 11, 1),
+            time(1, 30),
+            utc(2026, 11, 1, 5, 30),
+            utc(2026, 11, 1, 6, 30),
+        ),
         (LONDON, date(2026, 10, 25), time(1, 0), utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 1, 0)),
-        (LORD_HOWE, date(2026, 4, 5), time(1, 45), utc(2026, 4, 4, 14, 45), utc(2026, 4, 4, 15, 15)),
+        (
+            LORD_HOWE,
+            date(2026, 4, 5),
+            time(1, 45),
+            utc(2026, 4, 4, 14, 45),
+            utc(2026, 4, 4, 15, 15),
+        ),
     ],
 )
 def test_ambiguous_boundary_opens_at_first_and_closes_at_second(tz, day, wall, first, second):

@@ -1,6 +1,7 @@
 """Slot generation on ordinary days: rules, overrides, busy time, notice, buffers, grid."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -181,7 +182,10 @@ def test_override_hours_are_local_time_too():
 def test_override_applies_only_to_its_date_in_a_range():
     cal = calendar(
         *(rule(d, "09:00", "10:00") for d in range(7)),
-        overrides=[DateOverride(date(2026, 1, 6)), DateOverride(date(2026, 1, 7), ((time(14), time(15)),))],
+        overrides=[
+            DateOverride(date(2026, 1, 6)),
+            DateOverride(date(2026, 1, 7), ((time(14), time(15)),)),
+        ],
     )
     slots = slots_on(cal, service(60, step=60), WINTER_MONDAY, last_day=date(2026, 1, 8))
     assert [s.start for s in slots] == [
@@ -218,6 +222,16 @@ def test_busy_intervals_in_any_order_and_overlapping_each_other():
     ]
 
 
+def test_busy_interval_nested_inside_a_longer_one_does_not_hide_it():
+    # The short booking starts later but ends sooner; 11:00 is still inside the long one.
+    busy = [
+        Interval(utc(2026, 1, 5, 10, 15), utc(2026, 1, 5, 10, 30)),
+        Interval(utc(2026, 1, 5, 10), utc(2026, 1, 5, 12)),
+    ]
+    cal = calendar(rule(MON, "09:00", "14:00"), busy=busy)
+    assert wall(slots_on(cal, service(60, step=60), WINTER_MONDAY)) == ["09:00", "12:00", "13:00"]
+
+
 def test_busy_instant_inside_a_slot_blocks_it():
     busy = [Interval(utc(2026, 1, 5, 9, 59), utc(2026, 1, 5, 10, 1))]
     cal = calendar(rule(MON, "09:00", "12:00"), busy=busy)
@@ -235,7 +249,8 @@ def test_busy_given_in_another_zone_is_compared_as_instants():
     # 15:30–16:30 in Kolkata is 10:00–11:00Z.
     busy = [
         Interval(
-            datetime(2026, 1, 5, 15, 30, tzinfo=KOLKATA), datetime(2026, 1, 5, 16, 30, tzinfo=KOLKATA)
+            datetime(2026, 1, 5, 15, 30, tzinfo=KOLKATA),
+            datetime(2026, 1, 5, 16, 30, tzinfo=KOLKATA),
         )
     ]
     cal = calendar(rule(MON, "09:00", "12:00"), busy=busy)
@@ -351,7 +366,9 @@ def test_max_days_ahead_counts_from_the_local_date_of_now():
 
 def test_range_ending_before_it_starts_is_empty():
     cal = calendar(rule(MON, "09:00", "17:00"))
-    assert available_slots(cal, service(30), LONDON, WINTER_MONDAY, date(2026, 1, 4), LONG_AGO) == []
+    assert (
+        available_slots(cal, service(30), LONDON, WINTER_MONDAY, date(2026, 1, 4), LONG_AGO) == []
+    )
     assert working_intervals(cal.rules, (), WINTER_MONDAY, date(2026, 1, 4), LONDON) == []
 
 
@@ -372,7 +389,11 @@ def test_grid_is_local_in_a_half_hour_zone():
     slots = slots_on(
         calendar(rule(MON, "09:00", "12:00")), service(60, step=60), WINTER_MONDAY, tz=KOLKATA
     )
-    assert [s.start for s in slots] == [utc(2026, 1, 5, 3, 30), utc(2026, 1, 5, 4, 30), utc(2026, 1, 5, 5, 30)]
+    assert [s.start for s in slots] == [
+        utc(2026, 1, 5, 3, 30),
+        utc(2026, 1, 5, 4, 30),
+        utc(2026, 1, 5, 5, 30),
+    ]
     assert wall(slots, KOLKATA) == ["09:00", "10:00", "11:00"]
 
 
@@ -401,7 +422,7 @@ def test_step_sizes(step, expected):
     slots = slots_on(calendar(rule(MON, "09:00", "11:00")), service(30, step=step), WINTER_MONDAY)
     assert len(slots) == expected
     assert slots[0].start == utc(2026, 1, 5, 9)
-    assert all(b.start - a.start == timedelta(minutes=step) for a, b in zip(slots, slots[1:]))
+    assert all(b.start - a.start == timedelta(minutes=step) for a, b in pairwise(slots))
 
 
 def test_now_off_grid_with_seconds():
@@ -416,7 +437,12 @@ def test_now_off_grid_with_seconds():
 def test_two_working_weeks():
     weekdays = [rule(d, "09:00", "17:00") for d in (MON, TUE, WED, THU, FRI)]
     slots = available_slots(
-        calendar(*weekdays), service(60, step=60), LONDON, WINTER_MONDAY, date(2026, 1, 18), LONG_AGO
+        calendar(*weekdays),
+        service(60, step=60),
+        LONDON,
+        WINTER_MONDAY,
+        date(2026, 1, 18),
+        LONG_AGO,
     )
     assert len(slots) == 10 * 8
     assert slots == sorted(slots)
@@ -429,7 +455,12 @@ def test_two_working_weeks():
 def test_range_spanning_the_spring_clock_change_in_london():
     weekdays = [rule(d, "09:00", "10:00") for d in range(7)]
     slots = available_slots(
-        calendar(*weekdays), service(60, step=60), LONDON, date(2026, 3, 27), date(2026, 3, 31), LONG_AGO
+        calendar(*weekdays),
+        service(60, step=60),
+        LONDON,
+        date(2026, 3, 27),
+        date(2026, 3, 31),
+        LONG_AGO,
     )
     assert [s.start for s in slots] == [
         utc(2026, 3, 27, 9),
@@ -441,9 +472,15 @@ def test_range_spanning_the_spring_clock_change_in_london():
 
 
 def test_working_intervals_over_a_week():
-    cal = calendar(rule(MON, "09:00", "12:00"), rule(MON, "13:00", "17:00"), rule(WED, "10:00", "11:00"))
+    cal = calendar(
+        rule(MON, "09:00", "12:00"), rule(MON, "13:00", "17:00"), rule(WED, "10:00", "11:00")
+    )
     intervals = working_intervals(
-        cal.rules, [DateOverride(date(2026, 1, 6), ((time(8), time(9)),))], WINTER_MONDAY, date(2026, 1, 11), LONDON
+        cal.rules,
+        [DateOverride(date(2026, 1, 6), ((time(8), time(9)),))],
+        WINTER_MONDAY,
+        date(2026, 1, 11),
+        LONDON,
     )
     assert intervals == [
         Interval(utc(2026, 1, 5, 9), utc(2026, 1, 5, 12)),
@@ -489,7 +526,9 @@ def test_any_provider_assigns_each_start_to_the_first_free_one():
         provider_id=1,
     )
     second = calendar(rule(MON, "10:00", "13:00"), provider_id=2)
-    slots = available_slots_any([first, second], service(60, step=60), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO)
+    slots = available_slots_any(
+        [first, second], service(60, step=60), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO
+    )
     assert [(s.start.hour, s.provider_id) for s in slots] == [(9, 1), (10, 2), (11, 1), (12, 2)]
 
 
@@ -497,18 +536,28 @@ def test_any_provider_order_decides_who_gets_shared_starts():
     first = calendar(rule(MON, "09:00", "11:00"), provider_id=1)
     second = calendar(rule(MON, "09:00", "11:00"), provider_id=2)
     svc = service(60, step=60)
-    one_two = available_slots_any([first, second], svc, LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO)
-    two_one = available_slots_any([second, first], svc, LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO)
+    one_two = available_slots_any(
+        [first, second], svc, LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO
+    )
+    two_one = available_slots_any(
+        [second, first], svc, LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO
+    )
     assert [s.provider_id for s in one_two] == [1, 1]
     assert [s.provider_id for s in two_one] == [2, 2]
-    assert [s.start for s in one_two] == [s.start for s in two_one] == [utc(2026, 1, 5, 9), utc(2026, 1, 5, 10)]
+    assert (
+        [s.start for s in one_two]
+        == [s.start for s in two_one]
+        == [utc(2026, 1, 5, 9), utc(2026, 1, 5, 10)]
+    )
 
 
 def test_any_provider_is_sorted_and_unique_across_offset_grids():
     # Provider 2 starts off-grid for 60 minutes but on the 30-minute grid.
     first = calendar(rule(MON, "09:00", "12:00"), provider_id=1)
     second = calendar(rule(MON, "09:30", "13:30"), provider_id=2)
-    slots = available_slots_any([first, second], service(60, step=30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO)
+    slots = available_slots_any(
+        [first, second], service(60, step=30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO
+    )
     starts = [s.start for s in slots]
     assert starts == sorted(set(starts))
     assert wall(slots) == hhmm_range("09:00", "12:30", 30)
@@ -516,10 +565,14 @@ def test_any_provider_is_sorted_and_unique_across_offset_grids():
 
 
 def test_any_provider_with_no_calendars_is_empty():
-    assert available_slots_any([], service(30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO) == []
+    assert (
+        available_slots_any([], service(30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO) == []
+    )
 
 
 def test_any_provider_with_everyone_busy_is_empty():
     busy = [Interval(utc(2026, 1, 5), utc(2026, 1, 6))]
     cals = [calendar(rule(MON, "09:00", "17:00"), busy=busy, provider_id=p) for p in (1, 2, 3)]
-    assert available_slots_any(cals, service(30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO) == []
+    assert (
+        available_slots_any(cals, service(30), LONDON, WINTER_MONDAY, WINTER_MONDAY, LONG_AGO) == []
+    )

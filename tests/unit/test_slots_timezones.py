@@ -47,7 +47,9 @@ def every_half_hour(first: datetime, count: int) -> list[datetime]:
 
 
 def sunday(start: str, end: str) -> ProviderCalendar:
-    return ProviderCalendar(1, (WeeklyRule(SUN, time.fromisoformat(start), time.fromisoformat(end)),))
+    return ProviderCalendar(
+        1, (WeeklyRule(SUN, time.fromisoformat(start), time.fromisoformat(end)),)
+    )
 
 
 def service(minutes: int, step: int) -> ServiceRules:
@@ -97,9 +99,7 @@ def test_new_york_spring_forward_skips_the_missing_hour():
 
 
 def test_new_york_spring_forward_working_interval_is_real_time_only():
-    (work,) = working_intervals(
-        sunday("00:00", "04:00").rules, (), NY_SPRING, NY_SPRING, NEW_YORK
-    )
+    (work,) = working_intervals(sunday("00:00", "04:00").rules, (), NY_SPRING, NY_SPRING, NEW_YORK)
     assert work == Interval(utc(2026, 3, 8, 5), utc(2026, 3, 8, 8))
 
 
