@@ -26,11 +26,26 @@ def free_port() -> int:
 def gunicorn(database_url: str, *, workers: int = 2, threads: int = 8) -> Iterator[str]:
     """The app served as in production on a free port; yields its base URL."""
     port = free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": "live-test",
-                        "KAIROS_ENV": "testing"}
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
-           "app:create_app()"]
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "live-test",
+        "KAIROS_ENV": "testing",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "--no-control-socket",
+        "app:create_app()",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
