@@ -7,6 +7,7 @@ fixed-width ISO string on SQLite, so comparisons sort correctly on both.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 from peewee import (
     SQL,
@@ -33,10 +34,22 @@ _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def open_database(url: str):
-    """A database for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """A database for ``url``; SQLite gets WAL, a busy timeout and foreign keys,
+    PostgreSQL a connection pool."""
     if url.startswith("sqlite"):
         return connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
-    return connect(url)
+    return _postgres_pool(url)
+
+
+@cache
+def _postgres_pool(url: str):
+    # Requests still connect and close (app.py), but closing hands the connection back
+    # instead of ending a PostgreSQL backend, which takes milliseconds to start again.
+    # One pool per URL and process, so a second create_app() orphans no open connections.
+    scheme, rest = url.split("://", 1)
+    if not scheme.endswith("+pool"):
+        scheme += "+pool"
+    return connect(f"{scheme}://{rest}", max_connections=32, stale_timeout=300, timeout=10)
 
 
 def is_sqlite() -> bool:
@@ -127,7 +140,9 @@ class Service(BaseModel):
     description = TextField(default="")
     duration_minutes = IntegerField(constraints=[Check("duration_minutes > 0")])
     price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
-    buffer_before_minutes = IntegerField(default=0, constraints=[Check("buffer_before_minutes >= 0")])
+    buffer_before_minutes = IntegerField(
+        default=0, constraints=[Check("buffer_before_minutes >= 0")]
+    )
     buffer_after_minutes = IntegerField(default=0, constraints=[Check("buffer_after_minutes >= 0")])
     min_notice_minutes = IntegerField(default=0, constraints=[Check("min_notice_minutes >= 0")])
     max_days_ahead = IntegerField(default=90, constraints=[Check("max_days_ahead >= 0")])

@@ -86,7 +86,9 @@ def calendars(
 
     busy = defaultdict(list)
     time_off = TimeOff.select().where(
-        TimeOff.provider.in_(ids) & (TimeOff.start_at < window_end) & (TimeOff.end_at > window_start)
+        TimeOff.provider.in_(ids)
+        & (TimeOff.start_at < window_end)
+        & (TimeOff.end_at > window_start)
     )
     for row in time_off:
         busy[row.provider_id].append(Interval(row.start_at, row.end_at))
@@ -116,7 +118,9 @@ def calendars(
 
 def by_least_busy(cals: list[ProviderCalendar]) -> list[ProviderCalendar]:
     """Who gets an "any provider" booking: the one with the least booked time nearby."""
-    return sorted(cals, key=lambda c: (sum((b.end - b.start for b in c.busy), timedelta()), c.provider_id))
+    return sorted(
+        cals, key=lambda c: (sum((b.end - b.start for b in c.busy), timedelta()), c.provider_id)
+    )
 
 
 def find_slots(
@@ -138,10 +142,14 @@ def find_slots(
     if not providers:
         return []
     cals = calendars(providers, first_day, last_day, tz, ignore_booking=ignore_booking)
-    return available_slots_any(by_least_busy(cals), rules_for(service), tz, first_day, last_day, now)
+    return available_slots_any(
+        by_least_busy(cals), rules_for(service), tz, first_day, last_day, now
+    )
 
 
-def would_be_slot(service: Service, start: datetime, now: datetime, provider_id: int | None) -> bool:
+def would_be_slot(
+    service: Service, start: datetime, now: datetime, provider_id: int | None
+) -> bool:
     """Whether ``start`` would be offered if nothing were booked: tells "taken" from "never"."""
     tz = ZoneInfo(service.organisation.timezone)
     day = start.astimezone(tz).date()

@@ -13,11 +13,19 @@ from zoneinfo import ZoneInfo
 
 from peewee import IntegrityError
 
-from models import Booking, BookingEvent, Membership, Organisation, Service, db, is_sqlite
+from models import (
+    Booking,
+    BookingEvent,
+    Membership,
+    Organisation,
+    Provider,
+    Service,
+    db,
+    is_sqlite,
+)
 from scheduling import ServiceRules, available_slots, change_deadline, customer_may_change
 from services import availability
 from services.errors import (
-    Forbidden,
     Invalid,
     NotChangeable,
     NotFound,
@@ -58,9 +66,13 @@ def book(
     """
     service = active_service(service_id)
     start = _check_start(start, now)
-    fields = {"organisation": service.organisation_id, "service": service.id,
-              "customer": customer_id, "price_cents": service.price_cents,
-              "currency": service.organisation.currency}
+    fields = {
+        "organisation": service.organisation_id,
+        "service": service.id,
+        "customer": customer_id,
+        "price_cents": service.price_cents,
+        "currency": service.organisation.currency,
+    }
     for pid in _free_providers(service, start, now, provider_id):
         try:
             return _take(service, pid, start, fields, actor_id or customer_id, now, event="booked")
@@ -74,14 +86,18 @@ def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -
     booking = _changeable(booking_id, actor_id, now)
     with db.atomic():
         changed = (
-            Booking.update(status="cancelled", cancelled_at=now, cancelled_by=actor_id,
-                           cancel_reason=reason.strip())
+            Booking.update(
+                status="cancelled",
+                cancelled_at=now,
+                cancelled_by=actor_id,
+                cancel_reason=reason.strip(),
+            )
             .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
             .execute()
         )
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
-        _record(booking.id, actor_id, "cancelled", reason=reason.strip())
+        _record(booking.id, actor_id, "cancelled", now, reason=reason.strip())
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
     return Booking.get_by_id(booking.id)
 
@@ -99,9 +115,14 @@ def reschedule(
     old = _changeable(booking_id, actor_id, now)
     service = active_service(old.service_id)
     start = _check_start(start, now)
-    fields = {"organisation": old.organisation_id, "service": service.id,
-              "customer": old.customer_id, "price_cents": old.price_cents,
-              "currency": old.currency, "rescheduled_from": old.id}
+    fields = {
+        "organisation": old.organisation_id,
+        "service": service.id,
+        "customer": old.customer_id,
+        "price_cents": old.price_cents,
+        "currency": old.currency,
+        "rescheduled_from": old.id,
+    }
     for pid in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
         try:
             return _take(service, pid, start, fields, actor_id, now, event="booked", release=old)
@@ -163,10 +184,19 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
     """
     rules = availability.rules_for(service)
     block = rules.block(start)
-    row = dict(fields, provider=provider_id, start_at=start, end_at=start + rules.duration,
-               block_start=block.start, block_end=block.end)
+    row = dict(
+        fields,
+        provider=provider_id,
+        start_at=start,
+        end_at=start + rules.duration,
+        block_start=block.start,
+        block_end=block.end,
+        created_at=now,
+    )
     try:
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+            if not is_sqlite():
+                _queue_behind_others_booking(provider_id)
             if release is not None:
                 _release(release, actor_id, now)
             if is_sqlite() and Booking.overlapping(provider_id, block.start, block.end).exists():
@@ -175,15 +205,31 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
             detail = {"start": start.isoformat(), "provider": provider_id}
             if release is not None:
                 detail["rescheduled_from"] = release.id
-            _record(booking.id, actor_id, event, **detail)
+            _record(booking.id, actor_id, event, now, **detail)
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.
         if _sqlstate(exc) == EXCLUSION_VIOLATION:
             raise SlotTaken() from exc
         raise
-    log.info("booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id)
+    log.info(
+        "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
+    )
     return booking
+
+
+def _queue_behind_others_booking(provider_id: int) -> None:
+    """PostgreSQL: wait for other transactions booking this provider to finish first.
+
+    Two overlapping inserts at the same instant can each find the other's new row while
+    checking booking_no_overlap and wait for each other: a deadlock, which PostgreSQL
+    breaks after deadlock_timeout (1 s) by failing one of them (a 503, not a 409).
+    Locking the provider's row first makes them queue instead; the constraint still
+    decides who gets the time.
+    """
+    Provider.select(Provider.id).where(Provider.id == provider_id).for_update(
+        "FOR NO KEY UPDATE"
+    ).execute()
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -194,14 +240,15 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 def _release(booking: Booking, actor_id: int, now: datetime) -> None:
     changed = (
-        Booking.update(status="cancelled", cancelled_by=actor_id, cancel_reason="rescheduled",
-                       cancelled_at=now)
+        Booking.update(
+            status="cancelled", cancelled_by=actor_id, cancel_reason="rescheduled", cancelled_at=now
+        )
         .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
         .execute()
     )
     if not changed:
         raise NotChangeable("This booking was changed meanwhile.")
-    _record(booking.id, actor_id, "rescheduled")
+    _record(booking.id, actor_id, "rescheduled", now)
 
 
 def _changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
@@ -226,6 +273,13 @@ def _outside_window(booking: Booking, window: timedelta) -> OutsideCancellationW
     return OutsideCancellationWindow(deadline, booking.organisation.timezone)
 
 
-def _record(booking_id: int, actor_id: int | None, action: str, **detail: object) -> None:
-    BookingEvent.create(booking=booking_id, actor=actor_id, action=action,
-                        detail=json.dumps(detail, sort_keys=True))
+def _record(
+    booking_id: int, actor_id: int | None, action: str, now: datetime, **detail: object
+) -> None:
+    BookingEvent.create(
+        booking=booking_id,
+        actor=actor_id,
+        action=action,
+        detail=json.dumps(detail, sort_keys=True),
+        created_at=now,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,12 +29,23 @@ DEMO_LOGINS = {
 }
 _SERVICES = [
     # name, category, minutes, pence, buffer after, description
-    ("Initial assessment", "Physiotherapy", 60, 6500, 0,
-     "A full assessment of your injury or pain, and a plan to treat it."),
-    ("Follow-up", "Physiotherapy", 30, 4500, 0,
-     "Treatment and exercises, continuing a plan we have started."),
-    ("Sports massage", "Massage", 45, 5500, 10,
-     "Deep tissue massage for recovery and mobility."),
+    (
+        "Initial assessment",
+        "Physiotherapy",
+        60,
+        6500,
+        0,
+        "A full assessment of your injury or pain, and a plan to treat it.",
+    ),
+    (
+        "Follow-up",
+        "Physiotherapy",
+        30,
+        4500,
+        0,
+        "Treatment and exercises, continuing a plan we have started.",
+    ),
+    ("Sports massage", "Massage", 45, 5500, 10, "Deep tissue massage for recovery and mobility."),
 ]
 
 
@@ -42,8 +54,9 @@ def seed_demo(now: datetime) -> bool:
     if Organisation.get_or_none(slug="demo"):
         return False
     with db.atomic():
-        org = Organisation.create(slug="demo", name="Harbor Physio",
-                                  timezone="Europe/London", currency="GBP")
+        org = Organisation.create(
+            slug="demo", name="Harbor Physio", timezone="Europe/London", currency="GBP"
+        )
         users = {
             email: User.create(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD))
             for email, name in [
@@ -57,10 +70,18 @@ def seed_demo(now: datetime) -> bool:
         ana = _provider(org, users["provider@example.com"], lunch=True)
         tom = _provider(org, users["tom@example.com"], lunch=False)
         services = [
-            Service.create(organisation=org, name=name, category=category, description=text,
-                           duration_minutes=minutes, price_cents=pence,
-                           buffer_after_minutes=buffer, min_notice_minutes=120,
-                           max_days_ahead=180, cancellation_window_hours=24)
+            Service.create(
+                organisation=org,
+                name=name,
+                category=category,
+                description=text,
+                duration_minutes=minutes,
+                price_cents=pence,
+                buffer_after_minutes=buffer,
+                min_notice_minutes=120,
+                max_days_ahead=180,
+                cancellation_window_hours=24,
+            )
             for name, category, minutes, pence, buffer, text in _SERVICES
         ]
         for service in services:
@@ -93,8 +114,6 @@ def _bookings(org: Organisation, services: list[Service], customer: User, now: d
             continue
         service, at = plan[booked % len(plan)]
         start = datetime.combine(day, at, tz)
-        try:
+        with contextlib.suppress(DomainError):
             booking.book(customer_id=customer.id, service_id=service.id, start=start, now=now)
-        except DomainError:
-            pass
         booked += 1

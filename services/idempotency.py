@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from peewee import IntegrityError
 
 from models import IdempotencyKey, db
-from services.errors import IdempotencyConflict
+from services.errors import IdempotencyConflict, Invalid
 
 PENDING = 0
 ABANDONED_AFTER = timedelta(minutes=1)
@@ -34,12 +34,18 @@ def request_hash(*parts: str) -> str:
 def claim(user_id: int, key: str, fingerprint: str, now: datetime) -> Replay | None:
     """Claim ``key`` for this request, or the stored response if it was answered before."""
     if not key or len(key) > 200:
-        raise IdempotencyConflict("Idempotency-Key must be 1 to 200 characters.")
+        raise Invalid({"Idempotency-Key": "Use a key of 1 to 200 characters."})
     for _ in range(2):
         try:
             with db.atomic():
-                IdempotencyKey.create(user=user_id, key=key, request_hash=fingerprint,
-                                      status_code=PENDING, response_body="", created_at=now)
+                IdempotencyKey.create(
+                    user=user_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=PENDING,
+                    response_body="",
+                    created_at=now,
+                )
             return None
         except IntegrityError:
             row = IdempotencyKey.get_or_none(user=user_id, key=key)

@@ -17,7 +17,7 @@ from services import booking as bookings
 from services.availability import MAX_RANGE_DAYS, find_slots
 from services.errors import Invalid, NotFound
 from views.api_json import booking_json, organisation_json, service_json, slot_json
-from views.support import now, parse_date, parse_instant, parse_int
+from views.support import LARGEST_INT, now, parse_date, parse_instant, parse_int
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -46,6 +46,8 @@ def json_body() -> dict:
 
 
 def own_booking(booking_id: int) -> Booking:
+    if booking_id > LARGEST_INT:  # the URL converter takes any number of digits
+        raise NotFound("No such booking.")
     found = Booking.with_details().where(
         (Booking.id == booking_id) & (Booking.customer == g.api_user.id)
     )
@@ -56,7 +58,9 @@ def own_booking(booking_id: int) -> Booking:
 
 
 def booking_response(booking_id: int, status: int = 200):
-    return jsonify(booking_json(Booking.with_details().where(Booking.id == booking_id).get())), status
+    return jsonify(
+        booking_json(Booking.with_details().where(Booking.id == booking_id).get())
+    ), status
 
 
 @bp.get("")
@@ -110,8 +114,14 @@ def slots(slug: str):
     last_day = first_day + timedelta(days=days - 1)
     found = find_slots(service, first_day, last_day, now(), provider_id=provider_id)
     tz = ZoneInfo(org.timezone)
-    return jsonify({"timezone": org.timezone, "date": first_day.isoformat(), "days": days,
-                    "slots": [slot_json(slot, tz) for slot in found]})
+    return jsonify(
+        {
+            "timezone": org.timezone,
+            "date": first_day.isoformat(),
+            "days": days,
+            "slots": [slot_json(slot, tz) for slot in found],
+        }
+    )
 
 
 @bp.post("/bookings")
@@ -125,8 +135,13 @@ def create_booking():
         provider_id = parse_int(body["provider"], "provider", "Give the id of a provider.")
 
     def work() -> Response:
-        booking = bookings.book(customer_id=g.api_user.id, service_id=service_id, start=start,
-                                provider_id=provider_id, now=now())
+        booking = bookings.book(
+            customer_id=g.api_user.id,
+            service_id=service_id,
+            start=start,
+            provider_id=provider_id,
+            now=now(),
+        )
         return booking_response(booking.id, 201)
 
     return idempotent(work, json.dumps(body, sort_keys=True))
@@ -188,6 +203,11 @@ def reschedule_booking(booking_id: int):
     if body.get("provider") is not None:
         provider_id = parse_int(body["provider"], "provider", "Give the id of a provider.")
     own_booking(booking_id)
-    moved = bookings.reschedule(booking_id=booking_id, actor_id=g.api_user.id, start=start,
-                                provider_id=provider_id, now=now())
+    moved = bookings.reschedule(
+        booking_id=booking_id,
+        actor_id=g.api_user.id,
+        start=start,
+        provider_id=provider_id,
+        now=now(),
+    )
     return booking_response(moved.id)

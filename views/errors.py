@@ -67,8 +67,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if _wants_json():
-            body = {"error": (error.name or "error").lower().replace(" ", "_"),
-                    "message": error.description}
+            body = {
+                "error": (error.name or "error").lower().replace(" ", "_"),
+                "message": error.description,
+            }
             response = jsonify(body)
             response.status_code = error.code or 500
             for name, value in error.get_headers():

@@ -8,6 +8,13 @@ from flask import current_app
 
 from services.errors import Invalid
 
+# The largest integer SQLite (and a PostgreSQL bigint) holds: larger ids overflow the driver.
+LARGEST_INT = 2**63 - 1
+# Far from date.min and date.max, so that day arithmetic (ranges, the days either side
+# of a range, zone offsets) never overflows.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9000, 12, 31)
+OUT_OF_RANGE = f"Give a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+
 
 def now() -> datetime:
     """The current instant, from the app's clock (tests freeze it)."""
@@ -15,19 +22,26 @@ def now() -> datetime:
 
 
 def parse_int(value: object, field: str, message: str) -> int:
-    if isinstance(value, bool):
+    # A JSON 1.5 must not become 1; 1e400, NaN and Infinity are floats too.
+    if isinstance(value, bool | float):
         raise Invalid({field: message})
     try:
-        return int(value)  # type: ignore[arg-type]
+        number = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise Invalid({field: message}) from None
+    if abs(number) > LARGEST_INT:
+        raise Invalid({field: message})
+    return number
 
 
 def parse_date(value: str | None, field: str = "date") -> date:
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         raise Invalid({field: "Give a date as YYYY-MM-DD."}) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise Invalid({field: OUT_OF_RANGE})
+    return day
 
 
 def parse_instant(value: object, field: str = "start") -> datetime:
@@ -40,4 +54,6 @@ def parse_instant(value: object, field: str = "start") -> datetime:
         raise Invalid({field: "Give a time in ISO 8601, with its UTC offset."}) from None
     if instant.tzinfo is None:
         raise Invalid({field: "Give the time with its UTC offset, e.g. 2026-12-01T10:00:00+00:00."})
+    if not EARLIEST_DATE <= instant.date() <= LATEST_DATE:
+        raise Invalid({field: OUT_OF_RANGE})
     return instant

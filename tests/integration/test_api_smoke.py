@@ -11,13 +11,17 @@ def test_book_a_listed_slot_then_see_it(customer_api, clinic):
     first = slots.json["slots"][0]
     assert first["start"] == "2026-11-30T09:00:00+00:00"
 
-    made = customer_api.post("/api/v1/bookings", json={"service": service.id, "start": first["start"]})
+    made = customer_api.post(
+        "/api/v1/bookings", json={"service": service.id, "start": first["start"]}
+    )
     assert made.status_code == 201, made.json
     assert made.json["start"] == first["start"]
     assert made.json["can_cancel_until"] == "2026-11-29T09:00:00+00:00"
 
-    again = customer_api.post("/api/v1/bookings", json={"service": service.id, "start": first["start"],
-                                                        "provider": first["provider"]})
+    again = customer_api.post(
+        "/api/v1/bookings",
+        json={"service": service.id, "start": first["start"], "provider": first["provider"]},
+    )
     assert again.status_code == 409
     assert again.json["error"] == "slot_taken"
     assert again.json["alternatives"]
