@@ -38,10 +38,12 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from views import api, errors, health, public
+    from views import api, errors, health, public, web
 
+    web.init_app(app)
     for blueprint in (health.bp, api.bp, public.bp):
         app.register_blueprint(blueprint)
+    web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     errors.register(app)
     _register_cli(app)
     return app

@@ -33,6 +33,13 @@ class Settings:
     huey_url: str = ""  # empty: SqliteHuey under instance/; redis://... for RedisHuey
     api_token_days: int = 30
     slot_step_minutes: int = 15
+    base_url: str = "http://127.0.0.1:5000"
+    mail_from: str = "Kairos <bookings@kairos.test>"
+    smtp_host: str = ""  # empty: mail is written to the console and instance/outbox/
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = False
 
     @property
     def is_development(self) -> bool:
@@ -50,6 +57,13 @@ class Settings:
             secret_key=env.get("SECRET_KEY", ""),
             env=env.get("KAIROS_ENV", "development"),
             huey_url=env.get("HUEY_URL", env.get("REDIS_URL", "")),
+            base_url=env.get("BASE_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"),
+            mail_from=env.get("MAIL_FROM", cls.mail_from),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=int(env.get("SMTP_PORT", "25")),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_starttls=env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         )
         if not settings.secret_key:
             if not settings.is_development:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from flask_login import UserMixin
 from peewee import (
     SQL,
     BooleanField,
@@ -95,7 +96,7 @@ class Organisation(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
 
 
-class User(BaseModel):
+class User(UserMixin, BaseModel):
     email = CharField(unique=True, max_length=254, constraints=[Check("email = lower(email)")])
     name = CharField(max_length=200)
     phone = CharField(null=True, max_length=32)

@@ -1,0 +1,91 @@
+"""What the HTML side of the app shares: extensions, template filters, and rendering
+a page or, for htmx, just the block of it that changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, make_response, render_template, request
+from flask_compress import Compress
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from jinja2_fragments.flask import render_block
+
+from models import User
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+compress = Compress()
+
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "INR": "₹"}
+
+
+def init_app(app: Flask) -> None:
+    Htmx(app)
+    csrf.init_app(app)
+    compress.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "account.sign_in"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "basic"
+    app.config.setdefault(
+        "COMPRESS_MIMETYPES",
+        [
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "text/javascript",
+            "application/json",
+            "application/manifest+json",
+            "image/svg+xml",
+        ],
+    )
+    app.jinja_env.filters.update(money=money, local=local_time, day=day_label)
+    app.jinja_env.globals.update(
+        is_fragment=wants_fragment, has_endpoint=lambda name: name in app.view_functions
+    )
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of the page (not a boosted page, not a history
+    restore, which must get the whole page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Request-Type", "partial") == "partial"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def page(template: str, block: str | None = None, *, status: int = 200, **context):
+    """The whole page, or only ``block`` of it when htmx asks for a fragment."""
+    if block and wants_fragment():
+        html = render_block(template, block, **context)
+    else:
+        html = render_template(template, **context)
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    response.vary.add("HX-Request-Type")
+    return response
+
+
+def money(cents: int, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    amount = f"{cents / 100:,.2f}".removesuffix(".00")
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def local_time(instant: datetime, timezone: str, pattern: str = "%H:%M") -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime(pattern)
+
+
+def day_label(instant: datetime, timezone: str) -> str:
+    """'Mon 30 Nov' in the organisation's zone."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    return f"{local:%a} {local.day} {local:%b}"
