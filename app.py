@@ -38,10 +38,10 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from views import api, errors, health, public, web
+    from views import api, appointments, booking, errors, health, public, web
 
     web.init_app(app)
-    for blueprint in (health.bp, api.bp, public.bp):
+    for blueprint in (health.bp, api.bp, appointments.bp, booking.bp, public.bp):
         app.register_blueprint(blueprint)
     web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     errors.register(app)

@@ -3,7 +3,7 @@ a page or, for htmx, just the block of it that changes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, make_response, render_template, request
@@ -42,9 +42,11 @@ def init_app(app: Flask) -> None:
             "image/svg+xml",
         ],
     )
-    app.jinja_env.filters.update(money=money, local=local_time, day=day_label)
+    app.jinja_env.filters.update(money=money, local=local_time, day=day_label, initials=initials)
     app.jinja_env.globals.update(
-        is_fragment=wants_fragment, has_endpoint=lambda name: name in app.view_functions
+        is_fragment=wants_fragment,
+        has_endpoint=lambda name: name in app.view_functions,
+        timedelta=timedelta,
     )
 
 
@@ -82,7 +84,15 @@ def money(cents: int, currency: str) -> str:
 
 
 def local_time(instant: datetime, timezone: str, pattern: str = "%H:%M") -> str:
-    return instant.astimezone(ZoneInfo(timezone)).strftime(pattern)
+    """``instant`` on the organisation's clock; pattern "iso" gives ISO 8601 with offset."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    return local.isoformat() if pattern == "iso" else local.strftime(pattern)
+
+
+def initials(name: str) -> str:
+    words = [w for w in name.split() if w[:1].isalpha() and not w.endswith(".")]  # not "Dr."
+    picked = [words[0], words[-1]] if len(words) > 1 else words
+    return "".join(w[0].upper() for w in picked)
 
 
 def day_label(instant: datetime, timezone: str) -> str:

@@ -1,0 +1,59 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+  var here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  var mine = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+  // When the phone's clock differs from the business's, show the customer's time too.
+  function showLocalTimes(root) {
+    var note = document.querySelector("[data-org-tz]");
+    if (!note) return;
+    var theirs = new Intl.DateTimeFormat(undefined, {
+      hour: "2-digit", minute: "2-digit", timeZone: note.getAttribute("data-org-tz") });
+    var differs = false;
+    root.querySelectorAll("[data-start]:not([data-local-done])").forEach(function (el) {
+      el.setAttribute("data-local-done", "1");
+      var when = new Date(el.getAttribute("data-start"));
+      if (mine.format(when) === theirs.format(when)) return;
+      differs = true;
+      var span = document.createElement("span");
+      span.className = "yours";
+      span.textContent = mine.format(when) + " your time";
+      el.append(" ", span);
+    });
+    if (differs && !note.dataset.done) {
+      note.dataset.done = "1";
+      var extra = document.createElement("span");
+      extra.className = "yours";
+      extra.textContent = "Your phone is set to " + here.replace(/_/g, " ") + "; your time is shown under each.";
+      note.after(extra);
+    }
+  }
+
+  // No double submit: a form that is sending says so and can't be sent again.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.sending) { event.preventDefault(); return; }
+    form.dataset.sending = "1";
+    form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (button) {
+      button.setAttribute("aria-busy", "true");
+      if (button.dataset.busy) button.textContent = button.dataset.busy;
+      setTimeout(function () { button.disabled = true; }, 0);
+    });
+  });
+  // A page restored from the back-forward cache must be usable again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      delete form.dataset.sending;
+      form.querySelectorAll("button[aria-busy]").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-busy"); });
+    });
+  });
+
+  function ready() {
+    showLocalTimes(document);
+    new MutationObserver(function () { showLocalTimes(document); })
+      .observe(document.getElementById("main") || document.body, { childList: true, subtree: true });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+})();

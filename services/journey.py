@@ -1,0 +1,101 @@
+"""What the customer's booking journey shows: a month of availability and a day's slots."""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models import Provider, Service
+from scheduling import Slot
+from services.availability import find_slots, providers_for
+from services.errors import Invalid
+
+PARTS_OF_DAY = (("Morning", 0, 12), ("Afternoon", 12, 17), ("Evening", 17, 24))
+
+
+@dataclass
+class Month:
+    first: date
+    today: date
+    last_bookable: date
+    free: dict[date, list[Slot]] = field(default_factory=dict)
+
+    @property
+    def weeks(self) -> list[list[date | None]]:
+        """The month as weeks from Monday; None pads the first and last week."""
+        return [
+            [d if d.month == self.first.month else None for d in week]
+            for week in calendar.Calendar(firstweekday=0).monthdatescalendar(
+                self.first.year, self.first.month
+            )
+        ]
+
+    @property
+    def previous(self) -> date | None:
+        prev = (self.first - timedelta(days=1)).replace(day=1)
+        return prev if prev >= self.today.replace(day=1) else None
+
+    @property
+    def next(self) -> date | None:
+        following = (self.first + timedelta(days=32)).replace(day=1)
+        return following if following <= self.last_bookable else None
+
+    def first_free_day(self) -> date | None:
+        return min(self.free, default=None)
+
+
+def parse_month(value: str | None, today: date) -> date:
+    if not value:
+        return today.replace(day=1)
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise Invalid({"month": "Give a month as YYYY-MM."}) from None
+
+
+def provider_choice(value: str | None, service: Service) -> Provider | None:
+    """The provider a customer picked, or None for anyone available."""
+    if value in (None, "", "any"):
+        return None
+    if not value.isdigit():
+        raise Invalid({"provider": "No such provider."})
+    return providers_for(service, int(value))[0]
+
+
+def month_availability(
+    service: Service,
+    month_first: date,
+    now: datetime,
+    provider_id: int | None,
+    ignore_booking: int | None = None,
+) -> Month:
+    tz = ZoneInfo(service.organisation.timezone)
+    today = now.astimezone(tz).date()
+    last_bookable = today + timedelta(days=service.max_days_ahead)
+    month = Month(month_first, today, last_bookable)
+    days_in_month = calendar.monthrange(month_first.year, month_first.month)[1]
+    first = max(month_first, today)
+    last = min(month_first.replace(day=days_in_month), last_bookable)
+    if first > last:
+        return month
+    free = defaultdict(list)
+    found = find_slots(
+        service, first, last, now, provider_id=provider_id, ignore_booking=ignore_booking
+    )
+    for slot in found:
+        free[slot.start.astimezone(tz).date()].append(slot)
+    month.free = dict(free)
+    return month
+
+
+def by_part_of_day(slots: list[Slot], tz: ZoneInfo) -> list[tuple[str, list[Slot]]]:
+    """Slots grouped as morning, afternoon and evening in local time; empty parts left out."""
+    groups = []
+    for label, start_hour, end_hour in PARTS_OF_DAY:
+        part = [s for s in slots if start_hour <= s.start.astimezone(tz).hour < end_hour]
+        if part:
+            groups.append((label, part))
+    return groups

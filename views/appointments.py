@@ -1,0 +1,185 @@
+"""The customer's own appointments: list, detail, add to calendar, cancel and move."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from models import Booking
+from scheduling import change_deadline, customer_may_change
+from services import booking as bookings
+from services import calendar_links, journey
+from services.errors import DomainError, SlotTaken
+from views.support import now, parse_date, parse_instant
+from views.web import page
+
+bp = Blueprint("appointments", __name__, url_prefix="/appointments")
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """Every page here is the signed-in customer's own."""
+
+
+def own(booking_id: int) -> Booking:
+    booking = (
+        Booking.with_details()
+        .where((Booking.id == booking_id) & (Booking.customer == current_user.id))
+        .get_or_none()
+    )
+    if booking is None:
+        abort(404, "We couldn't find that appointment.")
+    return booking
+
+
+def policy(booking: Booking) -> dict:
+    window = timedelta(hours=booking.service.cancellation_window_hours)
+    deadline = change_deadline(booking.start_at, window)
+    changeable = booking.status == "confirmed" and customer_may_change(
+        booking.start_at, window, now()
+    )
+    return {"deadline": deadline, "changeable": changeable, "past": booking.start_at <= now()}
+
+
+@bp.get("")
+def index():
+    mine = Booking.with_details().where(Booking.customer == current_user.id)
+    moment = now()
+    upcoming = mine.where((Booking.start_at >= moment) & (Booking.status == "confirmed"))
+    past = mine.where((Booking.start_at < moment) | (Booking.status != "confirmed"))
+    return page(
+        "appointments/index.html",
+        upcoming=list(upcoming.order_by(Booking.start_at)),
+        past=list(past.order_by(Booking.start_at.desc()).limit(50)),
+    )
+
+
+@bp.get("/<int:booking_id>")
+def detail(booking_id: int):
+    booking = own(booking_id)
+    return page(
+        "appointments/detail.html",
+        booking=booking,
+        org=booking.organisation,
+        **policy(booking),
+        **_calendar(booking),
+    )
+
+
+@bp.get("/<int:booking_id>/confirmed")
+def confirmed(booking_id: int):
+    booking = own(booking_id)
+    return page(
+        "appointments/confirmed.html",
+        booking=booking,
+        org=booking.organisation,
+        **policy(booking),
+        **_calendar(booking),
+    )
+
+
+@bp.get("/<int:booking_id>/calendar.ics")
+def ics(booking_id: int):
+    booking = own(booking_id)
+    body = calendar_links.ics(booking, _manage_url(booking))
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{booking.id}.ics"'},
+    )
+
+
+@bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
+def cancel(booking_id: int):
+    booking = own(booking_id)
+    if request.method == "GET":
+        return page(
+            "appointments/cancel.html", booking=booking, org=booking.organisation, **policy(booking)
+        )
+    reason = request.form.get("reason", "")[:500]
+    try:
+        bookings.cancel(booking_id=booking.id, actor_id=current_user.id, reason=reason, now=now())
+    except DomainError as refused:
+        return page(
+            "appointments/cancel.html",
+            status=409,
+            booking=booking,
+            error=refused.message,
+            org=booking.organisation,
+            reason=reason,
+            **policy(booking),
+        )
+    flash("Your appointment is cancelled.", "success")
+    return redirect(url_for(".detail", booking_id=booking.id), 303)
+
+
+@bp.get("/<int:booking_id>/move")
+def move(booking_id: int):
+    """The same day-and-time picker, with this booking's own time counted as free."""
+    booking = own(booking_id)
+    org, service = booking.organisation, booking.service
+    tz = ZoneInfo(org.timezone)
+    moment = now()
+    today = moment.astimezone(tz).date()
+    first = max(journey.parse_month(request.args.get("month"), today), today.replace(day=1))
+    month = journey.month_availability(
+        service, first, moment, booking.provider_id, ignore_booking=booking.id
+    )
+    day = parse_date(request.args["day"], "day") if request.args.get("day") else None
+    day = day if day in month.free else month.first_free_day()
+    args = {"booking_id": booking.id}
+    return page(
+        "appointments/move.html",
+        "picker",
+        booking=booking,
+        org=org,
+        service=service,
+        provider=booking.provider,
+        month=month,
+        day=day,
+        slots=journey.by_part_of_day(month.free.get(day, []), tz),
+        picker_endpoint="appointments.move",
+        picker_args=args,
+        slot_endpoint="appointments.move_confirm",
+        slot_args=args,
+        **policy(booking),
+    )
+
+
+@bp.route("/<int:booking_id>/move/confirm", methods=["GET", "POST"])
+def move_confirm(booking_id: int):
+    booking = own(booking_id)
+    start = parse_instant(request.values.get("start"))
+    context = {"booking": booking, "org": booking.organisation, "start": start, **policy(booking)}
+    if request.method == "GET":
+        return page("appointments/move_confirm.html", **context)
+    try:
+        moved = bookings.reschedule(
+            booking_id=booking.id,
+            actor_id=current_user.id,
+            start=start,
+            provider_id=booking.provider_id,
+            now=now(),
+        )
+    except SlotTaken as taken:
+        return page("appointments/move_confirm.html", status=409, taken=taken, **context)
+    except DomainError as refused:
+        return page("appointments/move_confirm.html", status=409, error=refused.message, **context)
+    flash("Your appointment has been moved.", "success")
+    return redirect(url_for(".detail", booking_id=moved.id), 303)
+
+
+def _manage_url(booking: Booking) -> str:
+    return url_for(".detail", booking_id=booking.id, _external=True)
+
+
+def _calendar(booking: Booking) -> dict:
+    manage = _manage_url(booking)
+    return {
+        "google_url": calendar_links.google_url(booking, manage),
+        "outlook_url": calendar_links.outlook_url(booking, manage),
+    }
