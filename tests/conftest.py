@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-import requests
 
 from app import create_app
-from config import ROOT, Settings
+from config import Settings
 from migrations import upgrade
 from models import ALL_MODELS, db, is_sqlite, open_database
 from services.auth import issue_token
 from tests import factories
+from tests.server import gunicorn
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
@@ -117,7 +113,9 @@ class ApiClient:
         return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
 
     def post(self, path: str, json=None, **kw):
-        return self.client.post(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.post(
+            path, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
 
     def delete(self, path: str, **kw):
         return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
@@ -131,17 +129,33 @@ def clinic(app):
     org = factories.make_org("clinic")
     owner = factories.make_owner(org)
     ana_user = factories.make_user("ana@clinic.test", "Ana Silva")
-    ana = factories.make_provider(org, "Ana Silva", user=ana_user,
-                                  hours=[(t(9), t(13)), (t(14), t(17))])
+    ana = factories.make_provider(
+        org, "Ana Silva", user=ana_user, hours=[(t(9), t(13)), (t(14), t(17))]
+    )
     tom = factories.make_provider(org, "Tom Reed")
     assessment = factories.make_service(org, [ana], "Initial assessment", 60, price_cents=6500)
     follow_up = factories.make_service(org, [ana, tom], "Follow-up", 30, price_cents=4500)
-    massage = factories.make_service(org, [tom], "Sports massage", 45, price_cents=5500,
-                                     buffer_after_minutes=10, category="Massage")
+    massage = factories.make_service(
+        org,
+        [tom],
+        "Sports massage",
+        45,
+        price_cents=5500,
+        buffer_after_minutes=10,
+        category="Massage",
+    )
     customer = factories.make_user("casey@example.com", "Casey Morgan")
-    return {"org": org, "owner": owner, "ana": ana, "ana_user": ana_user, "tom": tom,
-            "assessment": assessment, "follow_up": follow_up, "massage": massage,
-            "customer": customer}
+    return {
+        "org": org,
+        "owner": owner,
+        "ana": ana,
+        "ana_user": ana_user,
+        "tom": tom,
+        "assessment": assessment,
+        "follow_up": follow_up,
+        "massage": massage,
+        "customer": customer,
+    }
 
 
 def api_client_for(app, user, clock) -> ApiClient:
@@ -159,34 +173,9 @@ def anonymous_api(app) -> ApiClient:
     return ApiClient(app.test_client())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app, database_url):
     """The app under gunicorn (2 workers × 8 threads, as in production) on a free port,
     on the same database as the test. It uses the real clock."""
-    port = _free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": "live-test",
-                        "KAIROS_ENV": "testing"}
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-           "--threads", "8", "--log-level", "warning", "app:create_app()"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("live server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
+    with gunicorn(database_url) as base:
+        yield base
