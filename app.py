@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask
@@ -22,6 +22,11 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.is_development,
+        SESSION_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=not settings.is_development,
+        REMEMBER_COOKIE_HTTPONLY=True,
     )
     app.config.update(config)
     app.json.sort_keys = False
@@ -38,10 +43,11 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from views import api, appointments, booking, errors, health, public, web
+    from views import account, api, appointments, booking, errors, health, public, pwa, web
 
     web.init_app(app)
-    for blueprint in (health.bp, api.bp, appointments.bp, booking.bp, public.bp):
+    blueprints = (health.bp, api.bp, pwa.bp, account.bp, appointments.bp, booking.bp, public.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     errors.register(app)

@@ -12,6 +12,7 @@ from functools import cache
 from flask_login import UserMixin
 from peewee import (
     SQL,
+    BigIntegerField,
     BooleanField,
     CharField,
     Check,
@@ -64,7 +65,7 @@ class UTCDateTimeField(Field):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime given for {self.name}: store aware UTC instants")
+            raise ValueError("naive datetime given: store aware UTC instants")
         value = value.astimezone(UTC)
         if is_sqlite():
             return value.strftime(_SQLITE_FORMAT)
@@ -132,6 +133,8 @@ class Provider(BaseModel):
     user = ForeignKeyField(User, null=True, unique=True, on_delete="SET NULL")
     name = CharField(max_length=200)
     active = BooleanField(default=True)
+    # Changed by database triggers when bookings, time off or hours change (migration 0004).
+    calendar_version = BigIntegerField(default=0)
 
 
 class Service(BaseModel):
@@ -280,6 +283,29 @@ class IdempotencyKey(BaseModel):
         indexes = ((("user", "key"), True),)
 
 
+class AccountToken(BaseModel):
+    """A single-use link emailed to a user: password reset, magic sign-in, email change.
+
+    Only the token's SHA-256 is stored; the link in the email is the only copy of it.
+    """
+
+    user = ForeignKeyField(User, backref="account_tokens", on_delete="CASCADE")
+    purpose = CharField(
+        max_length=16, constraints=[Check("purpose IN ('reset', 'magic', 'email_change')")]
+    )
+    token_hash = CharField(unique=True, max_length=64)
+    new_email = CharField(
+        null=True, max_length=254, constraints=[Check("new_email = lower(new_email)")]
+    )
+    created_at = UTCDateTimeField(default=utcnow)
+    expires_at = UTCDateTimeField()
+    used_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        constraints = [SQL("CHECK ((purpose = 'email_change') = (new_email IS NOT NULL))")]
+        indexes = ((("user", "purpose"), False),)
+
+
 ALL_MODELS = [
     Organisation,
     User,
@@ -294,4 +320,45 @@ ALL_MODELS = [
     BookingEvent,
     ApiToken,
     IdempotencyKey,
+    AccountToken,
 ]
+
+
+def _db_value(value: object) -> object:
+    """What the database is given for a value; instants as UTCDateTimeField stores them."""
+    return UTCDateTimeField.db_value(None, value) if isinstance(value, datetime) else value
+
+
+class Prepared:
+    """A query on a hot path whose SQL is built once per kind of database.
+
+    Peewee builds the SQL text of a query afresh on every execution, which measured as
+    most of the cost of the slots and booking requests. ``build`` makes the query from
+    sample values (one distinct value per parameter); executions reuse its SQL with
+    the real values in the same places, and return model instances.
+    """
+
+    def __init__(self, build, **samples: object) -> None:
+        self.build, self.samples = build, samples
+        self._compiled: dict[type, tuple] = {}
+
+    def _compile(self) -> tuple:
+        query = self.build(**self.samples)
+        sql, params = query.sql()
+        by_value = {_db_value(value): name for name, value in self.samples.items()}
+        # Each parameter is a sample (filled in per call) or a constant of the query.
+        order = [(by_value.get(value), value) for value in params]
+        fields = [getattr(query.model, column.name) for column in query._returning]
+        return sql, order, query.model, fields
+
+    def __call__(self, **values: object) -> list:
+        kind = type(db.obj)
+        if kind not in self._compiled:
+            self._compiled[kind] = self._compile()
+        sql, order, model, fields = self._compiled[kind]
+        params = [_db_value(values[name]) if name else constant for name, constant in order]
+        rows = db.execute_sql(sql, params).fetchall()
+        return [
+            model(**{f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)})
+            for row in rows
+        ]

@@ -29,11 +29,13 @@ def open_db() -> None:
 
 @huey.periodic_task(crontab(minute="17"))
 def purge_expired_credentials() -> None:
-    """Forget API tokens long expired and Idempotency-Keys older than a day."""
-    from services import auth, idempotency
+    """Forget API tokens long expired, Idempotency-Keys older than a day, and emailed
+    sign-in links that can no longer be used."""
+    from services import account_links, auth, idempotency
 
     moment = datetime.now(UTC)
     with db.connection_context():
         tokens = auth.purge_tokens(moment)
         keys = idempotency.purge(moment)
-    log.info("purged %s tokens and %s idempotency keys", tokens, keys)
+        links = account_links.purge(moment)
+    log.info("purged tokens=%s idempotency_keys=%s account_links=%s", tokens, keys, links)

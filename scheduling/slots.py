@@ -78,7 +78,8 @@ def available_slots(
     nothing busy; it starts on the local step grid (15 minutes from local midnight by
     default), no sooner than the minimum notice and no later than max_days_ahead.
     """
-    earliest = now + service.min_notice
+    # A slot that starts right now has already begun: never offer it, even with no notice.
+    earliest = now + max(service.min_notice, _TICK)
     last_day = min(last_day, local_date(now, tz) + timedelta(days=service.max_days_ahead))
     if last_day < first_day:
         return []

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from models import ApiToken, User
+from models import ApiToken, Prepared, User
 from services.errors import InvalidCredentials
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
@@ -49,17 +49,24 @@ def issue_token(user: User, now: datetime) -> tuple[str, datetime]:
     return token, expires_at
 
 
-def user_for_token(token: str, now: datetime) -> User | None:
-    return (
+_token_user = Prepared(
+    lambda digest, now: (
         User.select()
         .join(ApiToken)
         .where(
-            (ApiToken.token_hash == _digest(token))
+            (ApiToken.token_hash == digest)
             & (ApiToken.expires_at > now)
             & ApiToken.revoked_at.is_null()
         )
-        .get_or_none()
-    )
+    ),
+    digest="\x00digest",
+    now=datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC),
+)
+
+
+def user_for_token(token: str, now: datetime) -> User | None:
+    found = _token_user(digest=_digest(token), now=now)
+    return found[0] if found else None
 
 
 def revoke_token(token: str, now: datetime) -> bool:

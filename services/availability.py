@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from models import Booking, DateOverride, Provider, Service, ServiceProvider, TimeOff, WeeklyHours
+from peewee import SQL
+
+from models import (
+    Booking,
+    DateOverride,
+    Prepared,
+    Provider,
+    Service,
+    ServiceProvider,
+    TimeOff,
+    WeeklyHours,
+)
 from scheduling import (
     DateOverride as Override,
 )
@@ -36,17 +49,29 @@ def rules_for(service: Service, step: timedelta = DEFAULT_STEP) -> ServiceRules:
     )
 
 
-def providers_for(service: Service, provider_id: int | None = None) -> list[Provider]:
-    """Active providers offering ``service``; just one when ``provider_id`` is given."""
-    query = (
+def _offering(service):
+    return (
         Provider.select()
         .join(ServiceProvider)
-        .where((ServiceProvider.service == service.id) & Provider.active)
+        .where((ServiceProvider.service == service) & Provider.active)
         .order_by(Provider.id)
     )
-    if provider_id is not None:
-        query = query.where(Provider.id == provider_id)
-    providers = list(query)
+
+
+_providers = Prepared(_offering, service=-70011)
+_one_provider = Prepared(
+    lambda service, provider: _offering(service).where(Provider.id == provider),
+    service=-70011,
+    provider=-70012,
+)
+
+
+def providers_for(service: Service, provider_id: int | None = None) -> list[Provider]:
+    """Active providers offering ``service``; just one when ``provider_id`` is given."""
+    if provider_id is None:
+        providers = _providers(service=service.id)
+    else:
+        providers = _one_provider(service=service.id, provider=provider_id)
     if provider_id is not None and not providers:
         raise Invalid({"provider": "This provider does not offer this service."})
     return providers
@@ -63,47 +88,57 @@ def calendars(
 ) -> list[ProviderCalendar]:
     """Each provider's rules, overrides and busy time around local days first..last.
 
-    Four queries whatever the number of providers. ``ignore_booking`` leaves one booking
-    out of the busy time, for moving a booking to a time that overlaps where it was.
+    Two queries whatever the number of providers: working hours (weekly and overrides),
+    then busy time (time off and bookings). ``ignore_booking`` leaves one booking out of
+    the busy time, for moving a booking to a time that overlaps where it was.
     """
     ids = [p.id for p in providers]
     # Busy time a day either side, so buffers and zone offsets at the edges are covered.
     window_start = datetime.combine(first_day - timedelta(days=1), time(), tz)
     window_end = datetime.combine(last_day + timedelta(days=2), time(), tz)
 
-    rules = defaultdict(list)
-    for row in WeeklyHours.select().where(WeeklyHours.provider.in_(ids)):
-        rules[row.provider_id].append(WeeklyRule(row.weekday, row.start_time, row.end_time))
+    weekly = WeeklyHours.select(
+        WeeklyHours.provider,
+        WeeklyHours.weekday,
+        SQL("NULL"),
+        WeeklyHours.start_time,
+        WeeklyHours.end_time,
+    ).where(WeeklyHours.provider.in_(ids))
+    overrides = DateOverride.select(
+        DateOverride.provider,
+        SQL("NULL"),
+        DateOverride.day,
+        DateOverride.start_time,
+        DateOverride.end_time,
+    ).where(DateOverride.provider.in_(ids) & DateOverride.day.between(first_day, last_day))
+    rules, hours = defaultdict(list), defaultdict(lambda: defaultdict(list))
+    for pid, weekday, day, opens, closes in (weekly + overrides).tuples():
+        if day is None:
+            rules[pid].append(WeeklyRule(weekday, _time(opens), _time(closes)))
+        else:
+            day_hours = hours[pid][_date(day)]  # an empty list closes the day
+            if opens is not None:
+                day_hours.append((_time(opens), _time(closes)))
 
-    hours = defaultdict(lambda: defaultdict(list))
-    overrides = DateOverride.select().where(
-        DateOverride.provider.in_(ids) & DateOverride.day.between(first_day, last_day)
-    )
-    for row in overrides:
-        day_hours = hours[row.provider_id][row.day]
-        if row.start_time is not None:
-            day_hours.append((row.start_time, row.end_time))
-
-    busy = defaultdict(list)
-    time_off = TimeOff.select().where(
+    busy_rows = TimeOff.select(TimeOff.provider, TimeOff.start_at, TimeOff.end_at, SQL("0")).where(
         TimeOff.provider.in_(ids)
         & (TimeOff.start_at < window_end)
         & (TimeOff.end_at > window_start)
     )
-    for row in time_off:
-        busy[row.provider_id].append(Interval(row.start_at, row.end_at))
     if include_bookings:
-        bookings = Booking.select(
-            Booking.id, Booking.provider, Booking.block_start, Booking.block_end
+        busy_rows = busy_rows + Booking.select(
+            Booking.provider, Booking.block_start, Booking.block_end, Booking.id
         ).where(
             Booking.provider.in_(ids)
             & (Booking.status != "cancelled")
             & (Booking.block_start < window_end)
             & (Booking.block_end > window_start)
         )
-        for row in bookings:
-            if row.id != ignore_booking:
-                busy[row.provider_id].append(Interval(row.block_start, row.block_end))
+    busy = defaultdict(list)
+    to_instant = Booking.block_start.python_value
+    for pid, start, end, booking_id in busy_rows.tuples():
+        if not booking_id or booking_id != ignore_booking:
+            busy[pid].append(Interval(to_instant(start), to_instant(end)))
 
     return [
         ProviderCalendar(
@@ -114,6 +149,14 @@ def calendars(
         )
         for pid in ids
     ]
+
+
+def _time(value) -> time:
+    return value if isinstance(value, time) else time.fromisoformat(value)
+
+
+def _date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def by_least_busy(cals: list[ProviderCalendar]) -> list[ProviderCalendar]:
@@ -141,10 +184,46 @@ def find_slots(
     providers = providers_for(service, provider_id)
     if not providers:
         return []
-    cals = calendars(providers, first_day, last_day, tz, ignore_booking=ignore_booking)
-    return available_slots_any(
-        by_least_busy(cals), rules_for(service), tz, first_day, last_day, now
+    rules = rules_for(service)
+    key = _SlotsKey(
+        versions=tuple((p.id, p.calendar_version) for p in providers),
+        rules=replace(rules, min_notice=timedelta(0)),
+        timezone=tz.key,
+        first_day=first_day,
+        last_day=last_day,
+        today=now.astimezone(tz).date(),
+        ignore_booking=ignore_booking,
     )
+    earliest = now + max(rules.min_notice, timedelta.resolution)  # as the engine does
+    return [slot for slot in _slots_for(key) if slot.start >= earliest]
+
+
+@dataclass(frozen=True)
+class _SlotsKey:
+    """Everything free time depends on. The providers' calendar versions change (by
+    database trigger) whenever a booking, time off or hours change, so a cached answer
+    under the same key is still the right one."""
+
+    versions: tuple[tuple[int, int], ...]
+    rules: ServiceRules
+    timezone: str
+    first_day: date
+    last_day: date
+    today: date
+    ignore_booking: int | None
+
+
+@lru_cache(maxsize=2048)
+def _slots_for(key: _SlotsKey) -> tuple[Slot, ...]:
+    tz = ZoneInfo(key.timezone)
+    providers = [Provider(id=pid) for pid, _ in key.versions]
+    cals = calendars(providers, key.first_day, key.last_day, tz, ignore_booking=key.ignore_booking)
+    # Minimum notice is applied by the caller, so "now" here is only today's start.
+    start_of_today = datetime.combine(key.today, time(), tz)
+    found = available_slots_any(
+        by_least_busy(cals), key.rules, tz, key.first_day, key.last_day, start_of_today
+    )
+    return tuple(found)
 
 
 def would_be_slot(
@@ -162,11 +241,23 @@ def would_be_slot(
 
 
 def nearest_slots(
-    service: Service, start: datetime, now: datetime, provider_id: int | None, count: int = 5
+    service: Service,
+    start: datetime,
+    now: datetime,
+    provider_id: int | None,
+    count: int = 5,
+    ignore_booking: int | None = None,
 ) -> list[Slot]:
     """Free slots closest to ``start``, in time order: what to offer when it was taken."""
     tz = ZoneInfo(service.organisation.timezone)
     day = start.astimezone(tz).date()
     first = max(day - timedelta(days=3), now.astimezone(tz).date())
-    slots = find_slots(service, first, day + timedelta(days=7), now, provider_id=provider_id)
+    slots = find_slots(
+        service,
+        first,
+        day + timedelta(days=7),
+        now,
+        provider_id=provider_id,
+        ignore_booking=ignore_booking,
+    )
     return sorted(sorted(slots, key=lambda s: abs(s.start - start))[:count])

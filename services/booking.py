@@ -18,6 +18,7 @@ from models import (
     BookingEvent,
     Membership,
     Organisation,
+    Prepared,
     Provider,
     Service,
     db,
@@ -31,6 +32,7 @@ from services.errors import (
     NotFound,
     OutsideCancellationWindow,
     SlotTaken,
+    StartPassed,
 )
 
 log = logging.getLogger("kairos.booking")
@@ -38,15 +40,22 @@ log = logging.getLogger("kairos.booking")
 EXCLUSION_VIOLATION = "23P01"
 
 
+_active_service = Prepared(
+    lambda service: Service.select().where((Service.id == service) & Service.active),
+    service=-70021,
+)
+_organisation = Prepared(
+    lambda org: Organisation.select().where(Organisation.id == org), org=-70022
+)
+
+
 def active_service(service_id: int) -> Service:
-    service = (
-        Service.select(Service, Organisation)
-        .join(Organisation)
-        .where((Service.id == service_id) & Service.active)
-        .get_or_none()
-    )
-    if service is None:
+    """The service, with its organisation loaded; Invalid if it is not offered."""
+    found = _active_service(service=service_id)
+    if not found:
         raise Invalid({"service": "No such service."})
+    service = found[0]
+    service.organisation = _organisation(org=service.organisation_id)[0]
     return service
 
 
@@ -65,7 +74,7 @@ def book(
     SlotTaken (with the nearest free slots) when it is, but somebody got there first.
     """
     service = active_service(service_id)
-    start = _check_start(start, now)
+    start = _check_start(service, start, now)
     fields = {
         "organisation": service.organisation_id,
         "service": service.id,
@@ -73,18 +82,61 @@ def book(
         "price_cents": service.price_cents,
         "currency": service.organisation.currency,
     }
-    for pid in _free_providers(service, start, now, provider_id):
+    for provider in _free_providers(service, start, now, provider_id):
         try:
-            return _take(service, pid, start, fields, actor_id or customer_id, now, event="booked")
+            made = _take(
+                service, provider.id, start, fields, actor_id or customer_id, now, event="booked"
+            )
         except SlotTaken:
             continue  # with "any provider", the next one may still be free
+        # Hand back what was booked with what it refers to, so nobody reads it again.
+        made.service, made.provider, made.organisation = service, provider, service.organisation
+        return made
     raise _taken_or_invalid(service, start, now, provider_id)
+
+
+def book_once(
+    *, customer_id: int, service_id: int, start: datetime, now: datetime, provider_id=None
+) -> Booking:
+    """book(), except that a second tap on "Confirm" (or the form sent again) gives back
+    the booking the first one made, instead of booking another provider or a 409."""
+    made = _just_booked(customer_id, service_id, start, now, provider_id)
+    if made is not None:
+        return made
+    try:
+        return book(
+            customer_id=customer_id,
+            service_id=service_id,
+            start=start,
+            now=now,
+            provider_id=provider_id,
+        )
+    except SlotTaken:
+        made = _just_booked(customer_id, service_id, start, now, provider_id)
+        if made is None:
+            raise
+        return made  # the first tap won meanwhile
+
+
+def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | None:
+    query = Booking.select().where(
+        (Booking.customer == customer_id)
+        & (Booking.service == service_id)
+        & (Booking.start_at == start)
+        & (Booking.status == "confirmed")
+        & (Booking.created_at > now - timedelta(minutes=10))
+    )
+    if provider_id is not None:
+        query = query.where(Booking.provider == provider_id)
+    return query.first()
 
 
 def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -> Booking:
     """Cancel a booking. Customers only inside the cancellation window; staff any time."""
     booking = _changeable(booking_id, actor_id, now)
     with db.atomic():
+        if not is_sqlite():
+            _queue_behind_others_booking(booking.provider_id)
         changed = (
             Booking.update(
                 status="cancelled",
@@ -114,7 +166,9 @@ def reschedule(
     or nothing changes. Returns the new booking, which points back at the old one."""
     old = _changeable(booking_id, actor_id, now)
     service = active_service(old.service_id)
-    start = _check_start(start, now)
+    if start == old.start_at and provider_id in (None, old.provider_id):
+        raise Invalid({"start": "That is the time it already has."})
+    start = _check_start(service, start, now, ignore_booking=old.id)
     fields = {
         "organisation": old.organisation_id,
         "service": service.id,
@@ -123,12 +177,14 @@ def reschedule(
         "currency": old.currency,
         "rescheduled_from": old.id,
     }
-    for pid in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
+    for provider in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
         try:
-            return _take(service, pid, start, fields, actor_id, now, event="booked", release=old)
+            return _take(
+                service, provider.id, start, fields, actor_id, now, event="booked", release=old
+            )
         except SlotTaken:
             continue
-    raise _taken_or_invalid(service, start, now, provider_id)
+    raise _taken_or_invalid(service, start, now, provider_id, ignore_booking=old.id)
 
 
 def staff_role(user_id: int, booking: Booking) -> str | None:
@@ -146,31 +202,37 @@ def staff_role(user_id: int, booking: Booking) -> str | None:
     return None
 
 
-def _check_start(start: datetime, now: datetime) -> datetime:
+def _check_start(service: Service, start: datetime, now: datetime, ignore_booking=None):
     if start.tzinfo is None:
         raise Invalid({"start": "Give the time with its UTC offset."})
     if start <= now:
-        raise Invalid({"start": "That time has already passed."})
+        alternatives = availability.nearest_slots(
+            service, now, now, None, ignore_booking=ignore_booking
+        )
+        raise StartPassed(alternatives, service.organisation.timezone)
     return start.astimezone(UTC)
 
 
-def _free_providers(service, start, now, provider_id, ignore_booking=None) -> list[int]:
+def _free_providers(service, start, now, provider_id, ignore_booking=None) -> list[Provider]:
     """Providers who could take ``start``, least busy first."""
     tz = ZoneInfo(service.organisation.timezone)
     day = start.astimezone(tz).date()
     providers = availability.providers_for(service, provider_id)
     rules: ServiceRules = availability.rules_for(service)
     cals = availability.calendars(providers, day, day, tz, ignore_booking=ignore_booking)
+    by_id = {p.id: p for p in providers}
     return [
-        cal.provider_id
+        by_id[cal.provider_id]
         for cal in availability.by_least_busy(cals)
         if any(s.start == start for s in available_slots(cal, rules, tz, day, day, now))
     ]
 
 
-def _taken_or_invalid(service, start, now, provider_id) -> Exception:
+def _taken_or_invalid(service, start, now, provider_id, ignore_booking=None) -> Exception:
     if availability.would_be_slot(service, start, now, provider_id):
-        alternatives = availability.nearest_slots(service, start, now, provider_id)
+        alternatives = availability.nearest_slots(
+            service, start, now, provider_id, ignore_booking=ignore_booking
+        )
         return SlotTaken(alternatives, service.organisation.timezone)
     return Invalid({"start": "This service is not offered at that time."})
 
@@ -196,7 +258,7 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
     try:
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
             if not is_sqlite():
-                _queue_behind_others_booking(provider_id)
+                _queue_behind_others_booking(provider_id, release.provider_id if release else None)
             if release is not None:
                 _release(release, actor_id, now)
             if is_sqlite() and Booking.overlapping(provider_id, block.start, block.end).exists():
@@ -218,16 +280,18 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
     return booking
 
 
-def _queue_behind_others_booking(provider_id: int) -> None:
-    """PostgreSQL: wait for other transactions booking this provider to finish first.
+def _queue_behind_others_booking(*provider_ids: int | None) -> None:
+    """PostgreSQL: wait for other transactions changing these providers' bookings.
 
     Two overlapping inserts at the same instant can each find the other's new row while
     checking booking_no_overlap and wait for each other: a deadlock, which PostgreSQL
     breaks after deadlock_timeout (1 s) by failing one of them (a 503, not a 409).
-    Locking the provider's row first makes them queue instead; the constraint still
-    decides who gets the time.
+    Locking the providers' rows first, always in id order, makes them queue instead; the
+    constraint still decides who gets the time. (The calendar_version triggers update
+    these rows too, so taking the lock first also keeps that from deadlocking.)
     """
-    Provider.select(Provider.id).where(Provider.id == provider_id).for_update(
+    ids = sorted({pid for pid in provider_ids if pid is not None})
+    Provider.select(Provider.id).where(Provider.id.in_(ids)).order_by(Provider.id).for_update(
         "FOR NO KEY UPDATE"
     ).execute()
 

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from models import Organisation, Provider, Service, ServiceProvider
+from models import Organisation, Prepared, Provider, Service, ServiceProvider
 from services.errors import Invalid, NotFound
+
+_organisation = Prepared(
+    lambda slug: Organisation.select().where(Organisation.slug == slug), slug="\x00slug"
+)
+_service = Prepared(
+    lambda org, service: Service.select().where(
+        (Service.id == service) & (Service.organisation == org) & Service.active
+    ),
+    org=-70001,
+    service=-70002,
+)
 
 
 def organisation(slug: str) -> Organisation:
-    org = Organisation.get_or_none(Organisation.slug == slug)
-    if org is None:
+    found = _organisation(slug=slug)
+    if not found:
         raise NotFound("No such organisation.")
-    return org
+    return found[0]
 
 
 def services_with_providers(org: Organisation) -> list[tuple[Service, list[Provider]]]:
@@ -36,10 +47,8 @@ def services_with_providers(org: Organisation) -> list[tuple[Service, list[Provi
 
 def service_of(org: Organisation, service_id: int) -> Service:
     """An active service of ``org``: anything else is bad input, not a missing page."""
-    service = Service.get_or_none(
-        (Service.id == service_id) & (Service.organisation == org) & Service.active
-    )
-    if service is None:
+    found = _service(org=org.id, service=service_id)
+    if not found:
         raise Invalid({"service": "No such service here."})
-    service.organisation = org  # already loaded: spare the query
-    return service
+    found[0].organisation = org  # already loaded: spare the query
+    return found[0]

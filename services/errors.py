@@ -39,6 +39,15 @@ class Invalid(DomainError):
         self.fields = fields
 
 
+class StartPassed(Invalid):
+    """The time asked for is already in the past; ``alternatives`` are the nearest free slots."""
+
+    def __init__(self, alternatives: Sequence[Slot] = (), timezone: str = "UTC") -> None:
+        super().__init__({"start": "That time has already passed."})
+        self.alternatives = list(alternatives)
+        self.timezone = timezone
+
+
 class SlotTaken(DomainError):
     """Someone else got the time first. ``alternatives`` are the nearest free slots."""
 

@@ -13,6 +13,7 @@ from scheduling import Slot
 from services.availability import find_slots, providers_for
 from services.errors import Invalid
 
+EARLIEST_MONTH, LATEST_MONTH = date(1900, 1, 1), date(9000, 12, 1)
 PARTS_OF_DAY = (("Morning", 0, 12), ("Afternoon", 12, 17), ("Evening", 17, 24))
 
 
@@ -51,16 +52,21 @@ def parse_month(value: str | None, today: date) -> date:
     if not value:
         return today.replace(day=1)
     try:
-        return date.fromisoformat(f"{value}-01")
+        first = date.fromisoformat(f"{value}-01")
     except ValueError:
         raise Invalid({"month": "Give a month as YYYY-MM."}) from None
+    if not EARLIEST_MONTH <= first <= LATEST_MONTH:  # the weeks around it must exist too
+        raise Invalid({"month": "Give a month between 1900 and 9000."})
+    return first
 
 
 def provider_choice(value: str | None, service: Service) -> Provider | None:
     """The provider a customer picked, or None for anyone available."""
     if value in (None, "", "any"):
         return None
-    if not value.isdigit():
+    # ASCII digits only ("²" is a digit to isdigit(), not to int()), and few enough of
+    # them to fit the database's integer.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise Invalid({"provider": "No such provider."})
     return providers_for(service, int(value))[0]
 

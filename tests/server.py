@@ -30,6 +30,7 @@ def gunicorn(database_url: str, *, workers: int = 2, threads: int = 8) -> Iterat
         "DATABASE_URL": database_url,
         "SECRET_KEY": "live-test",
         "KAIROS_ENV": "testing",
+        "BASE_URL": f"http://127.0.0.1:{port}",
     }
     cmd = [
         sys.executable,

@@ -142,7 +142,7 @@ def create_booking():
             provider_id=provider_id,
             now=now(),
         )
-        return booking_response(booking.id, 201)
+        return jsonify(booking_json(booking)), 201
 
     return idempotent(work, json.dumps(body, sort_keys=True))
 

@@ -13,7 +13,8 @@ from scheduling import change_deadline, customer_may_change
 from services import booking as bookings
 from services import calendar_links, journey
 from services.errors import DomainError, SlotTaken
-from views.support import now, parse_date, parse_instant
+from views.errors import status_for
+from views.support import LARGEST_INT, now, parse_date, parse_instant
 from views.web import page
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -26,11 +27,13 @@ def signed_in() -> None:
 
 
 def own(booking_id: int) -> Booking:
-    booking = (
-        Booking.with_details()
-        .where((Booking.id == booking_id) & (Booking.customer == current_user.id))
-        .get_or_none()
-    )
+    booking = None
+    if booking_id <= LARGEST_INT:  # a larger id overflows the database driver
+        booking = (
+            Booking.with_details()
+            .where((Booking.id == booking_id) & (Booking.customer == current_user.id))
+            .get_or_none()
+        )
     if booking is None:
         abort(404, "We couldn't find that appointment.")
     return booking
@@ -73,6 +76,8 @@ def detail(booking_id: int):
 @bp.get("/<int:booking_id>/confirmed")
 def confirmed(booking_id: int):
     booking = own(booking_id)
+    if booking.status != "confirmed":  # an old link to a booking since cancelled or moved
+        return redirect(url_for(".detail", booking_id=booking.id))
     return page(
         "appointments/confirmed.html",
         booking=booking,
@@ -106,7 +111,7 @@ def cancel(booking_id: int):
     except DomainError as refused:
         return page(
             "appointments/cancel.html",
-            status=409,
+            status=status_for(refused),
             booking=booking,
             error=refused.message,
             org=booking.organisation,
@@ -129,6 +134,11 @@ def move(booking_id: int):
     month = journey.month_availability(
         service, first, moment, booking.provider_id, ignore_booking=booking.id
     )
+    month.free = {  # its own time is free for it, but it is not a move
+        d: kept
+        for d, slots in month.free.items()
+        if (kept := [s for s in slots if s.start != booking.start_at])
+    }
     day = parse_date(request.args["day"], "day") if request.args.get("day") else None
     day = day if day in month.free else month.first_free_day()
     args = {"booking_id": booking.id}
@@ -168,7 +178,12 @@ def move_confirm(booking_id: int):
     except SlotTaken as taken:
         return page("appointments/move_confirm.html", status=409, taken=taken, **context)
     except DomainError as refused:
-        return page("appointments/move_confirm.html", status=409, error=refused.message, **context)
+        return page(
+            "appointments/move_confirm.html",
+            status=status_for(refused),
+            error=refused.message,
+            **context,
+        )
     flash("Your appointment has been moved.", "success")
     return redirect(url_for(".detail", booking_id=moved.id), 303)
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_url
 
-from models import Booking
+from scheduling import change_deadline, customer_may_change
 from services import booking as bookings
 from services import catalogue, journey
 from services.availability import providers_for
-from services.errors import Invalid, SlotTaken
-from views.support import now, parse_date, parse_instant
-from views.web import page
+from services.errors import Invalid, SlotTaken, StartPassed
+from views.support import LARGEST_INT, now, parse_date, parse_instant
+from views.web import login_manager, page
 
 bp = Blueprint("booking", __name__)
 
@@ -25,6 +25,8 @@ bp = Blueprint("booking", __name__)
 def _service(slug: str, service_id: int):
     org = catalogue.organisation(slug)
     try:
+        if service_id > LARGEST_INT:  # it would overflow the database driver
+            raise Invalid({"service": "No such service here."})
         return org, catalogue.service_of(org, service_id)
     except Invalid:
         abort(404, "This service is not offered here.")
@@ -78,6 +80,7 @@ def review(slug: str, service_id: int):
     org, service = _service(slug, service_id)
     start = parse_instant(request.args.get("start"))
     provider = journey.provider_choice(request.args.get("provider"), service)
+    window = timedelta(hours=service.cancellation_window_hours)
     return page(
         "booking/review.html",
         org=org,
@@ -85,45 +88,49 @@ def review(slug: str, service_id: int):
         start=start,
         provider=provider,
         next=request.full_path,
+        deadline=change_deadline(start, window),
+        changeable=customer_may_change(start, window, now()),
     )
 
 
 @bp.post("/<slug>/book/<int:service_id>/confirm")
-@login_required
 def confirm(slug: str, service_id: int):
+    if not current_user.is_authenticated:
+        return _sign_in_first(slug, service_id)
     org, service = _service(slug, service_id)
     start = parse_instant(request.form.get("start"))
     provider = journey.provider_choice(request.form.get("provider"), service)
     try:
-        made = bookings.book(
+        made = bookings.book_once(
             customer_id=current_user.id,
             service_id=service.id,
             start=start,
             provider_id=provider.id if provider else None,
             now=now(),
         )
-    except SlotTaken as taken:
-        mine = _already_mine(service.id, start)  # a second tap on "Confirm"
-        if mine is None:
-            return page(
-                "booking/review.html",
-                status=409,
-                org=org,
-                service=service,
-                start=start,
-                provider=provider,
-                taken=taken,
-                next=request.full_path,
-            )
-        made = mine
+    except (SlotTaken, StartPassed) as gone:
+        return page(
+            "booking/review.html",
+            status=409 if isinstance(gone, SlotTaken) else 422,
+            org=org,
+            service=service,
+            start=start,
+            provider=provider,
+            taken=gone,
+            next=request.full_path,
+        )
     return redirect(url_for("appointments.confirmed", booking_id=made.id), 303)
 
 
-def _already_mine(service_id: int, start) -> Booking | None:
-    return Booking.get_or_none(
-        (Booking.customer == current_user.id)
-        & (Booking.service == service_id)
-        & (Booking.start_at == start)
-        & (Booking.status == "confirmed")
-        & (Booking.created_at > now() - timedelta(minutes=10))
+def _sign_in_first(slug: str, service_id: int):
+    """Signed out before confirming (the session ended on the review page): after signing
+    in, come back to the same selection on the review page, not to this POST-only URL."""
+    back = url_for(
+        ".review",
+        slug=slug,
+        service_id=service_id,
+        start=request.form.get("start"),
+        provider=request.form.get("provider"),
     )
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=back))

@@ -26,6 +26,16 @@ def init_app(app: Flask) -> None:
     Htmx(app)
     csrf.init_app(app)
     compress.init_app(app)
+
+    @app.after_request  # registered after flask-compress, so it runs just before it
+    def buffer_static_files(response):
+        # flask-compress replaces a streamed file's iterator without closing the file;
+        # reading the (small) static file into memory first lets werkzeug close it.
+        if request.endpoint == "static" and response.is_streamed:
+            response.direct_passthrough = False  # so closing the response closes the file
+            response.make_sequence()
+        return response
+
     login_manager.init_app(app)
     login_manager.login_view = "account.sign_in"
     login_manager.login_message = "Please sign in to continue."

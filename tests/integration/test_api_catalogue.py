@@ -349,7 +349,7 @@ def test_the_day_is_the_organisations_local_day(anonymous_api, clock):
 def test_today_only_shows_times_not_yet_passed(anonymous_api, clinic):
     response = slots(anonymous_api, clinic["follow_up"], "2026-11-25", provider=clinic["tom"].id)
 
-    assert local_times(response) == grid("12:00", "16:30")
+    assert local_times(response) == grid("12:15", "16:30")  # 12:00 has just begun
 
 
 def test_minimum_notice_hides_slots_too_soon(anonymous_api, clinic, clock):

@@ -298,7 +298,7 @@ def engine_blind(monkeypatch, clinic):
     offers every provider of the service as free, so only the database can refuse."""
 
     def everyone(service, start, now, provider_id, ignore_booking=None):
-        return [p.id for p in providers_for(service, provider_id)]
+        return providers_for(service, provider_id)
 
     monkeypatch.setattr(bookings, "_free_providers", everyone)
 

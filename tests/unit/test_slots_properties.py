@@ -230,7 +230,7 @@ def expected_starts(case: Case) -> list[datetime]:
         start = origin + i * MINUTE
         if minute_of_day % step or not case.first_day <= day <= min(case.last_day, horizon):
             continue
-        if start < case.now + svc.min_notice:
+        if start <= case.now or start < case.now + svc.min_notice:  # begun, or too soon
             continue
         first = i - before
         if first < 0 or free_until[first] < first + length:
@@ -273,6 +273,7 @@ def test_slots_respect_every_invariant(case):
         assert (local.hour * 60 + local.minute) * MINUTE % svc.step == timedelta(0)
         assert local.second == local.microsecond == 0
         assert slot.start >= case.now + svc.min_notice
+        assert slot.start > case.now
         assert case.first_day <= local.date() <= min(case.last_day, horizon)
 
 

@@ -1,0 +1,334 @@
+"""Customer accounts: signing up, emailed links, the profile, and leaving.
+
+Functions that email a link (services.account_links) take ``link``, which turns a
+token into the absolute URL for the email (the views know their routes and the site's
+base URL), and ``mail``, where mail goes (services.mail).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from peewee import IntegrityError
+
+from models import (
+    ApiToken,
+    Booking,
+    BookingEvent,
+    IdempotencyKey,
+    Membership,
+    Provider,
+    User,
+    db,
+    is_sqlite,
+)
+from services import account_links as links
+from services import mail as mailer
+from services.auth import authenticate, hash_password
+from services.errors import Forbidden, Invalid, InvalidCredentials
+
+log = logging.getLogger("kairos.accounts")
+
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+DEFAULT_REGION = "GB"
+DELETED_DOMAIN = "deleted.invalid"
+DELETED_NAME = "Deleted customer"
+ACCOUNT_DELETED = "account deleted"
+
+LinkBuilder = Callable[[str], str]
+
+
+# Checking what people type ---------------------------------------------------------
+
+
+def clean_name(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid({"name": "Enter your name."})
+    if len(name) > 200:
+        raise Invalid({"name": "Use at most 200 characters."})
+    return name
+
+
+def clean_email(email: str | None, field: str = "email") -> str:
+    email = (email or "").strip()
+    if not email:
+        raise Invalid({field: "Enter your email address."})
+    try:
+        valid = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid({field: f"Enter a valid email address. {exc}"}) from None
+    return User.normalise_email(valid.normalized)
+
+
+def clean_password(password: str | None, field: str = "password") -> str:
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid({field: f"Use at least {MIN_PASSWORD} characters."})
+    if len(password) > MAX_PASSWORD:
+        raise Invalid({field: f"Use at most {MAX_PASSWORD} characters."})
+    return password
+
+
+def clean_phone(phone: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """The number in E.164 (+447911123456), or None when none was given."""
+    phone = (phone or "").strip()
+    if not phone:
+        return None
+    problem = {"phone": "Enter a valid phone number, like 07911 123456 or +44 7911 123456."}
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        raise Invalid(problem) from None
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid(problem)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_for_display(e164: str | None) -> str:
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _collect(*checks: Callable[[], object]) -> list[object]:
+    """Run every check, so that one Invalid reports all the fields at once."""
+    results, problems = [], {}
+    for check in checks:
+        try:
+            results.append(check())
+        except Invalid as exc:
+            problems.update(exc.fields)
+            results.append(None)
+    if problems:
+        raise Invalid(problems)
+    return results
+
+
+# Signing up and in ------------------------------------------------------------------
+
+
+def sign_up(
+    name: str, email: str, password: str, phone: str | None = None, region: str = DEFAULT_REGION
+) -> User:
+    name, email, password, phone = _collect(
+        lambda: clean_name(name),
+        lambda: clean_email(email),
+        lambda: clean_password(password),
+        lambda: clean_phone(phone, region),
+    )
+    try:
+        with db.atomic():
+            user = User.create(
+                name=name, email=email, phone=phone, password_hash=hash_password(password)
+            )
+    except IntegrityError:  # the unique index on the (lower-case) email decides
+        raise Invalid(
+            {"email": "An account with this email already exists. Sign in, or reset your password."}
+        ) from None
+    log.info("account.created user_id=%s", user.id)
+    return user
+
+
+def verify_password(user: User, password: str | None, field: str = "password") -> None:
+    """Raise Invalid on ``field`` unless ``password`` is the user's current password."""
+    try:
+        authenticate(user.email, password or "")
+    except InvalidCredentials:
+        raise Invalid({field: "That is not your current password."}) from None
+
+
+# Emailed links ----------------------------------------------------------------------
+
+
+def _active_user(email: str | None) -> User | None:
+    """The user with this email, unless there is none or the account was deleted."""
+    user = User.by_email(email or "")
+    if user is None or user.email.endswith("@" + DELETED_DOMAIN):
+        return None
+    return user
+
+
+def _email_link(
+    email: str,
+    purpose: str,
+    subject: str,
+    now: datetime,
+    link: LinkBuilder,
+    mail: mailer.MailConfig | None,
+) -> None:
+    user = _active_user(email)
+    if user is None:
+        log.info("account.link_requested purpose=%s user_id=none", purpose)
+        return
+    token = links.issue(user, purpose, now)
+    template = {"reset": "reset", "magic": "magic_link"}[purpose]
+    mailer.send(
+        user.email,
+        subject,
+        template,
+        config=mail,
+        now=now,
+        name=user.name,
+        link=link(token),
+        valid_for="1 hour",
+    )
+    log.info("account.link_requested purpose=%s user_id=%s", purpose, user.id)
+
+
+def request_password_reset(
+    email: str, now: datetime, *, link: LinkBuilder, mail: mailer.MailConfig | None = None
+) -> None:
+    """Email a reset link if there is such an account. Callers say the same either way."""
+    _email_link(email, "reset", "Reset your Kairos password", now, link, mail)
+
+
+def link_is_valid(token: str, purpose: str, now: datetime) -> bool:
+    return links.is_valid(token, purpose, now)
+
+
+def reset_password(token: str, new_password: str, now: datetime) -> User:
+    new_password = clean_password(new_password)  # before the link is used up
+    with db.atomic():
+        row = links.consume(token, "reset", now)
+        User.update(password_hash=hash_password(new_password)).where(
+            User.id == row.user_id
+        ).execute()
+        links.retire(row.user_id, ("reset", "magic"), now)
+    log.info("account.password_reset user_id=%s", row.user_id)
+    return User.get_by_id(row.user_id)
+
+
+def request_magic_link(
+    email: str, now: datetime, *, link: LinkBuilder, mail: mailer.MailConfig | None = None
+) -> None:
+    """Email a one-time sign-in link if there is such an account."""
+    _email_link(email, "magic", "Your Kairos sign-in link", now, link, mail)
+
+
+def sign_in_with_magic_link(token: str, now: datetime) -> User:
+    with db.atomic():
+        row = links.consume(token, "magic", now)
+    log.info("account.magic_sign_in user_id=%s", row.user_id)
+    return User.get_by_id(row.user_id)
+
+
+# The profile ------------------------------------------------------------------------
+
+
+def update_profile(user: User, name: str, phone: str | None, region: str = DEFAULT_REGION) -> User:
+    name, phone = _collect(lambda: clean_name(name), lambda: clean_phone(phone, region))
+    User.update(name=name, phone=phone).where(User.id == user.id).execute()
+    log.info("account.profile_updated user_id=%s", user.id)
+    return User.get_by_id(user.id)
+
+
+def request_email_change(
+    user: User,
+    new_email: str,
+    now: datetime,
+    *,
+    link: LinkBuilder,
+    mail: mailer.MailConfig | None = None,
+) -> str:
+    """Email a confirmation link to the new address; the email changes when it is opened."""
+    new_email = clean_email(new_email, "new_email")
+    if new_email == user.email:
+        raise Invalid({"new_email": "That is already your email address."})
+    if User.by_email(new_email):
+        raise Invalid({"new_email": "Another account already uses this email address."})
+    token = links.issue(user, "email_change", now, new_email=new_email)
+    mailer.send(
+        new_email,
+        "Confirm your new email address",
+        "email_change",
+        config=mail,
+        now=now,
+        name=user.name,
+        new_email=new_email,
+        link=link(token),
+        valid_for="1 hour",
+    )
+    log.info("account.email_change_requested user_id=%s", user.id)
+    return new_email
+
+
+def confirm_email_change(token: str, now: datetime) -> User:
+    try:
+        with db.atomic():
+            row = links.consume(token, "email_change", now)
+            User.update(email=row.new_email).where(User.id == row.user_id).execute()
+            links.retire(row.user_id, ("reset", "magic", "email_change"), now)
+    except IntegrityError:  # someone signed up with that address since the link was sent
+        raise Invalid({"email": "Another account uses this email address now."}) from None
+    log.info("account.email_changed user_id=%s", row.user_id)
+    return User.get_by_id(row.user_id)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    _collect(
+        lambda: verify_password(user, current, "current_password"),
+        lambda: clean_password(new, "new_password"),
+    )
+    User.update(password_hash=hash_password(new)).where(User.id == user.id).execute()
+    log.info("account.password_changed user_id=%s", user.id)
+
+
+# Leaving ----------------------------------------------------------------------------
+
+
+def upcoming_bookings(user: User, now: datetime) -> int:
+    """How many confirmed bookings the user has from ``now`` on."""
+    return _future_bookings(user.id, now).count()
+
+
+def _future_bookings(user_id: int, now: datetime):
+    return Booking.select(Booking.id).where(
+        (Booking.customer == user_id) & (Booking.status == "confirmed") & (Booking.start_at > now)
+    )
+
+
+def delete_account(user: User, now: datetime) -> int:
+    """Cancel the user's future bookings and remove their personal data; the bookings
+    stay, anonymised, for the business's records. Returns how many were cancelled."""
+    if (
+        Membership.select().where(Membership.user == user.id).exists()
+        or Provider.select().where(Provider.user == user.id).exists()
+    ):
+        raise Forbidden("Staff accounts are closed by the business owner, not here.")
+    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+        cancelled = _cancel_future_bookings(user.id, now)
+        User.update(
+            email=f"deleted-{user.id}@{DELETED_DOMAIN}",
+            name=DELETED_NAME,
+            phone=None,
+            password_hash=None,
+        ).where(User.id == user.id).execute()
+        links.forget(user.id)
+        for model in (ApiToken, IdempotencyKey):
+            model.delete().where(model.user == user.id).execute()
+    log.info("account.deleted user_id=%s cancelled=%s", user.id, len(cancelled))
+    return len(cancelled)
+
+
+def _cancel_future_bookings(user_id: int, now: datetime) -> list[int]:
+    """Whatever the cancellation window says: the customer is gone."""
+    query = _future_bookings(user_id, now)
+    if not is_sqlite():
+        query = query.for_update()  # SQLite holds the write lock already
+    ids = [row.id for row in query]
+    if not ids:
+        return []
+    Booking.update(
+        status="cancelled", cancelled_at=now, cancelled_by=user_id, cancel_reason=ACCOUNT_DELETED
+    ).where(Booking.id.in_(ids)).execute()
+    detail = json.dumps({"reason": ACCOUNT_DELETED})
+    event = {"actor": user_id, "action": "cancelled", "detail": detail, "created_at": now}
+    BookingEvent.insert_many([{"booking": i, **event} for i in ids]).execute()
+    return ids

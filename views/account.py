@@ -1,0 +1,264 @@
+"""Customer accounts: sign in and up, emailed links, the profile.
+
+Forms post back to their own URL. Bad input gets the form again with status 422 (for
+htmx just the form, swapped in place); success is a 303, or HX-Redirect for htmx.
+Landing pages for emailed links show a button that POSTs, so that a mail scanner
+opening the link cannot use it up.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
+from flask_wtf import FlaskForm
+
+from services import accounts
+from services.account_links import LinkInvalid
+from services.auth import authenticate
+from services.errors import Forbidden, Invalid, InvalidCredentials
+from views import account_forms as forms
+from views import account_support as support
+from views.support import now
+from views.web import page
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.app_template_global()
+def sign_in_form(form: object = None) -> forms.SignInForm:
+    """``form`` if it is a sign-in form, else an empty one (for pages that include the
+    sign-in partial without making a form)."""
+    return form if isinstance(form, forms.SignInForm) else forms.SignInForm(formdata=None)
+
+
+@bp.app_template_global()
+def sign_up_form(form: object = None) -> forms.SignUpForm:
+    return form if isinstance(form, forms.SignUpForm) else forms.SignUpForm(formdata=None)
+
+
+@bp.after_request
+def private(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    if request.view_args and "token" in request.view_args:
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response
+
+
+# Signing in, up and out -------------------------------------------------------------
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    form = forms.SignInForm(next=request.args.get("next", ""))
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(support.destination(form.next.data), 303)
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except InvalidCredentials as exc:
+            form.form_errors.append(exc.message)
+        else:
+            support.start_session(user, remember=form.remember.data)
+            return support.done(support.destination(form.next.data))
+    return support.form_page("account/sign_in.html", form, next=form.next.data)
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up():
+    form = forms.SignUpForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(
+                form.name.data,
+                form.email.data,
+                form.password.data,
+                form.phone.data,
+                support.phone_region(),
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            support.start_session(user)
+            return support.done(support.destination(form.next.data), f"Welcome, {user.name}.")
+    return support.form_page("account/sign_up.html", form, next=form.next.data)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    session.clear()
+    logout_user()  # after clear(): it leaves a note in the session to drop the remember cookie
+    return support.done(url_for("public.home"), "You have signed out.")
+
+
+# Emailed links ----------------------------------------------------------------------
+
+
+@bp.get("/check-email")
+def check_email():
+    return render_template("account/check_email.html")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def forgot_password():
+    form = forms.EmailOnlyForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        link = support.link_builder("account.reset_password", form.next.data)
+        accounts.request_password_reset(
+            form.email.data, now(), link=link, mail=support.mail_config()
+        )
+        return support.done(url_for("account.check_email"))
+    return support.form_page("account/forgot.html", form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if not accounts.link_is_valid(token, "reset", now()):
+        return support.link_invalid()
+    form = forms.ResetForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data, now())
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        except LinkInvalid:
+            return support.link_invalid()
+        else:
+            target = url_for("account.sign_in", next=support.safe_next(form.next.data))
+            return support.done(target, "Your password has been changed. Sign in with it now.")
+    return support.form_page("account/reset.html", form, token=token)
+
+
+@bp.route("/magic", methods=["GET", "POST"])
+def magic_link():
+    form = forms.EmailOnlyForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        link = support.link_builder("account.magic_sign_in", form.next.data)
+        accounts.request_magic_link(form.email.data, now(), link=link, mail=support.mail_config())
+        return support.done(url_for("account.check_email"))
+    return support.form_page("account/magic.html", form)
+
+
+@bp.route("/magic/<token>", methods=["GET", "POST"])
+def magic_sign_in(token: str):
+    form = forms.LinkForm(next=request.args.get("next"))
+    if request.method == "GET" or not form.validate_on_submit():
+        if not accounts.link_is_valid(token, "magic", now()):
+            return support.link_invalid()
+        return render_template("account/magic_landing.html", form=form, token=token)
+    try:
+        user = accounts.sign_in_with_magic_link(token, now())
+    except LinkInvalid:
+        return support.link_invalid()
+    support.start_session(user)
+    return support.done(support.destination(form.next.data), f"Welcome back, {user.name}.")
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    form = forms.LinkForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        if not accounts.link_is_valid(token, "email_change", now()):
+            return support.link_invalid()
+        return render_template("account/email_landing.html", form=form, token=token)
+    try:
+        user = accounts.confirm_email_change(token, now())
+    except LinkInvalid:
+        return support.link_invalid()
+    except Invalid as exc:
+        return render_template("account/link_invalid.html", message=exc.fields["email"]), 409
+    target = "account.profile" if current_user.is_authenticated else "account.sign_in"
+    return support.done(url_for(target), f"Your email address is now {user.email}.")
+
+
+# The profile ------------------------------------------------------------------------
+
+
+def _profile(block: str | None = None, **bound: FlaskForm):
+    """The profile page; ``bound`` replaces the empty form that was just submitted."""
+    user = current_user
+    context = {
+        "details_form": forms.DetailsForm(
+            formdata=None, name=user.name, phone=accounts.phone_for_display(user.phone)
+        ),
+        "email_form": forms.EmailChangeForm(formdata=None),
+        "password_form": forms.PasswordChangeForm(formdata=None),
+    } | bound
+    status = 422 if bound else 200
+    return page("account/profile.html", block, status=status, user=user, **context)
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _profile()
+
+
+@bp.post("/profile")
+@login_required
+def update_details():
+    form = forms.DetailsForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(
+                current_user, form.name.data, form.phone.data, support.phone_region()
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            return support.done(url_for("account.profile"), "Your details are saved.")
+    return _profile("details_form", details_form=form)
+
+
+@bp.post("/profile/email")
+@login_required
+def change_email():
+    form = forms.EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.verify_password(current_user, form.email_password.data, "email_password")
+            link = support.link_builder("account.confirm_email")
+            address = accounts.request_email_change(
+                current_user, form.new_email.data, now(), link=link, mail=support.mail_config()
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            message = f"We've emailed a link to {address}. Open it within an hour to confirm."
+            return support.done(url_for("account.profile"), message)
+    return _profile("email_form", email_form=form)
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password():
+    form = forms.PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            return support.done(url_for("account.profile"), "Your password has been changed.")
+    return _profile("password_form", password_form=form)
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    form = forms.DeleteForm()
+    if form.validate_on_submit():
+        try:
+            accounts.verify_password(current_user, form.password.data)
+            accounts.delete_account(current_user, now())
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        except Forbidden as exc:
+            form.form_errors.append(exc.message)
+        else:
+            session.clear()
+            logout_user()
+            return support.done(url_for("public.home"), "Your account has been deleted.")
+    upcoming = accounts.upcoming_bookings(current_user, now())
+    return support.form_page("account/delete.html", form, upcoming=upcoming)

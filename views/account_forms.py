@@ -1,0 +1,100 @@
+"""The account forms. They only check that something was typed: what makes a name,
+email, phone or password acceptable is decided in services/accounts.py."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TelField
+from wtforms.validators import InputRequired
+
+EMAIL = {
+    "autocomplete": "email",
+    "inputmode": "email",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+}
+NEW_PASSWORD = {"autocomplete": "new-password"}
+CURRENT_PASSWORD = {"autocomplete": "current-password"}
+PASSWORD_HINT = "At least 10 characters. A few unusual words make a strong one."
+
+
+def _required(message: str) -> list:
+    return [InputRequired(message)]
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", _required("Enter your email address."), render_kw=EMAIL)
+    password = PasswordField(
+        "Password", _required("Enter your password."), render_kw=CURRENT_PASSWORD
+    )
+    remember = BooleanField("Keep me signed in on this device")
+    next = HiddenField()
+
+
+class SignUpForm(FlaskForm):
+    name = StringField(
+        "Your name", render_kw={"autocomplete": "name", "autocapitalize": "words", "required": True}
+    )
+    email = EmailField("Email", render_kw=EMAIL | {"required": True})
+    phone = TelField(
+        "Mobile phone (optional)",
+        description="For reminders and if we need to reach you about an appointment.",
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    password = PasswordField(
+        "Choose a password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
+    )
+    next = HiddenField()
+
+
+class EmailOnlyForm(FlaskForm):
+    """Asking for a password reset link or a sign-in link."""
+
+    email = EmailField("Email", _required("Enter your email address."), render_kw=EMAIL)
+    next = HiddenField()
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        "New password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
+    )
+    next = HiddenField()
+
+
+class LinkForm(FlaskForm):
+    """The button on a landing page: opening a link must not be enough to use it."""
+
+    next = HiddenField()
+
+
+class DetailsForm(FlaskForm):
+    name = StringField(
+        "Your name", render_kw={"autocomplete": "name", "autocapitalize": "words", "required": True}
+    )
+    phone = TelField(
+        "Mobile phone (optional)", render_kw={"autocomplete": "tel", "inputmode": "tel"}
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField("New email address", render_kw=EMAIL | {"required": True})
+    email_password = PasswordField(
+        "Your current password",
+        _required("Enter your current password."),
+        render_kw=CURRENT_PASSWORD,
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", _required("Enter your current password."), render_kw=CURRENT_PASSWORD
+    )
+    new_password = PasswordField(
+        "New password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
+    )
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(
+        "Your password", _required("Enter your password to confirm."), render_kw=CURRENT_PASSWORD
+    )
