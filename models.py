@@ -334,30 +334,52 @@ class Prepared:
 
     Peewee builds the SQL text of a query afresh on every execution, which measured as
     most of the cost of the slots and booking requests. ``build`` makes the query from
-    sample values (one distinct value per parameter); executions reuse its SQL with
-    the real values in the same places, and return model instances.
+    sample values (one distinct value per parameter; a tuple for an IN list, whose
+    length is then part of the shape compiled); executions reuse its SQL with the real
+    values in the same places. They return model instances, or plain row tuples with
+    ``rows=True`` (for unions and partial selects, converted by the caller).
     """
 
-    def __init__(self, build, **samples: object) -> None:
-        self.build, self.samples = build, samples
-        self._compiled: dict[type, tuple] = {}
+    def __init__(self, build, *, rows: bool = False, **samples: object) -> None:
+        self.build, self.rows, self.samples = build, rows, samples
+        self._compiled: dict[tuple, tuple] = {}
 
-    def _compile(self) -> tuple:
-        query = self.build(**self.samples)
+    def _compile(self, shape: tuple) -> tuple:
+        samples = dict(self.samples)
+        for i, (name, length) in enumerate(shape):
+            samples[name] = tuple(-(9_000_000 + 1000 * i + j) for j in range(length))
+        query = self.build(**samples)
         sql, params = query.sql()
-        by_value = {_db_value(value): name for name, value in self.samples.items()}
-        # Each parameter is a sample (filled in per call) or a constant of the query.
-        order = [(by_value.get(value), value) for value in params]
+        slots: dict[object, tuple[str, int | None]] = {}
+        for name, value in samples.items():
+            if isinstance(value, tuple):
+                slots.update({_db_value(v): (name, j) for j, v in enumerate(value)})
+            else:
+                slots[_db_value(value)] = (name, None)
+        # Each parameter is a sample, filled in per call as (name, index in its tuple or
+        # None), or a constant of the query, kept as it is.
+        order = [slots.get(value, ("", value)) for value in params]
+        if self.rows:
+            return sql, order, None, None
         fields = [getattr(query.model, column.name) for column in query._returning]
         return sql, order, query.model, fields
 
     def __call__(self, **values: object) -> list:
-        kind = type(db.obj)
-        if kind not in self._compiled:
-            self._compiled[kind] = self._compile()
-        sql, order, model, fields = self._compiled[kind]
-        params = [_db_value(values[name]) if name else constant for name, constant in order]
+        shape = tuple((k, len(v)) for k, v in values.items() if isinstance(v, tuple))
+        key = (type(db.obj), shape)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(shape)
+        sql, order, model, fields = self._compiled[key]
+        params = []
+        for name, where in order:
+            if not name:
+                params.append(where)  # a constant
+            else:
+                value = values[name] if where is None else values[name][where]
+                params.append(_db_value(value))
         rows = db.execute_sql(sql, params).fetchall()
+        if model is None:
+            return rows
         return [
             model(**{f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)})
             for row in rows

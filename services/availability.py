@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -77,6 +77,48 @@ def providers_for(service: Service, provider_id: int | None = None) -> list[Prov
     return providers
 
 
+def _hours_query(ids, first, last):
+    weekly = WeeklyHours.select(
+        WeeklyHours.provider,
+        WeeklyHours.weekday,
+        SQL("NULL"),
+        WeeklyHours.start_time,
+        WeeklyHours.end_time,
+    ).where(WeeklyHours.provider.in_(ids))
+    overrides = DateOverride.select(
+        DateOverride.provider,
+        SQL("NULL"),
+        DateOverride.day,
+        DateOverride.start_time,
+        DateOverride.end_time,
+    ).where(DateOverride.provider.in_(ids) & DateOverride.day.between(first, last))
+    return weekly + overrides
+
+
+def _time_off_query(ids, start, end):
+    return TimeOff.select(TimeOff.provider, TimeOff.start_at, TimeOff.end_at, SQL("0")).where(
+        TimeOff.provider.in_(ids) & (TimeOff.start_at < end) & (TimeOff.end_at > start)
+    )
+
+
+def _busy_query(ids, start, end):
+    return _time_off_query(ids, start, end) + Booking.select(
+        Booking.provider, Booking.block_start, Booking.block_end, Booking.id
+    ).where(
+        Booking.provider.in_(ids)
+        & (Booking.status != "cancelled")
+        & (Booking.block_start < end)
+        & (Booking.block_end > start)
+    )
+
+
+_SAMPLE_DAY = (date(1901, 1, 2), date(1901, 1, 3))
+_SAMPLE_SPAN = (datetime(1901, 1, 4, tzinfo=UTC), datetime(1901, 1, 5, tzinfo=UTC))
+_hours = Prepared(_hours_query, rows=True, ids=(), first=_SAMPLE_DAY[0], last=_SAMPLE_DAY[1])
+_time_off = Prepared(_time_off_query, rows=True, ids=(), start=_SAMPLE_SPAN[0], end=_SAMPLE_SPAN[1])
+_busy = Prepared(_busy_query, rows=True, ids=(), start=_SAMPLE_SPAN[0], end=_SAMPLE_SPAN[1])
+
+
 def calendars(
     providers: list[Provider],
     first_day: date,
@@ -97,22 +139,8 @@ def calendars(
     window_start = datetime.combine(first_day - timedelta(days=1), time(), tz)
     window_end = datetime.combine(last_day + timedelta(days=2), time(), tz)
 
-    weekly = WeeklyHours.select(
-        WeeklyHours.provider,
-        WeeklyHours.weekday,
-        SQL("NULL"),
-        WeeklyHours.start_time,
-        WeeklyHours.end_time,
-    ).where(WeeklyHours.provider.in_(ids))
-    overrides = DateOverride.select(
-        DateOverride.provider,
-        SQL("NULL"),
-        DateOverride.day,
-        DateOverride.start_time,
-        DateOverride.end_time,
-    ).where(DateOverride.provider.in_(ids) & DateOverride.day.between(first_day, last_day))
     rules, hours = defaultdict(list), defaultdict(lambda: defaultdict(list))
-    for pid, weekday, day, opens, closes in (weekly + overrides).tuples():
+    for pid, weekday, day, opens, closes in _hours(ids=tuple(ids), first=first_day, last=last_day):
         if day is None:
             rules[pid].append(WeeklyRule(weekday, _time(opens), _time(closes)))
         else:
@@ -120,23 +148,12 @@ def calendars(
             if opens is not None:
                 day_hours.append((_time(opens), _time(closes)))
 
-    busy_rows = TimeOff.select(TimeOff.provider, TimeOff.start_at, TimeOff.end_at, SQL("0")).where(
-        TimeOff.provider.in_(ids)
-        & (TimeOff.start_at < window_end)
-        & (TimeOff.end_at > window_start)
-    )
-    if include_bookings:
-        busy_rows = busy_rows + Booking.select(
-            Booking.provider, Booking.block_start, Booking.block_end, Booking.id
-        ).where(
-            Booking.provider.in_(ids)
-            & (Booking.status != "cancelled")
-            & (Booking.block_start < window_end)
-            & (Booking.block_end > window_start)
-        )
+    busy_query = _busy if include_bookings else _time_off
     busy = defaultdict(list)
     to_instant = Booking.block_start.python_value
-    for pid, start, end, booking_id in busy_rows.tuples():
+    for pid, start, end, booking_id in busy_query(
+        ids=tuple(ids), start=window_start, end=window_end
+    ):
         if not booking_id or booking_id != ignore_booking:
             busy[pid].append(Interval(to_instant(start), to_instant(end)))
 

@@ -290,10 +290,20 @@ def _queue_behind_others_booking(*provider_ids: int | None) -> None:
     constraint still decides who gets the time. (The calendar_version triggers update
     these rows too, so taking the lock first also keeps that from deadlocking.)
     """
-    ids = sorted({pid for pid in provider_ids if pid is not None})
-    Provider.select(Provider.id).where(Provider.id.in_(ids)).order_by(Provider.id).for_update(
-        "FOR NO KEY UPDATE"
-    ).execute()
+    ids = tuple(sorted({pid for pid in provider_ids if pid is not None}))
+    _lock_providers(ids=ids)
+
+
+_lock_providers = Prepared(
+    lambda ids: (
+        Provider.select(Provider.id)
+        .where(Provider.id.in_(ids))
+        .order_by(Provider.id)
+        .for_update("FOR NO KEY UPDATE")
+    ),
+    rows=True,
+    ids=(),
+)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
