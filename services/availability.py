@@ -67,8 +67,13 @@ _one_provider = Prepared(
 
 
 def providers_for(service: Service, provider_id: int | None = None) -> list[Provider]:
-    """Active providers offering ``service``; just one when ``provider_id`` is given."""
-    if provider_id is None:
+    """Active providers offering ``service``; just one when ``provider_id`` is given.
+
+    A service loaded by catalogue.service_of carries them already (active_providers)."""
+    preloaded = getattr(service, "active_providers", None)
+    if preloaded is not None:
+        providers = [p for p in preloaded if provider_id in (None, p.id)]
+    elif provider_id is None:
         providers = _providers(service=service.id)
     else:
         providers = _one_provider(service=service.id, provider=provider_id)

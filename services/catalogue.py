@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from peewee import JOIN
+
 from models import Organisation, Prepared, Provider, Service, ServiceProvider
 from services.errors import Invalid, NotFound
 
 _organisation = Prepared(
     lambda slug: Organisation.select().where(Organisation.slug == slug), slug="\x00slug"
 )
-_service = Prepared(
-    lambda org, service: Service.select().where(
-        (Service.id == service) & (Service.organisation == org) & Service.active
+_service_with_providers = Prepared(
+    # One row per active provider offering it (or one with no provider): one round trip.
+    lambda org, service: (
+        Service.select(Service, Provider)
+        .join(ServiceProvider, JOIN.LEFT_OUTER)
+        .join(
+            Provider,
+            JOIN.LEFT_OUTER,
+            on=(Provider.id == ServiceProvider.provider) & Provider.active,
+        )
+        .where((Service.id == service) & (Service.organisation == org) & Service.active)
+        .order_by(Provider.id)
     ),
+    rows=True,
     org=-70001,
     service=-70002,
 )
@@ -47,8 +59,19 @@ def services_with_providers(org: Organisation) -> list[tuple[Service, list[Provi
 
 def service_of(org: Organisation, service_id: int) -> Service:
     """An active service of ``org``: anything else is bad input, not a missing page."""
-    found = _service(org=org.id, service=service_id)
-    if not found:
+    rows = _service_with_providers(org=org.id, service=service_id)
+    if not rows:
         raise Invalid({"service": "No such service here."})
-    found[0].organisation = org  # already loaded: spare the query
-    return found[0]
+    service_fields, provider_fields = Service._meta.sorted_fields, Provider._meta.sorted_fields
+    split = len(service_fields)
+    service = _instance(Service, service_fields, rows[0][:split])
+    service.organisation = org  # already loaded: spare the query
+    # Who offers it came in the same query: availability.providers_for uses this list.
+    service.active_providers = [
+        _instance(Provider, provider_fields, row[split:]) for row in rows if row[split] is not None
+    ]
+    return service
+
+
+def _instance(model, fields, values):
+    return model(**{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)})
