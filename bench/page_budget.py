@@ -40,23 +40,32 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#picker"}
 
 
-def first_load(base: str, path: str) -> list[tuple[str, int, int]]:
-    """(url, body bytes, header bytes) of every response to a first visit of ``path``."""
-    seen = []
+def first_load(base: str, path: str) -> tuple[list, list]:
+    """(url, body bytes, header bytes) of every response to a first visit of ``path``:
+    the page's own, and then those of its service worker (installing in the background,
+    after the page has loaded: not part of the first load, but shown)."""
+    page_seen, all_seen = [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(**pw.devices["iPhone 13"])
+        context.on("response", lambda response: all_seen.append(response))
         page = context.new_page()
-        page.on("response", seen.append)
+        page.on("response", lambda response: page_seen.append(response))
         page.goto(base + path, wait_until="networkidle")
-        found = []
-        for response in seen:
-            sizes = response.request.sizes()
-            found.append(
-                (response.url, sizes["responseBodySize"], sizes["responseHeadersSize"])
-            )
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_load_state("networkidle")
+
+        def sizes(responses):
+            found = []
+            for response in responses:
+                size = response.request.sizes()
+                found.append((response.url, size["responseBodySize"], size["responseHeadersSize"]))
+            return found
+
+        own = sizes(page_seen)
+        worker = sizes([r for r in all_seen if r not in page_seen])
         browser.close()
-    return found
+    return own, worker
 
 
 def median_ms(client, path: str, calls: int, headers=None, before=None) -> float:
@@ -74,11 +83,10 @@ def median_ms(client, path: str, calls: int, headers=None, before=None) -> float
 def picker_render(url: str, service_id: int, day: date, calls: int) -> dict[str, float]:
     app = create_app(Settings(database_url=url, secret_key="bench", env="production"))
     client = app.test_client()
-    path = (
-        f"/demo/book/{service_id}/when?provider=any&month={day:%Y-%m}&day={day.isoformat()}"
-    )
+    path = f"/demo/book/{service_id}/when?provider=any&month={day:%Y-%m}&day={day.isoformat()}"
     body = client.get(path, headers=PARTIAL).get_data(as_text=True)
-    assert "<html" not in body and 'class="slot"' in body, "not the picker fragment"
+    if "<html" in body or 'class="slot"' not in body:
+        raise SystemExit(f"expected the picker fragment with free times, got:\n{body[:500]}")
     for _ in range(20):  # warm up: imports, templates, prepared queries
         client.get("/health")
         client.get(path, headers=PARTIAL)
@@ -101,7 +109,7 @@ def main() -> None:
         service_id, day, on_day = seed_and_count(url)
         path = f"/demo/book/{service_id}/when?provider=any"
         with gunicorn(url) as base:
-            responses = first_load(base, path)
+            responses, worker = first_load(base, path)
         body = sum(b for _, b, _ in responses)
         headers = sum(h for _, _, h in responses)
         print(f"first load of {path} at iPhone 13 size, fresh cache:")
@@ -112,11 +120,18 @@ def main() -> None:
             f"  [{len(responses)} responses: {body / 1024:.1f} KB bodies,"
             f" {headers / 1024:.1f} KB headers]"
         )
+        later = sum(b + h for _, b, h in worker)
+        print(
+            f"  then the service worker fetched {len(worker)} responses, {later / 1024:.1f} KB,"
+            " in the background (not counted)"
+        )
+        for address, b, h in worker:
+            print(f"  {b / 1024:6.1f} KB body + {h / 1024:4.1f} KB headers  {address[len(base) :]}")
 
         started = datetime.now(UTC)
         figures = picker_render(url, service_id, day, args.calls)
         print(f"\npicker partial: GET {figures['path']} with {' '.join(PARTIAL)} headers")
-        print(f"  {day}: {on_day} bookings that day; {args.calls} calls per median, best of 2 turns")
+        print(f"  {day}: {on_day} bookings that day; {args.calls} calls a median, best of 2 turns")
         floor = figures["floor"]
         print(f"  floor GET /health = {floor:.2f} ms median")
         print(

@@ -130,7 +130,9 @@ def move(booking_id: int):
     tz = ZoneInfo(org.timezone)
     moment = now()
     today = moment.astimezone(tz).date()
-    first = max(journey.parse_month(request.args.get("month"), today), today.replace(day=1))
+    own_day = booking.start_at.astimezone(tz).date()  # open where the appointment is now
+    month_asked = request.args.get("month") or own_day.strftime("%Y-%m")
+    first = max(journey.parse_month(month_asked, today), today.replace(day=1))
     month = journey.month_availability(
         service, first, moment, booking.provider_id, ignore_booking=booking.id
     )
@@ -139,7 +141,7 @@ def move(booking_id: int):
         for d, slots in month.free.items()
         if (kept := [s for s in slots if s.start != booking.start_at])
     }
-    day = parse_date(request.args["day"], "day") if request.args.get("day") else None
+    day = parse_date(request.args["day"], "day") if request.args.get("day") else own_day
     day = day if day in month.free else month.first_free_day()
     args = {"booking_id": booking.id}
     return page(

@@ -507,3 +507,13 @@ def test_move_without_the_csrf_token_is_refused(client, clinic, customer):
 
     assert response.status_code == 400
     assert bookings_of(customer) == [made]
+
+
+def test_move_picker_opens_on_the_appointments_own_day(client, clinic, customer):
+    made = book(clinic, customer, MON_9)  # tomorrow and Friday are free too: not where we open
+
+    page = parse(client.get(f"/appointments/{made.id}/move"))
+
+    assert page.one("h2", id="slots-title").text == "Monday 30 November"
+    assert "09:00" not in slot_times(page)  # where it is now is not a move
+    assert "09:15" in slot_times(page) or "10:00" in slot_times(page)
