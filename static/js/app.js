@@ -49,6 +49,19 @@
     });
   });
 
+  // The picker is swapped whole; a steady live region says what it now shows.
+  function announcePicker() {
+    var status = document.getElementById("picker-status");
+    var month = document.getElementById("month-title");
+    var day = document.getElementById("slots-title");
+    if (!status || !month) return;
+    var times = document.querySelectorAll("#picker a.slot").length;
+    status.textContent = month.textContent + ". " + (day ? day.textContent : "") +
+      (times ? ": " + times + " times free." : "");
+  }
+  var picker = document.getElementById("picker");
+  if (picker) new MutationObserver(announcePicker).observe(picker, { childList: true });
+
   function ready() {
     showLocalTimes(document);
     new MutationObserver(function () { showLocalTimes(document); })

@@ -287,3 +287,14 @@ def test_booking_pages_have_no_serious_accessibility_problems(screen, e2e_server
     expect(screen.locator("a.appt")).to_have_count(1)
     check_page(screen)
     screenshot(screen, "booking-appointments-a11y")
+
+
+def test_month_change_shows_loading_then_is_announced(screen, e2e_server, clinic):
+    screen.goto(f"{e2e_server}/clinic/book/{clinic['follow_up'].id}/when?provider=any")
+    month = screen.locator("#month-title").inner_text()
+    with screen.expect_request(lambda r: "month=" in r.url and r.headers.get("hx-request")):
+        screen.get_by_role("link", name="Next month").click()
+    expect(screen.locator("#month-title")).not_to_have_text(month)
+    status = screen.locator("#picker-status")
+    expect(status).to_contain_text(screen.locator("#month-title").inner_text())
+    expect(screen.locator("#picker")).not_to_have_class(re.compile("htmx-request"))
