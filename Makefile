@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 export PORT
 
-.PHONY: run test install chromium lint format bench clean
+.PHONY: run test install chromium lint format bench lighthouse clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ format:
 bench: install
 	$(BIN)/python bench/slots_bench.py
 	$(BIN)/python bench/http_bench.py
+
+## lighthouse: audit a page of a running `make run` (URL=... to pick another page)
+URL ?= http://127.0.0.1:$(PORT)/demo/book/2/when?provider=any
+lighthouse: chromium
+	CHROME_PATH=/usr/bin/chromium npx --yes lighthouse@12 "$(URL)" --quiet --form-factor=mobile \
+	  --output=html --output-path=test-results/lighthouse.html \
+	  --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync"
+	@echo "report: test-results/lighthouse.html"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

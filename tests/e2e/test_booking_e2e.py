@@ -125,12 +125,13 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
     review_url = screen.url
     screenshot(screen, "booking-3-review-signed-out")
 
-    # Not signed in: create an account, and come back to the same selection.
-    screen.get_by_role("link", name="Create an account").click()
-    screen.get_by_label("Your name").fill("Sky Porter")
-    screen.get_by_label("Email").fill(address)
-    screen.get_by_label("Choose a password").fill(PASSWORD)
-    screen.get_by_role("button", name="Create account").click()
+    # Not signed in: create an account right here, and come back to the same selection.
+    screen.get_by_text("New here? Create an account").click()
+    sign_up = screen.locator("form[action$='/account/sign-up']")
+    sign_up.get_by_label("Your name").fill("Sky Porter")
+    sign_up.get_by_label("Email").fill(address)
+    sign_up.get_by_label("Choose a password").fill(PASSWORD)
+    sign_up.get_by_role("button", name="Create account").click()
     expect(screen.get_by_role("heading", name="Review and confirm")).to_be_visible()
     expect(screen).to_have_url(review_url)
     expect(screen.locator("input[name=start]")).to_have_value(start)
@@ -190,8 +191,9 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
 def test_a_time_taken_while_reviewing_offers_the_nearest_free_times(screen, e2e_server, clinic):
     day = target_day()
     screen.goto(f"{e2e_server}/account/sign-in")
-    screen.get_by_label("Email").fill("casey@example.com")
-    screen.get_by_label("Password").fill(factories.PASSWORD)
+    sign_in = screen.locator("form[action$='/account/sign-in']")
+    sign_in.get_by_label("Email").fill("casey@example.com")
+    sign_in.get_by_label("Password").fill(factories.PASSWORD)
     screen.get_by_role("button", name="Sign in").click()
     expect(screen).to_have_url(re.compile(r"/appointments$"))
 
@@ -244,8 +246,9 @@ def test_booking_works_with_javascript_off(browser, device, e2e_server, clinic):
         page.locator("a.slot").first.click()
         screenshot(page, "booking-nojs-review")
 
-        page.get_by_label("Email").fill("casey@example.com")
-        page.get_by_label("Password").fill(factories.PASSWORD)
+        sign_in = page.locator("form[action$='/account/sign-in']")
+        sign_in.get_by_label("Email").fill("casey@example.com")
+        sign_in.get_by_label("Password").fill(factories.PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Confirm booking").click()
         expect(page.get_by_role("heading", name="You're booked")).to_be_visible()
@@ -272,8 +275,9 @@ def test_booking_pages_have_no_serious_accessibility_problems(screen, e2e_server
 
     screen.goto(f"{e2e_server}/account/sign-in")
     check_page(screen)
-    screen.get_by_label("Email").fill("casey@example.com")
-    screen.get_by_label("Password").fill(factories.PASSWORD)
+    sign_in = screen.locator("form[action$='/account/sign-in']")
+    sign_in.get_by_label("Email").fill("casey@example.com")
+    sign_in.get_by_label("Password").fill(factories.PASSWORD)
     screen.get_by_role("button", name="Sign in").click()
     expect(screen).to_have_url(re.compile(r"/appointments$"))
 
