@@ -43,10 +43,32 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from views import account, api, appointments, booking, errors, health, public, pwa, web
+    from views import (
+        account,
+        api,
+        appointments,
+        booking,
+        business,
+        errors,
+        health,
+        public,
+        pwa,
+        web,
+        workspace,
+    )
 
     web.init_app(app)
-    blueprints = (health.bp, api.bp, pwa.bp, account.bp, appointments.bp, booking.bp, public.bp)
+    blueprints = (
+        health.bp,
+        api.bp,
+        pwa.bp,
+        account.bp,
+        appointments.bp,
+        workspace.bp,
+        business.bp,
+        booking.bp,
+        public.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies

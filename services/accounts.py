@@ -97,7 +97,7 @@ def phone_for_display(e164: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def _collect(*checks: Callable[[], object]) -> list[object]:
+def check_all(*checks: Callable[[], object]) -> list[object]:
     """Run every check, so that one Invalid reports all the fields at once."""
     results, problems = [], {}
     for check in checks:
@@ -117,7 +117,7 @@ def _collect(*checks: Callable[[], object]) -> list[object]:
 def sign_up(
     name: str, email: str, password: str, phone: str | None = None, region: str = DEFAULT_REGION
 ) -> User:
-    name, email, password, phone = _collect(
+    name, email, password, phone = check_all(
         lambda: clean_name(name),
         lambda: clean_email(email),
         lambda: clean_password(password),
@@ -223,7 +223,7 @@ def sign_in_with_magic_link(token: str, now: datetime) -> User:
 
 
 def update_profile(user: User, name: str, phone: str | None, region: str = DEFAULT_REGION) -> User:
-    name, phone = _collect(lambda: clean_name(name), lambda: clean_phone(phone, region))
+    name, phone = check_all(lambda: clean_name(name), lambda: clean_phone(phone, region))
     User.update(name=name, phone=phone).where(User.id == user.id).execute()
     log.info("account.profile_updated user_id=%s", user.id)
     return User.get_by_id(user.id)
@@ -272,7 +272,7 @@ def confirm_email_change(token: str, now: datetime) -> User:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    _collect(
+    check_all(
         lambda: verify_password(user, current, "current_password"),
         lambda: clean_password(new, "new_password"),
     )

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_compress import Compress
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
-from models import User
+from models import Membership, Organisation, User
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         is_fragment=wants_fragment,
         has_endpoint=lambda name: name in app.view_functions,
+        staff_workspace=staff_workspace,
         timedelta=timedelta,
     )
 
@@ -63,6 +64,22 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     return User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+
+
+def staff_workspace() -> str | None:
+    """The slug of a business whose workspace the signed-in user may open, if any."""
+    if not current_user.is_authenticated:
+        return None
+    if "staff_workspace" not in g:
+        found = (
+            Organisation.select(Organisation.slug)
+            .join(Membership)
+            .where(Membership.user == current_user.id)
+            .order_by(Organisation.id)
+            .first()
+        )
+        g.staff_workspace = found.slug if found else None
+    return g.staff_workspace
 
 
 def wants_fragment() -> bool:

@@ -1,0 +1,160 @@
+"""A new business signs up: its organisation, its owner's account and membership."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Membership, Organisation, User
+from tests import factories
+from tests.integration.test_accounts import PARTIAL, body, csrf_token, signed_in_user_id, submit
+
+PATH = "/business/sign-up"
+GOOD = {
+    "business_name": "City  Physio",
+    "slug": "city-physio",
+    "timezone": "America/New_York",
+    "currency": "USD",
+    "name": "Robin Hale",
+    "email": "Robin@Example.COM",
+    "password": "long enough pw",
+    "phone": "",
+}
+
+
+def _nothing_created() -> None:
+    assert Organisation.select().count() == 0
+    assert User.select().count() == 0
+    assert Membership.select().count() == 0
+
+
+def test_the_form_offers_common_time_zones_first_and_the_currencies(client, app):
+    page = body(client.get(PATH))
+    assert "kairos/<slug>" in page
+    common = page.index('value="Europe/London"')
+    assert common < page.index('value="Asia/Kolkata"') < page.index('value="Africa/Abidjan"')
+    assert '<option selected value="Europe/London">' in page
+    for code in ("GBP", "EUR", "USD", "DKK"):
+        assert f'value="{code}"' in page
+
+
+def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, app):
+    response = submit(client, PATH, GOOD | {"phone": "07911 123456"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/w/city-physio"
+    org = Organisation.get(Organisation.slug == "city-physio")
+    assert (org.name, org.timezone, org.currency) == ("City Physio", "America/New_York", "USD")
+    owner = User.get(User.email == "robin@example.com")
+    assert (owner.name, owner.phone) == ("Robin Hale", "+447911123456")
+    assert owner.password_hash.startswith("$argon2id$")
+    (membership,) = Membership.select()
+    assert (membership.user_id, membership.organisation_id, membership.role) == (
+        owner.id,
+        org.id,
+        "owner",
+    )
+    assert signed_in_user_id(client) == str(owner.id)
+
+
+def test_htmx_sign_up_redirects_the_whole_page(client, app):
+    response = submit(client, PATH, GOOD, headers=PARTIAL)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/w/city-physio"
+
+
+def test_sign_in_starts_a_new_session(client, app):
+    with client.session_transaction() as session:
+        session["left_over"] = "from before"
+    assert submit(client, PATH, GOOD).status_code == 303
+    with client.session_transaction() as session:
+        assert "left_over" not in session
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("business_name", "  ", "Enter your business's name."),
+        ("slug", "City Physio!", "Use 3–40 lowercase letters, digits and hyphens"),
+        ("slug", "ab", "Use 3–40 lowercase letters, digits and hyphens"),
+        ("slug", "-physio", "Use 3–40 lowercase letters, digits and hyphens"),
+        ("slug", "x" * 41, "Use 3–40 lowercase letters, digits and hyphens"),
+        ("slug", "workspace", "“workspace” is reserved. Try another."),
+        ("slug", "api", "“api” is reserved. Try another."),
+        ("slug", "sw.js", "“sw.js” is reserved. Try another."),
+        ("timezone", "Mars/Olympus_Mons", "Choose a time zone from the list."),
+        ("currency", "XYZ", "Choose a currency from the list."),
+        ("currency", "", "Choose a currency from the list."),
+        ("name", "", "Enter your name."),
+        ("email", "robin@", "Enter a valid email address."),
+        ("password", "too short", "Use at least 10 characters."),
+        ("phone", "12", "Enter a valid phone number"),
+    ],
+)
+def test_bad_input_shows_the_problem_and_keeps_what_was_typed(client, app, field, value, message):
+    response = submit(client, PATH, GOOD | {field: value})
+    assert response.status_code == 422
+    page = body(response)
+    assert message in page
+    assert 'aria-invalid="true"' in page
+    assert 'value="City  Physio"' in page or field == "business_name"
+    if field not in ("email", "password"):
+        assert 'value="Robin@Example.COM"' in page
+    assert "long enough pw" not in page  # never the password
+    assert "too short" not in page
+    _nothing_created()
+
+
+def test_every_problem_is_reported_at_once(client, app):
+    bad = GOOD | {"slug": "admin", "currency": "XYZ", "password": "short"}
+    page = body(submit(client, PATH, bad))
+    for message in ("is reserved", "Choose a currency", "Use at least 10 characters."):
+        assert message in page
+    assert '<option selected value="America/New_York">' in page
+    _nothing_created()
+
+
+def test_htmx_gets_just_the_form_with_the_errors(client, app):
+    response = submit(client, PATH, GOOD | {"slug": "a"}, headers=PARTIAL)
+    assert response.status_code == 422
+    page = body(response)
+    assert page.lstrip().startswith("<form")
+    assert "<html" not in page
+    assert "Use 3–40 lowercase letters" in page
+
+
+def test_a_slug_already_taken_is_refused(client, app):
+    factories.make_org("city-physio")
+    response = submit(client, PATH, GOOD)
+    assert response.status_code == 422
+    assert "Another business already uses this address." in body(response)
+    assert Organisation.select().count() == 1
+    assert User.select().count() == 0
+
+
+def test_the_slug_is_compared_in_lower_case(client, app):
+    factories.make_org("city-physio")
+    response = submit(client, PATH, GOOD | {"slug": " City-Physio "})
+    assert response.status_code == 422
+    assert "Another business already uses this address." in body(response)
+
+
+def test_an_email_with_an_account_is_asked_to_sign_in_first(client, app):
+    factories.make_user("robin@example.com", "Robin Hale")
+    response = submit(client, PATH, GOOD)
+    assert response.status_code == 422
+    assert "An account with this email already exists. Sign in first" in body(response)
+    assert Organisation.select().count() == 0  # the organisation was rolled back
+    assert Membership.select().count() == 0
+    assert signed_in_user_id(client) is None
+
+
+def test_demo_is_not_reserved_but_must_be_unique(client, app):
+    assert submit(client, PATH, GOOD | {"slug": "demo"}).status_code == 303
+    client.post("/account/sign-out", data={"csrf_token": csrf_token(client, PATH)})
+    again = GOOD | {"slug": "demo", "email": "sam@example.com"}
+    assert submit(client, PATH, again).status_code == 422
+
+
+def test_csrf_token_is_required(client, app):
+    response = client.post(PATH, data=GOOD)
+    assert response.status_code == 400
+    _nothing_created()

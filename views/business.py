@@ -1,0 +1,89 @@
+"""A new business signs up: its organisation and its owner's account, in one form.
+
+Like the account forms, bad input gets the form again with status 422 (for htmx just
+the form, swapped in place); success signs the owner in and goes to the workspace.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+
+from services import organisations
+from services.errors import Invalid
+from views import account_support as support
+from views.account_forms import EMAIL, NEW_PASSWORD, PASSWORD_HINT
+from views.support import now
+
+bp = Blueprint("business", __name__, url_prefix="/business")
+
+SLUG = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", "required": True}
+
+
+def _zone_label(zone: str) -> str:
+    return zone.replace("_", " ")
+
+
+class BusinessSignUpForm(FlaskForm):
+    """Only collects what was typed: services/organisations.py decides what is acceptable
+    (so the selects accept any value, and the service names an unknown one)."""
+
+    business_name = StringField(
+        "Business name", render_kw={"autocomplete": "organization", "required": True}
+    )
+    slug = StringField(
+        "Booking page address",
+        description="kairos/<slug>: lowercase letters, digits and hyphens, like city-physio.",
+        render_kw=SLUG,
+    )
+    timezone = SelectField("Time zone", default="Europe/London", validate_choice=False)
+    currency = SelectField(
+        "Currency",
+        choices=organisations.CURRENCIES,
+        default="GBP",
+        validate_choice=False,
+    )
+    name = StringField(
+        "Your name", render_kw={"autocomplete": "name", "autocapitalize": "words", "required": True}
+    )
+    email = EmailField("Your email", render_kw=EMAIL | {"required": True})
+    password = PasswordField(
+        "Choose a password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
+    )
+    phone = TelField(
+        "Mobile phone (optional)", render_kw={"autocomplete": "tel", "inputmode": "tel"}
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        common, every = organisations.timezone_choices()
+        self.timezone.choices = {
+            "Common time zones": [(z, _zone_label(z)) for z in common],
+            "All time zones": [(z, _zone_label(z)) for z in every],
+        }
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up():
+    form = BusinessSignUpForm()
+    if form.validate_on_submit():
+        try:
+            org, owner = organisations.sign_up_business(
+                business_name=form.business_name.data,
+                slug=form.slug.data,
+                timezone=form.timezone.data,
+                currency=form.currency.data,
+                owner_name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                phone=form.phone.data,
+                now=now(),
+                region=support.phone_region(),
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            support.start_session(owner)
+            return support.done(f"/w/{org.slug}", f"Welcome to Kairos, {org.name}.")
+    return support.form_page("business/sign_up.html", form)
