@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models import Provider, Service
+from models import Booking, Provider, Service
 from scheduling import Slot
 from services.availability import find_slots, providers_for
 from services.errors import Invalid
@@ -105,3 +105,45 @@ def by_part_of_day(slots: list[Slot], tz: ZoneInfo) -> list[tuple[str, list[Slot
         if part:
             groups.append((label, part))
     return groups
+
+
+@dataclass
+class Picker:
+    """What the day-and-time picker shows: a month, the chosen day, its times by part of day."""
+
+    month: Month
+    day: date | None
+    slots: list[tuple[str, list[Slot]]]
+
+
+def picker(
+    service: Service,
+    now: datetime,
+    *,
+    month_asked: str | None,
+    day_asked: date | None,
+    provider_id: int | None,
+    moving: Booking | None = None,
+) -> Picker:
+    """The picker for a new booking, or for ``moving`` one: then its own time counts as
+    free (it may move onto where it overlaps itself), but is not offered as a move, and
+    the picker opens on its day."""
+    tz = ZoneInfo(service.organisation.timezone)
+    today = now.astimezone(tz).date()
+    if moving is not None:
+        own_day = moving.start_at.astimezone(tz).date()
+        month_asked = month_asked or own_day.strftime("%Y-%m")
+        day_asked = day_asked or own_day
+    first = max(parse_month(month_asked, today), today.replace(day=1))
+    ignore = moving.id if moving is not None else None
+    month = month_availability(service, first, now, provider_id, ignore_booking=ignore)
+    if not month_asked and not month.free and month.next:  # nothing left: show next month
+        month = month_availability(service, month.next, now, provider_id, ignore_booking=ignore)
+    if moving is not None:
+        month.free = {
+            d: kept
+            for d, slots in month.free.items()
+            if (kept := [s for s in slots if s.start != moving.start_at])
+        }
+    day = day_asked if day_asked in month.free else month.first_free_day()
+    return Picker(month, day, by_part_of_day(month.free.get(day, []), tz))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
@@ -127,22 +126,15 @@ def move(booking_id: int):
     """The same day-and-time picker, with this booking's own time counted as free."""
     booking = own(booking_id)
     org, service = booking.organisation, booking.service
-    tz = ZoneInfo(org.timezone)
-    moment = now()
-    today = moment.astimezone(tz).date()
-    own_day = booking.start_at.astimezone(tz).date()  # open where the appointment is now
-    month_asked = request.args.get("month") or own_day.strftime("%Y-%m")
-    first = max(journey.parse_month(month_asked, today), today.replace(day=1))
-    month = journey.month_availability(
-        service, first, moment, booking.provider_id, ignore_booking=booking.id
+    day_asked = parse_date(request.args["day"], "day") if request.args.get("day") else None
+    shown = journey.picker(
+        service,
+        now(),
+        month_asked=request.args.get("month"),
+        day_asked=day_asked,
+        provider_id=booking.provider_id,
+        moving=booking,
     )
-    month.free = {  # its own time is free for it, but it is not a move
-        d: kept
-        for d, slots in month.free.items()
-        if (kept := [s for s in slots if s.start != booking.start_at])
-    }
-    day = parse_date(request.args["day"], "day") if request.args.get("day") else own_day
-    day = day if day in month.free else month.first_free_day()
     args = {"booking_id": booking.id}
     return page(
         "appointments/move.html",
@@ -151,9 +143,9 @@ def move(booking_id: int):
         org=org,
         service=service,
         provider=booking.provider,
-        month=month,
-        day=day,
-        slots=journey.by_part_of_day(month.free.get(day, []), tz),
+        month=shown.month,
+        day=shown.day,
+        slots=shown.slots,
         picker_endpoint="appointments.move",
         picker_args=args,
         slot_endpoint="appointments.move_confirm",

@@ -6,7 +6,6 @@ Every step is a real URL that works without JavaScript; htmx only swaps the pick
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_url
@@ -47,17 +46,11 @@ def choose_provider(slug: str, service_id: int):
 def when(slug: str, service_id: int):
     org, service = _service(slug, service_id)
     provider = journey.provider_choice(request.args.get("provider"), service)
-    moment = now()
-    today = moment.astimezone(ZoneInfo(org.timezone)).date()
-    asked = request.args.get("month")
-    first = max(journey.parse_month(asked, today), today.replace(day=1))
     pid = provider.id if provider else None
-    month = journey.month_availability(service, first, moment, pid)
-    if not asked and not month.free and month.next:  # nothing left this month: show the next
-        month = journey.month_availability(service, month.next, moment, pid)
-    day = parse_date(request.args["day"], "day") if request.args.get("day") else None
-    day = day if day in month.free else month.first_free_day()
-    slots = journey.by_part_of_day(month.free.get(day, []), ZoneInfo(org.timezone))
+    day_asked = parse_date(request.args["day"], "day") if request.args.get("day") else None
+    shown = journey.picker(
+        service, now(), month_asked=request.args.get("month"), day_asked=day_asked, provider_id=pid
+    )
     args = {"slug": slug, "service_id": service_id, "provider": pid or "any"}
     return page(
         "booking/when.html",
@@ -65,9 +58,9 @@ def when(slug: str, service_id: int):
         org=org,
         service=service,
         provider=provider,
-        month=month,
-        day=day,
-        slots=slots,
+        month=shown.month,
+        day=shown.day,
+        slots=shown.slots,
         picker_endpoint="booking.when",
         picker_args=args,
         slot_endpoint="booking.review",
