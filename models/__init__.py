@@ -1,0 +1,79 @@
+"""Peewee models, the database proxy, and small query helpers.
+
+Split by what the tables are about; everything is imported from ``models`` itself.
+"""
+
+from models.base import (
+    SQLITE_PRAGMAS,
+    BaseModel,
+    Prepared,
+    UTCDateTimeField,
+    db,
+    is_sqlite,
+    open_database,
+    utcnow,
+)
+from models.bookings import STATUSES, Booking, BookingEvent, Note
+from models.business import (
+    ROLES,
+    DateOverride,
+    Invitation,
+    Membership,
+    Organisation,
+    Provider,
+    Service,
+    ServiceProvider,
+    TimeOff,
+    User,
+    WeeklyHours,
+)
+from models.tokens import AccountToken, ApiToken, IdempotencyKey
+
+ALL_MODELS = [
+    Organisation,
+    User,
+    Membership,
+    Provider,
+    Service,
+    ServiceProvider,
+    WeeklyHours,
+    DateOverride,
+    TimeOff,
+    Booking,
+    BookingEvent,
+    Note,
+    Invitation,
+    ApiToken,
+    IdempotencyKey,
+    AccountToken,
+]
+
+__all__ = [
+    "ALL_MODELS",
+    "ROLES",
+    "SQLITE_PRAGMAS",
+    "STATUSES",
+    "AccountToken",
+    "ApiToken",
+    "BaseModel",
+    "Booking",
+    "BookingEvent",
+    "DateOverride",
+    "IdempotencyKey",
+    "Invitation",
+    "Membership",
+    "Note",
+    "Organisation",
+    "Prepared",
+    "Provider",
+    "Service",
+    "ServiceProvider",
+    "TimeOff",
+    "UTCDateTimeField",
+    "User",
+    "WeeklyHours",
+    "db",
+    "is_sqlite",
+    "open_database",
+    "utcnow",
+]

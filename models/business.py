@@ -1,0 +1,157 @@
+"""The business side: organisations, people and their roles, providers, services, hours."""
+
+from __future__ import annotations
+
+from flask_login import UserMixin
+from peewee import (
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    Check,
+    CompositeKey,
+    DateField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+    TimeField,
+)
+
+from models.base import BaseModel, UTCDateTimeField, utcnow
+
+
+class Organisation(BaseModel):
+    slug = CharField(unique=True, max_length=64)
+    name = CharField(max_length=200)
+    timezone = CharField(max_length=64)
+    currency = CharField(max_length=3, constraints=[Check("length(currency) = 3")])
+    created_at = UTCDateTimeField(default=utcnow)
+    booking_intro = TextField(default="")  # shown at the top of the public booking page
+    logo = BlobField(null=True)  # a small PNG, JPEG, WebP or SVG, served from the database
+    logo_type = CharField(null=True, max_length=32)
+
+
+class User(UserMixin, BaseModel):
+    """Somebody with an account, or a customer the staff entered without an email address
+    (a walk-in or phone booking), who then has no email and cannot sign in."""
+
+    email = CharField(
+        unique=True, null=True, max_length=254, constraints=[Check("email = lower(email)")]
+    )
+    name = CharField(max_length=200)
+    phone = CharField(null=True, max_length=32)
+    password_hash = CharField(null=True, max_length=200)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return cls.get_or_none(cls.email == cls.normalise_email(email))
+
+
+ROLES = ("owner", "provider")
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=16, constraints=[Check("role IN ('owner', 'provider')")])
+
+    class Meta:
+        indexes = ((("user", "organisation", "role"), True),)
+
+
+class Provider(BaseModel):
+    organisation = ForeignKeyField(Organisation, backref="providers", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, unique=True, on_delete="SET NULL")
+    name = CharField(max_length=200)
+    active = BooleanField(default=True)
+    # Changed by database triggers when bookings, time off or hours change (migration 0004).
+    calendar_version = BigIntegerField(default=0)
+
+
+class Service(BaseModel):
+    organisation = ForeignKeyField(Organisation, backref="services", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    category = CharField(max_length=100, default="")
+    description = TextField(default="")
+    duration_minutes = IntegerField(constraints=[Check("duration_minutes > 0")])
+    price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
+    buffer_before_minutes = IntegerField(
+        default=0, constraints=[Check("buffer_before_minutes >= 0")]
+    )
+    buffer_after_minutes = IntegerField(default=0, constraints=[Check("buffer_after_minutes >= 0")])
+    min_notice_minutes = IntegerField(default=0, constraints=[Check("min_notice_minutes >= 0")])
+    max_days_ahead = IntegerField(default=90, constraints=[Check("max_days_ahead >= 0")])
+    cancellation_window_hours = IntegerField(
+        default=24, constraints=[Check("cancellation_window_hours >= 0")]
+    )
+    active = BooleanField(default=True)
+
+
+class ServiceProvider(BaseModel):
+    service = ForeignKeyField(Service, backref="offered_by", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="offers", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = CompositeKey("service", "provider")
+
+
+class WeeklyHours(BaseModel):
+    """Working hours on a weekday (0 = Monday), in the organisation's wall-clock time."""
+
+    provider = ForeignKeyField(Provider, backref="weekly_hours", on_delete="CASCADE")
+    weekday = IntegerField(constraints=[Check("weekday BETWEEN 0 AND 6")])
+    start_time = TimeField()
+    end_time = TimeField(constraints=[Check("end_time > start_time")])
+
+
+class DateOverride(BaseModel):
+    """Hours on one local date that replace the weekly ones; a row without times closes the day."""
+
+    provider = ForeignKeyField(Provider, backref="overrides", on_delete="CASCADE")
+    day = DateField()
+    start_time = TimeField(null=True)
+    end_time = TimeField(
+        null=True,
+        constraints=[
+            Check(
+                "(start_time IS NULL AND end_time IS NULL) OR "
+                "(start_time IS NOT NULL AND end_time IS NOT NULL AND end_time > start_time)"
+            )
+        ],
+    )
+
+
+class TimeOff(BaseModel):
+    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE")
+    start_at = UTCDateTimeField()
+    end_at = UTCDateTimeField(constraints=[Check("end_at > start_at")])
+    reason = CharField(max_length=200, default="")
+
+
+class Invitation(BaseModel):
+    """An owner's invitation to join as a provider: a single-use emailed link that expires.
+
+    Only the token's SHA-256 is stored; the link in the email is the only copy of it.
+    """
+
+    organisation = ForeignKeyField(Organisation, backref="invitations", on_delete="CASCADE")
+    email = CharField(max_length=254, constraints=[Check("email = lower(email)")])
+    name = CharField(max_length=200)
+    token_hash = CharField(unique=True, max_length=64)
+    invited_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = UTCDateTimeField(default=utcnow)
+    expires_at = UTCDateTimeField()
+    accepted_at = UTCDateTimeField(null=True)
+    accepted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    revoked_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("organisation", "email"), False),)
