@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import Booking, Membership, Organisation, Provider
+from models import Booking, Membership, Organisation, Provider, User
 from services.catalogue import organisation
 from services.errors import Forbidden, NotFound
 
@@ -31,6 +31,18 @@ class Staff:
                 .order_by(Provider.name)
             )
         return [self.provider] if self.provider else []
+
+    def provider_ids(self) -> list[int]:
+        return [p.id for p in self.visible_providers()]
+
+    def customers(self):
+        """The customers this staff member may see, as a query of users: for the owner,
+        everyone who has booked with the business; for a provider, the customers they
+        have seen (or will see), i.e. anyone with a booking with them."""
+        booked = Booking.select(Booking.customer).where(Booking.organisation == self.organisation)
+        if not self.is_owner:
+            booked = booked.where(Booking.provider == (self.provider.id if self.provider else 0))
+        return User.select().where(User.id.in_(booked))
 
     def may_manage(self, booking: Booking) -> bool:
         return self.is_owner or (
@@ -66,3 +78,23 @@ def booking_for(staff: Staff, booking_id: int) -> Booking:
     if booking is None or not staff.may_manage(booking):
         raise NotFound("No such booking.")
     return booking
+
+
+def customer_for(staff: Staff, customer_id: int) -> User:
+    """A customer the staff member may see; anyone else is not found."""
+    found = staff.customers().where(User.id == customer_id).first()
+    if found is None:
+        raise NotFound("No such customer.")
+    return found
+
+
+def provider_for(staff: Staff, provider_id: int) -> Provider:
+    """A provider whose schedule and hours the staff member may change: any of the
+    business's providers for the owner (deactivated ones included), themself for a
+    provider. Anyone else, another business's included, is not found."""
+    found = Provider.get_or_none(
+        (Provider.id == provider_id) & (Provider.organisation == staff.organisation)
+    )
+    if found is None or not (staff.is_owner or (staff.provider and staff.provider.id == found.id)):
+        raise NotFound("No such provider.")
+    return found

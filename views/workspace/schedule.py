@@ -1,32 +1,16 @@
-"""The provider and owner workspace, tablet first. Every route goes through staff_only."""
+"""The schedule: a day (and week) of bookings per provider, and a booking's panel."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, request
-from flask_login import current_user, login_required
+from flask import g, request
 
 from services import policy, schedule
 from views.support import now, parse_date
 from views.web import page
-
-bp = Blueprint("workspace", __name__, url_prefix="/w/<slug>")
-
-
-def staff_only(view):
-    """Signed-in staff of this organisation only: others are sent to sign in (anonymous)
-    or refused (403); another organisation's ids are not found (404)."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(slug: str, **kwargs):
-        g.staff = policy.staff_of(current_user.id, slug)
-        return view(**kwargs)
-
-    return wrapper
+from views.workspace import bp, staff_only
 
 
 @bp.get("")
