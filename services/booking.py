@@ -67,8 +67,11 @@ def book(
     now: datetime,
     provider_id: int | None = None,
     actor_id: int | None = None,
+    source: str = "online",
 ) -> Booking:
     """Book ``service`` at ``start`` for a customer, with one provider or whoever is free.
+    Staff booking for a walk-in or a phone call pass themselves as ``actor_id`` and the
+    ``source``; the same rules and the same protection against double booking apply.
 
     Raises Invalid when ``start`` is not a time this service is ever offered, and
     SlotTaken (with the nearest free slots) when it is, but somebody got there first.
@@ -81,6 +84,7 @@ def book(
         "customer": customer_id,
         "price_cents": service.price_cents,
         "currency": service.organisation.currency,
+        "source": source,
     }
     for provider in _free_providers(service, start, now, provider_id):
         try:
@@ -149,7 +153,7 @@ def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -
         )
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
-        _record(booking.id, actor_id, "cancelled", now, reason=reason.strip())
+        record_event(booking.id, actor_id, "cancelled", now, reason=reason.strip())
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
     return Booking.get_by_id(booking.id)
 
@@ -267,7 +271,7 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
             detail = {"start": start.isoformat(), "provider": provider_id}
             if release is not None:
                 detail["rescheduled_from"] = release.id
-            _record(booking.id, actor_id, event, now, **detail)
+            record_event(booking.id, actor_id, event, now, **detail)
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.
@@ -322,7 +326,7 @@ def _release(booking: Booking, actor_id: int, now: datetime) -> None:
     )
     if not changed:
         raise NotChangeable("This booking was changed meanwhile.")
-    _record(booking.id, actor_id, "rescheduled", now)
+    record_event(booking.id, actor_id, "rescheduled", now)
 
 
 def _changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
@@ -347,7 +351,7 @@ def _outside_window(booking: Booking, window: timedelta) -> OutsideCancellationW
     return OutsideCancellationWindow(deadline, booking.organisation.timezone)
 
 
-def _record(
+def record_event(
     booking_id: int, actor_id: int | None, action: str, now: datetime, **detail: object
 ) -> None:
     BookingEvent.create(

@@ -1,8 +1,10 @@
-"""The workspace's day view: each visible provider's hours and bookings on one local day."""
+"""The workspace's schedule: providers' hours, time off and bookings on a local time grid,
+for one day (a column per provider) or one provider's week (a column per day)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,80 +15,146 @@ from scheduling import Interval, working_intervals
 from services.availability import calendars
 
 DEFAULT_OPEN, DEFAULT_CLOSE = 8, 18
+CELL = timedelta(minutes=30)  # the size of an empty slot's "book here" target
 
 
 @dataclass
 class Column:
     provider: Provider
-    hours: list[Interval]
-    bookings: list[Booking]
+    day: date
+    origin: datetime  # the top of the grid on this column's day
+    span: timedelta  # the height of the grid
+    hours: list[Interval] = field(default_factory=list)
+    time_off: list[Interval] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)  # not cancelled
+    cancelled: list[Booking] = field(default_factory=list)
+    free: list[datetime] = field(default_factory=list)  # starts of empty, bookable cells
+
+    def top(self, instant: datetime) -> float:
+        """Where ``instant`` falls on the grid, 0–100 (%)."""
+        share = (instant - self.origin) / self.span * 100
+        return round(max(0.0, min(100.0, share)), 3)
+
+    def height(self, start: datetime, end: datetime) -> float:
+        return round(self.top(end) - self.top(start), 3)
 
 
 @dataclass
-class Day:
-    day: date
+class Grid:
     timezone: str
-    start: datetime  # the grid's first hour, local
-    end: datetime  # the grid's last hour, local
+    first_hour: int
+    last_hour: int
     columns: list[Column]
-    now: datetime | None  # only when the day is today
-
-    def offset(self, instant: datetime) -> float:
-        """Where ``instant`` falls on the grid, 0–100 (%)."""
-        span = (self.end - self.start).total_seconds()
-        return max(0.0, min(100.0, (instant - self.start).total_seconds() / span * 100))
-
-    def height(self, start: datetime, end: datetime) -> float:
-        return self.offset(end) - self.offset(start)
+    now: datetime
 
     @property
-    def hours(self) -> list[datetime]:
-        count = int((self.end - self.start).total_seconds() // 3600)
-        return [self.start + timedelta(hours=h) for h in range(count)]
+    def hours(self) -> list[tuple[str, float]]:
+        """Each hour's label and where it sits on the grid (%)."""
+        count = self.last_hour - self.first_hour
+        return [(f"{self.first_hour + h:02d}:00", h / count * 100) for h in range(count)]
+
+    def shows_now(self, column: Column) -> bool:
+        return column.origin <= self.now < column.origin + column.span
 
 
-def day_schedule(providers: list[Provider], day: date, timezone: str, now: datetime) -> Day:
+def day_grid(providers: list[Provider], day: date, timezone: str, now: datetime) -> Grid:
+    """One local day, a column per provider."""
+    return _grid([(p, day) for p in providers], timezone, now)
+
+
+def week_grid(provider: Provider, monday: date, timezone: str, now: datetime) -> Grid:
+    """One provider's local week from ``monday``, a column per day."""
+    return _grid([(provider, monday + timedelta(days=d)) for d in range(7)], timezone, now)
+
+
+def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> Grid:
     tz = ZoneInfo(timezone)
-    cals = {c.provider_id: c for c in calendars(providers, day, day, tz, include_bookings=False)}
-    first = datetime.combine(day, time(), tz)
-    last = first + timedelta(days=1)
-    bookings: dict[int, list[Booking]] = {p.id: [] for p in providers}
+    days = sorted({day for _, day in cells})
+    providers = list({p.id: p for p, _ in cells}.values())
+    first, last = days[0], days[-1]
+    cals = {c.provider_id: c for c in calendars(providers, first, last, tz, include_bookings=False)}
+    booked = _bookings([p.id for p in providers], first, last, tz)
+    columns = []
+    for provider, day in cells:
+        cal = cals[provider.id]
+        column = Column(provider, day, datetime.combine(day, time(), tz), timedelta(hours=24))
+        column.hours = working_intervals(cal.rules, cal.overrides, day, day, tz)
+        day_span = Interval(column.origin, datetime.combine(day + timedelta(days=1), time(), tz))
+        column.time_off = [_clip(i, day_span) for i in cal.busy if i.overlaps(day_span)]
+        for booking in booked.get((provider.id, day), []):
+            (column.cancelled if booking.status == "cancelled" else column.bookings).append(booking)
+        columns.append(column)
+    first_hour, last_hour = _hour_range(columns, tz)
+    for column in columns:
+        column.origin = datetime.combine(column.day, time(first_hour), tz)
+        column.span = timedelta(hours=last_hour - first_hour)
+        column.free = _free_cells(column, now)
+    return Grid(timezone, first_hour, last_hour, columns, now)
+
+
+def _bookings(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
+    start = datetime.combine(first, time(), tz)
+    end = datetime.combine(last + timedelta(days=1), time(), tz)
     query = (
         Booking.select(Booking, Service, User)
         .join(Service)
         .switch(Booking)
         .join(User, JOIN.LEFT_OUTER, on=Booking.customer)
-        .where(
-            Booking.provider.in_([p.id for p in providers])
-            & (Booking.start_at < last)
-            & (Booking.end_at > first)
-        )
-        .order_by(Booking.start_at)
+        .where(Booking.provider.in_(ids) & (Booking.start_at < end) & (Booking.end_at > start))
+        .order_by(Booking.start_at, Booking.id)
     )
+    found: dict[tuple[int, date], list[Booking]] = {}
     for booking in query:
-        bookings[booking.provider_id].append(booking)
-    columns = [
-        Column(
-            p,
-            working_intervals(cals[p.id].rules, cals[p.id].overrides, day, day, tz),
-            bookings[p.id],
-        )
-        for p in providers
-    ]
-    instants = [i for c in columns for i in c.hours] + [
-        Interval(b.start_at, b.end_at) for c in columns for b in c.bookings
-    ]
-    open_hour = min((i.start.astimezone(tz).hour for i in instants), default=DEFAULT_OPEN)
-    close_hour = max((_ceil_hour(i.end.astimezone(tz)) for i in instants), default=DEFAULT_CLOSE)
-    start = datetime.combine(day, time(min(open_hour, DEFAULT_OPEN + 1)), tz)
-    end = datetime.combine(day, time(0), tz) + timedelta(
-        hours=min(24, max(close_hour, start.hour + 8))
-    )
-    today = now.astimezone(tz).date() == day
-    return Day(day, timezone, start, end, columns, now if today else None)
+        key = (booking.provider_id, booking.start_at.astimezone(tz).date())
+        found.setdefault(key, []).append(booking)
+    return found
 
 
-def _ceil_hour(local: datetime) -> int:
-    if local.hour == 0 and local.minute == 0:
-        return 24  # ends at midnight
-    return local.hour + (1 if local.minute or local.second else 0)
+def _hour_range(columns: list[Column], tz: ZoneInfo) -> tuple[int, int]:
+    """The hours the grid shows: the working hours and bookings of every column, with at
+    least DEFAULT_OPEN..DEFAULT_CLOSE when they fit inside (a steady grid day to day)."""
+    spans = [
+        (i.start.astimezone(tz), i.end.astimezone(tz))
+        for c in columns
+        for i in c.hours + [Interval(b.start_at, b.end_at) for b in c.bookings]
+    ]
+    opens = min((s.hour for s, _ in spans), default=DEFAULT_OPEN)
+    closes = max((_ceil_hour(s, e) for s, e in spans), default=DEFAULT_CLOSE)
+    return min(opens, DEFAULT_OPEN), max(closes, DEFAULT_CLOSE)
+
+
+def _ceil_hour(start: datetime, end: datetime) -> int:
+    if end.date() > start.date():
+        return 24  # runs to (or past) midnight
+    return end.hour + (1 if end.minute or end.second else 0)
+
+
+def _free_cells(column: Column, now: datetime) -> list[datetime]:
+    """Starts of the half hours inside working time with nothing booked and no time off,
+    from the one under way now: where tapping books somebody in."""
+    taken = [Interval(b.block_start, b.block_end) for b in column.bookings] + column.time_off
+    cells, start = [], column.origin
+    while start < column.origin + column.span:
+        cell = Interval(start, start + CELL)
+        if (
+            cell.end > now
+            and any(h.contains(cell) for h in column.hours)
+            and not any(t.overlaps(cell) for t in taken)
+        ):
+            cells.append(start)
+        start += CELL
+    return cells
+
+
+def _clip(interval: Interval, to: Interval) -> Interval:
+    return Interval(max(interval.start, to.start), min(interval.end, to.end))
+
+
+def version_tag(user_id: int, providers: list[Provider], days: str, now: datetime) -> str:
+    """An ETag for a schedule: it changes when anything on these providers' calendars
+    changes (calendar_version, kept by database triggers), and once a minute for the
+    now-line. Polling with it costs one small query when nothing changed."""
+    versions = ",".join(f"{p.id}:{p.calendar_version}" for p in providers)
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    digest = hashlib.sha256(f"{user_id}|{versions}|{days}|{minute}".encode()).hexdigest()
+    return f'"{digest[:32]}"'

@@ -14,12 +14,61 @@ MATRIX = {
     "/w/clinic/bookings/999999": (302, 403, 404, 404, 403),
     "/w/elsewhere/bookings/{ana's booking}": (302, 403, 403, 403, 404),
     "/w/nowhere": (302, 404, 404, 404, 404),
+    "/w/clinic/week": (302, 403, 200, 200, 403),
+    "/w/clinic/week?provider={tom}": (302, 403, 404, 200, 403),
+    "/w/clinic/week?provider={other provider}": (302, 403, 404, 404, 403),
+    "/w/clinic/bookings/{ana's booking}/move": (302, 403, 200, 200, 403),
+    "/w/clinic/bookings/{tom's booking}/move": (302, 403, 404, 200, 403),
+    "/w/clinic/bookings/{tom's booking}/move/confirm?start=2026-12-01T10:00:00Z": (
+        302,
+        403,
+        404,
+        200,
+        403,
+    ),
+    "/w/clinic/bookings/new?provider={ana}&start=2026-11-30T14:00:00Z": (302, 403, 200, 200, 403),
+    "/w/clinic/bookings/new?provider={tom}&start=2026-11-30T14:00:00Z": (302, 403, 404, 200, 403),
+    "/w/clinic/bookings/new?provider={other provider}&start=2026-11-30T14:00:00Z": (
+        302,
+        403,
+        404,
+        404,
+        403,
+    ),
+    "/w/clinic/bookings/new/customers?q=a": (302, 403, 200, 200, 403),
+}
+
+POSTS = {
+    # route, form: answers as above. Each row runs in order, so earlier answers may
+    # change what later ones find (an owner's 200 after a provider's 404).
+    ("/w/clinic/bookings/{tom's booking}/notes", "body=Hi"): (302, 403, 404, 303, 403),
+    ("/w/clinic/bookings/{other's booking}/notes", "body=Hi"): (302, 403, 404, 404, 403),
+    ("/w/clinic/bookings/{ana's booking}/status", "status=confirmed"): (302, 403, 409, 409, 403),
+    ("/w/clinic/bookings/{other's booking}/cancel", "reason=x"): (302, 403, 404, 404, 403),
+    ("/w/clinic/bookings/{tom's booking}/cancel", "reason=Ill"): (302, 403, 404, 303, 403),
+    ("/w/clinic/bookings/{ana's booking}/move/confirm", "start=2026-12-01T10:00:00Z"): (
+        302,
+        403,
+        303,
+        409,
+        403,
+    ),
+    (
+        "/w/clinic/bookings/new",
+        "provider={tom}&service={assessment}&start=2026-11-30T14:00:00Z&new_name=X&source=phone",
+    ): (302, 403, 404, 422, 403),
 }
 
 
 @pytest.mark.parametrize("route", MATRIX)
 def test_access_matrix(app, world, route):
     expect(app, world, route, MATRIX[route])
+
+
+@pytest.mark.parametrize("route, form", POSTS)
+def test_access_matrix_of_actions(app, world, route, form):
+    data = dict(pair.split("=", 1) for pair in form.format(**world).split("&"))
+    expect(app, world, route, POSTS[route, form], method="POST", data=data)
 
 
 def test_owner_sees_every_provider_and_a_provider_only_themself(app, world):

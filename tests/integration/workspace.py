@@ -94,4 +94,4 @@ def answers(app, world, route: str, method: str = "GET", data: dict | None = Non
 def expect(app, world, route: str, expected: tuple[int, ...], method: str = "GET", data=None):
     """Assert the access matrix row for ``route``: one status per member of WHO."""
     got = answers(app, world, route, method, data)
-    assert got == dict(zip(WHO, expected, strict=True)), f"{method} {route}"
+    assert got == dict(zip(WHO, expected, strict=True)), f"{method} {route}: {got}"

@@ -61,15 +61,22 @@ def tabs() -> dict:
     return {"workspace_tabs": TABS, "workspace_section": _section}
 
 
+# Modules whose pages belong under another module's tab.
+PART_OF = {"bookings": "schedule", "desk": "schedule"}
+
+
 def _section() -> str | None:
     """The part of the workspace the current page belongs to: its view's module."""
     view = current_app.view_functions.get(request.endpoint or "")
-    return view.__module__.rpartition(".")[2] if view else None
+    if view is None:
+        return None
+    module = view.__module__.rpartition(".")[2]
+    return PART_OF.get(module, module)
 
 
 # The parts of the workspace register their routes on bp when imported.
-from views.workspace import (  # noqa: E402
+from views.workspace import (  # noqa: E402, F401
+    bookings,
+    desk,
     schedule,
 )
-
-__all__ = ["bp", "owner_only", "schedule", "staff_only"]
