@@ -26,7 +26,8 @@ NOTE_LIMIT = 4000
 
 
 def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
-    """Mark a booking completed or a no-show once it has started, or undo that mark."""
+    """Mark a booking completed (from its day on: a walk-in may be seen early) or a
+    no-show (once it has started), or undo either mark."""
     booking = policy.booking_for(staff, booking_id)
     if status not in MARKS:
         raise Invalid({"status": "Choose completed, no-show, or undo."})
@@ -35,9 +36,8 @@ def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
             raise NotChangeable("Only a completed or no-show booking can be reopened.")
     elif booking.status != "confirmed":
         raise NotChangeable(f"This booking is already {booking.status.replace('_', ' ')}.")
-    elif booking.start_at > now:
-        starts = booking.start_at.astimezone(ZoneInfo(staff.organisation.timezone))
-        raise Invalid({"status": f"This can be marked once it starts, at {starts:%H:%M}."})
+    else:
+        _check_markable(booking, status, ZoneInfo(staff.organisation.timezone), now)
     with db.atomic():
         changed = (
             Booking.update(status=status)
@@ -49,6 +49,29 @@ def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
         record_event(booking.id, staff.user_id, MARKS[status], now, previous=booking.status)
     log.info("booking.marked booking_id=%s status=%s user_id=%s", booking.id, status, staff.user_id)
     return policy.booking_for(staff, booking.id)
+
+
+def markable(booking: Booking, timezone: str, now: datetime) -> set[str]:
+    """Which marks the booking can take now: {"completed", "no_show"}, or fewer."""
+    tz = ZoneInfo(timezone)
+    found = set()
+    if (
+        booking.status == "confirmed"
+        and booking.start_at.astimezone(tz).date() <= now.astimezone(tz).date()
+    ):
+        found.add("completed")
+    if booking.status == "confirmed" and booking.start_at <= now:
+        found.add("no_show")
+    return found
+
+
+def _check_markable(booking: Booking, status: str, tz: ZoneInfo, now: datetime) -> None:
+    if status in markable(booking, tz.key, now):
+        return
+    starts = booking.start_at.astimezone(tz)
+    if status == "completed":
+        raise Invalid({"status": f"This can be marked completed from {starts:%A %-d %B} on."})
+    raise Invalid({"status": f"This can be marked a no-show once it starts, at {starts:%H:%M}."})
 
 
 def clean_note(body: str | None) -> str:

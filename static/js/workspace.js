@@ -54,6 +54,12 @@
   });
 
   function ready() {
+    // Today's schedule opens where the day is: the now-line a third of the way down.
+    var line = document.querySelector(".ws-now");
+    if (line && !location.hash) {
+      var top = line.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3;
+      if (top > 0) window.scrollTo(0, top);
+    }
     var box = panel();
     if (!box) return;
     var first = box.querySelector(".ws-panel-hint");

@@ -65,7 +65,7 @@ def test_access_matrix(app, world, route):
     expect(app, world, route, MATRIX[route])
 
 
-@pytest.mark.parametrize("route, form", POSTS)
+@pytest.mark.parametrize(("route", "form"), POSTS)
 def test_access_matrix_of_actions(app, world, route, form):
     data = dict(pair.split("=", 1) for pair in form.format(**world).split("&"))
     expect(app, world, route, POSTS[route, form], method="POST", data=data)

@@ -32,13 +32,26 @@ def status_of(world):
     return Booking.get_by_id(world["ana's booking"]).status
 
 
-def test_marking_waits_until_the_booking_starts(ana, world):
+def test_marking_waits_for_the_day_and_no_show_for_the_start(ana, world, clock):
     response = post(ana, booking_url(world, "/status"), {"status": "completed"})
-
     assert response.status_code == 422
-    assert "once it starts, at 10:00" in parse(response).one("p", class_="form-error").text
-    assert status_of(world) == "confirmed"
+    assert (
+        "completed from Monday 30 November on" in parse(response).one("p", class_="form-error").text
+    )
     assert "Completed" not in parse(ana.get(booking_url(world))).text  # no button yet
+
+    clock.now = datetime(2026, 11, 30, 9, 50, tzinfo=UTC)  # the day, before it starts
+    early = post(ana, booking_url(world, "/status"), {"status": "no_show"})
+    assert early.status_code == 422
+    assert "no-show once it starts, at 10:00" in parse(early).one("p", class_="form-error").text
+    buttons = [b.text for b in parse(ana.get(booking_url(world))).find_all("button")]
+    assert "Completed" in buttons
+    assert "No-show" not in buttons
+    assert status_of(world) == "confirmed"
+
+    seen_early = post(ana, booking_url(world, "/status"), {"status": "completed"})
+    assert seen_early.status_code == 200
+    assert status_of(world) == "completed"
 
 
 def test_completed_then_undone(ana, world, clock):
@@ -53,7 +66,8 @@ def test_completed_then_undone(ana, world, clock):
     assert status_of(world) == "completed"
 
     undone = post(ana, booking_url(world, "/status"), {"status": "confirmed"})
-    assert undone.status_code == 200 and status_of(world) == "confirmed"
+    assert undone.status_code == 200
+    assert status_of(world) == "confirmed"
     actions = [
         e.action
         for e in BookingEvent.select().where(BookingEvent.booking == world["ana's booking"])
@@ -75,7 +89,8 @@ def test_marking_twice_or_nonsense_is_refused(ana, world, clock):
     clock.now = MON_10
     post(ana, booking_url(world, "/status"), {"status": "no_show"})
     again = post(ana, booking_url(world, "/status"), {"status": "completed"})
-    assert again.status_code == 409 and "already no show" in again.data.decode()
+    assert again.status_code == 409
+    assert "already no show" in again.data.decode()
     assert post(ana, booking_url(world, "/status"), {"status": "paid"}).status_code == 422
 
 
@@ -96,13 +111,15 @@ def test_staff_cancel_inside_the_customers_window(ana, world, clock):
 
     assert response.status_code == 200
     booking = Booking.get_by_id(world["ana's booking"])
-    assert booking.status == "cancelled" and booking.cancel_reason == "Ana is ill today"
+    assert booking.status == "cancelled"
+    assert booking.cancel_reason == "Ana is ill today"
     assert "Ana is ill today" in parse(response).text
 
 
 def test_notes_are_kept_with_author_and_refused_when_empty(ana, world):
     empty = post(ana, booking_url(world, "/notes"), {"body": "  "})
-    assert empty.status_code == 422 and "Write the note first." in empty.data.decode()
+    assert empty.status_code == 422
+    assert "Write the note first." in empty.data.decode()
 
     response = post(
         ana, booking_url(world, "/notes"), {"body": "Left knee, not right.\nBring shorts."}
@@ -115,7 +132,8 @@ def test_notes_are_kept_with_author_and_refused_when_empty(ana, world):
         world["provider"].id,
     )
     notes = parse(response).one("ul", class_="ws-notes").text
-    assert "Left knee, not right." in notes and "Ana Silva" in notes
+    assert "Left knee, not right." in notes
+    assert "Ana Silva" in notes
 
 
 def test_a_note_too_long_keeps_the_text(ana, world):
@@ -128,11 +146,13 @@ def test_a_note_too_long_keeps_the_text(ana, world):
 def test_move_picker_and_confirm(ana, world):
     picker = parse(ana.get(booking_url(world, "/move")))
     slots = [a.attrs["href"] for a in picker.find_all("a", class_="slot")]
-    assert slots and all("/move/confirm?start=" in href for href in slots)
+    assert slots
+    assert all("/move/confirm?start=" in href for href in slots)
 
     start = "2026-11-30T11:00:00+00:00"
     confirm = ana.get(booking_url(world, "/move/confirm"), query_string={"start": start})
-    assert confirm.status_code == 200 and "Move this booking?" in confirm.data.decode()
+    assert confirm.status_code == 200
+    assert "Move this booking?" in confirm.data.decode()
     moved = post(ana, booking_url(world, "/move/confirm"), {"start": start}, htmx=False)
 
     assert moved.status_code == 303

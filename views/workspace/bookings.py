@@ -32,7 +32,7 @@ def panel(booking, status: int = 200, **extra):
         booking=booking,
         history=list(booking.events.order_by(booking.events.model.created_at)),
         notes=desk.booking_notes(booking),
-        started=booking.start_at <= now(),
+        markable=desk.markable(booking, g.staff.organisation.timezone, now()),
         **extra,
     )
     if status < 400:
