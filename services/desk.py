@@ -15,6 +15,7 @@ from services import accounts, policy
 from services.availability import find_slots
 from services.booking import book, record_event
 from services.booking import cancel as cancel_booking
+from services.customers import clean_note
 from services.errors import Invalid, NotChangeable
 from services.policy import Staff
 
@@ -22,7 +23,6 @@ log = logging.getLogger("kairos.desk")
 
 MARKS = {"completed": "completed", "no_show": "no_show", "confirmed": "reopened"}
 SOURCES = {"walk_in": "Walk-in", "phone": "Phone booking"}
-NOTE_LIMIT = 4000
 
 
 def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
@@ -72,15 +72,6 @@ def _check_markable(booking: Booking, status: str, tz: ZoneInfo, now: datetime) 
     if status == "completed":
         raise Invalid({"status": f"This can be marked completed from {starts:%A %-d %B} on."})
     raise Invalid({"status": f"This can be marked a no-show once it starts, at {starts:%H:%M}."})
-
-
-def clean_note(body: str | None) -> str:
-    text = (body or "").strip()
-    if not text:
-        raise Invalid({"body": "Write the note first."})
-    if len(text) > NOTE_LIMIT:
-        raise Invalid({"body": f"Keep a note under {NOTE_LIMIT} characters ({len(text)} now)."})
-    return text
 
 
 def add_note(staff: Staff, booking_id: int, body: str | None, now: datetime) -> Note:
