@@ -1,4 +1,5 @@
-"""Demo data: Harbor Physio, its staff, services and a few bookings. Safe to run twice."""
+"""Demo data: Harbor Physio, its staff, services, customers and a fortnight of bookings
+(this week's past ones completed, or now and then a no-show). Safe to run twice."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from models import (
+    Booking,
     Membership,
     Organisation,
     Provider,
@@ -18,6 +20,7 @@ from models import (
 )
 from services import booking
 from services.auth import hash_password
+from services.booking import record_event
 from services.errors import DomainError
 
 DEMO_PASSWORD = "demo-pass-1234"
@@ -26,6 +29,22 @@ DEMO_LOGINS = {
     "provider@example.com": "provider (Dr. Ana Silva)",
     "tom@example.com": "provider (Tom Reed)",
     "customer@example.com": "customer",
+}
+# Customers the clinic booked by phone: no password, so they cannot sign in.
+_CLIENTS = [
+    ("Jordan Blake", "jordan.blake@example.com", "+447911123401"),
+    ("Priya Natarajan", "priya.n@example.com", "+447911123402"),
+    ("Sam O'Connor", None, "+447911123403"),
+    ("Mei Chen", "mei.chen@example.com", None),
+    ("Lucas Ferreira", "lucas.f@example.com", "+447911123405"),
+    ("Amara Okafor", "amara.okafor@example.com", "+447911123406"),
+    ("Ben Hughes", None, "+447911123407"),
+    ("Sofia Rossi", "sofia.rossi@example.com", "+447911123408"),
+]
+# Each provider's usual day: (hour, minute, index into their services).
+_DAY_PLAN = {
+    "Dr. Ana Silva": [(9, 0, 0), (11, 0, 1), (14, 30, 1), (15, 30, 0)],
+    "Tom Reed": [(9, 30, 1), (13, 0, 1), (14, 0, 1), (16, 0, 0)],
 }
 _SERVICES = [
     # name, category, minutes, pence, buffer after, description
@@ -89,6 +108,8 @@ def seed_demo(now: datetime) -> bool:
         for service in services[1:]:
             ServiceProvider.create(service=service, provider=tom)
     _bookings(org, services, users["customer@example.com"], now)
+    clients = [User.create(name=n, email=e, phone=p) for n, e, p in _CLIENTS]
+    _fortnight(org, {ana: services, tom: services[1:]}, clients, users["owner@example.com"], now)
     return True
 
 
@@ -117,3 +138,43 @@ def _bookings(org: Organisation, services: list[Service], customer: User, now: d
         with contextlib.suppress(DomainError):
             booking.book(customer_id=customer.id, service_id=service.id, start=start, now=now)
         booked += 1
+
+
+def _fortnight(org, offers: dict, clients: list[User], owner: User, now: datetime) -> None:
+    """This week and next, weekdays: most of each provider's usual day booked by the
+    clinic's customers. What is already over is marked completed, or a no-show."""
+    tz = ZoneInfo(org.timezone)
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    turn = 0
+    for offset in range(12):
+        day = monday + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for provider, services in offers.items():
+            for hour, minute, which in _DAY_PLAN[provider.name]:
+                turn += 1
+                if turn % 4 == 0:
+                    continue  # leave some gaps
+                start = datetime.combine(day, time(hour, minute), tz)
+                client = clients[(turn - turn // 4) % len(clients)]  # each in turn
+                _book_and_mark(services[which], provider, client, start, owner, now, turn)
+
+
+def _book_and_mark(service, provider, client, start, owner, now, turn) -> None:
+    # Booked a day ahead, as if on the phone; the engine checks against that moment.
+    booked_at = min(now, start - timedelta(days=1))
+    with contextlib.suppress(DomainError):
+        made = booking.book(
+            customer_id=client.id,
+            service_id=service.id,
+            start=start,
+            now=booked_at,
+            provider_id=provider.id,
+            actor_id=owner.id,
+            source="phone",
+        )
+        if made.end_at <= now:
+            status = "no_show" if turn % 7 == 0 else "completed"
+            Booking.update(status=status).where(Booking.id == made.id).execute()
+            record_event(made.id, owner.id, status, made.end_at)

@@ -256,12 +256,14 @@ def test_seed_demo_creates_harbor_physio(app):
 
     org = Organisation.get(Organisation.slug == "demo")
     assert (org.name, org.timezone, org.currency) == ("Harbor Physio", "Europe/London", "GBP")
-    assert sorted(u.email for u in User.select()) == [
+    with_password = User.select().where(User.password_hash.is_null(False))
+    assert sorted(u.email for u in with_password) == [
         "customer@example.com",
         "owner@example.com",
         "provider@example.com",
         "tom@example.com",
     ]
+    assert User.select().where(User.password_hash.is_null()).count() == 8  # phone customers
     roles = {
         (m.user.email, m.role) for m in Membership.select().where(Membership.organisation == org)
     }
@@ -335,7 +337,8 @@ def test_seed_demo_works_through_the_api(app, client):
         f"/api/v1/orgs/demo/slots?service={services['Follow-up']['id']}&date=2026-11-25"
     ).json["slots"]
 
-    assert len(mine) == Booking.select().count() >= 3
+    casey = User.get(User.email == "customer@example.com")
+    assert len(mine) == Booking.select().where(Booking.customer == casey).count() >= 3
     assert all(b["status"] == "confirmed" for b in mine)
     assert [b["start"] for b in mine] == sorted(b["start"] for b in mine)
     assert services["Sports massage"]["price"] == {"amount_cents": 5500, "currency": "GBP"}
@@ -351,12 +354,27 @@ def test_seed_demo_works_through_the_api(app, client):
 def test_seed_demo_books_a_handful(app):
     app.test_cli_runner().invoke(args=["seed-demo"])
 
-    bookings = list(Booking.select())
     customer = User.get(User.email == "customer@example.com")
-    assert len(bookings) == 6
-    assert {b.customer_id for b in bookings} == {customer.id}
-    assert {b.status for b in bookings} == {"confirmed"}
-    assert BookingEvent.select().where(BookingEvent.action == "booked").count() == 6
+    caseys = list(Booking.select().where(Booking.customer == customer))
+    assert len(caseys) == 6
+    assert {b.status for b in caseys} == {"confirmed"}
+    assert (
+        BookingEvent.select().where(BookingEvent.action == "booked").count()
+        == Booking.select().count()
+    )
+
+
+def test_seed_demo_fills_the_fortnight_for_the_workspace(app, clock):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+
+    others = list(Booking.select().where(Booking.source == "phone"))
+    over = [b for b in others if b.end_at <= clock()]
+    ahead = [b for b in others if b.start_at > clock()]
+    assert len(others) > 40
+    assert over
+    assert {b.status for b in over} == {"completed", "no_show"}  # Monday to this morning
+    assert {b.status for b in ahead} == {"confirmed"}
+    assert len({b.customer_id for b in others}) == 8
 
 
 def test_seed_demo_twice_changes_nothing(app):
