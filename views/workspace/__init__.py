@@ -81,4 +81,5 @@ from views.workspace import (  # noqa: E402, F401
     dashboard,
     desk,
     schedule,
+    staff,
 )
