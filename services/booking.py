@@ -180,6 +180,7 @@ def reschedule(
         "price_cents": old.price_cents,
         "currency": old.currency,
         "rescheduled_from": old.id,
+        "source": old.source,
     }
     for provider in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
         try:
@@ -263,6 +264,10 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
             if not is_sqlite():
                 _queue_behind_others_booking(provider_id, release.provider_id if release else None)
+            # Looked at again under the lock: a provider deactivated since the slot was
+            # offered takes no more bookings.
+            if not _still_active(provider=provider_id):
+                raise SlotTaken()
             if release is not None:
                 _release(release, actor_id, now)
             if is_sqlite() and Booking.overlapping(provider_id, block.start, block.end).exists():
@@ -307,6 +312,15 @@ _lock_providers = Prepared(
     ),
     rows=True,
     ids=(),
+)
+
+
+_still_active = Prepared(
+    lambda provider: Provider.select(Provider.id).where(
+        (Provider.id == provider) & Provider.active
+    ),
+    rows=True,
+    provider=-70031,
 )
 
 

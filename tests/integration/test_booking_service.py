@@ -371,3 +371,29 @@ def test_lost_race_on_reschedule_changes_nothing(clinic, clock, rival, engine_bl
     ]
     assert [e[0] for e in events(mine.id)] == ["booked"]
     assert Booking.get_by_id(mine.id).cancelled_at is None
+
+
+def test_a_provider_deactivated_after_the_slot_was_offered_takes_no_booking(
+    clinic, clock, monkeypatch
+):
+    # The provider was free when looked at; by the time the booking is written, the
+    # owner has deactivated them. The write looks again under the provider's lock.
+    offered = providers_for(clinic["assessment"], clinic["ana"].id)
+    clinic["ana"].active = False
+    clinic["ana"].save()
+    monkeypatch.setattr(bookings, "_free_providers", lambda *a, **k: offered)
+
+    with pytest.raises((SlotTaken, Invalid)):
+        book(clinic, clock, provider="ana")
+    assert Booking.select().count() == 0
+
+
+def test_a_moved_walk_in_stays_a_walk_in(clinic, clock):
+    walk_in = book(clinic, clock, source="walk_in", actor_id=clinic["owner"].id)
+    moved = bookings.reschedule(
+        booking_id=walk_in.id,
+        actor_id=clinic["owner"].id,
+        start=MONDAY_10 + timedelta(hours=1),
+        now=clock(),
+    )
+    assert moved.source == "walk_in"
