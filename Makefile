@@ -57,8 +57,9 @@ format:
 
 ## bench: the benchmarks in bench/ (see bench/README.md)
 bench: install
-	$(BIN)/python bench/slots_bench.py
-	$(BIN)/python bench/http_bench.py
+	$(BIN)/python -m bench.slots_bench
+	$(BIN)/python -m bench.http_bench
+	$(BIN)/python -m bench.schedule_bench
 
 ## lighthouse: audit a page of a running `make run` (URL=... to pick another page)
 URL ?= http://127.0.0.1:$(PORT)/demo/book/2/when?provider=any
