@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=not settings.is_development,
         REMEMBER_COOKIE_HTTPONLY=True,
+        # The largest thing anyone sends is a logo (512 KB at most): refuse more with
+        # 413 before reading it.
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.config.update(config)
     app.json.sort_keys = False

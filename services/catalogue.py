@@ -9,8 +9,11 @@ from peewee import JOIN
 from models import Organisation, Prepared, Provider, Service, ServiceProvider
 from services.errors import Invalid, NotFound
 
+# Every column but the logo (up to 512 KB), which only the public page and /logo need.
+_WITHOUT_LOGO = [f for f in Organisation._meta.sorted_fields if f.name != "logo"]
 _organisation = Prepared(
-    lambda slug: Organisation.select().where(Organisation.slug == slug), slug="\x00slug"
+    lambda slug: Organisation.select(*_WITHOUT_LOGO).where(Organisation.slug == slug),
+    slug="\x00slug",
 )
 _service_with_providers = Prepared(
     # One row per active provider offering it (or one with no provider): one round trip.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from models import Organisation
-from services import catalogue
+from services import catalogue, org_settings
 
 bp = Blueprint("public", __name__)
 
@@ -22,4 +22,25 @@ def home():
 def organisation(slug: str):
     org = catalogue.organisation(slug)
     offered = catalogue.services_with_providers(org)
-    return render_template("public/organisation.html", org=org, offered=offered)
+    logo = org_settings.logo_shown(org)
+    return render_template("public/organisation.html", org=org, offered=offered, logo=logo)
+
+
+@bp.get("/<slug>/logo")
+def logo(slug: str):
+    """The business's logo, from the database. The pages link to it with ``?v=`` its
+    version, which may be kept for a year; any other address is revalidated each time."""
+    found = org_settings.public_logo(slug)
+    response = make_response(found.data)
+    response.content_type = found.content_type
+    response.set_etag(found.etag)
+    response.cache_control.public = True
+    if request.args.get("v") == found.etag:
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, the file may run nothing and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response.make_conditional(request)

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from models import Invitation, Membership, Provider, User
-from services import staff as staffing
+from services import invitations
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body, link_path, mails, text_part, use_outbox
 from tests.integration.webpages import csrf_token, parse
@@ -28,7 +28,7 @@ def make_invitation(org, email: str, token: str, now, name: str = "Nia New", **f
         name=name,
         token_hash=hashlib.sha256(token.encode()).hexdigest(),
         created_at=now,
-        expires_at=now + staffing.INVITATION_LIFETIME,
+        expires_at=now + invitations.INVITATION_LIFETIME,
         **fields,
     )
 

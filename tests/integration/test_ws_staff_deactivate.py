@@ -9,7 +9,7 @@ import pytest
 
 from models import Booking, Membership, Provider
 from services import booking as bookings
-from services import staff as staffing
+from services import deactivation
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body
 from tests.integration.test_ws_staff import STAFF, post
@@ -217,7 +217,7 @@ def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
         )
         return real(**kwargs)
 
-    monkeypatch.setattr(staffing.bookings, "reschedule", taken_first)
+    monkeypatch.setattr(deactivation.bookings, "reschedule", taken_first)
     client = as_user(app, leaving["owner"])
     data = {
         f"decision-{leaving['assessment']}": "cancel",
@@ -239,7 +239,7 @@ def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
     ]
     assert Provider.get_by_id(leaving["ana"]).active
 
-    monkeypatch.setattr(staffing.bookings, "reschedule", real)
+    monkeypatch.setattr(deactivation.bookings, "reschedule", real)
     again = post(
         client,
         leaving["url"],
@@ -268,7 +268,7 @@ def test_a_booking_made_while_deciding_stops_the_deactivation(app, leaving, cloc
             )
         return real(**kwargs)
 
-    monkeypatch.setattr(staffing.bookings, "cancel", and_a_new_booking)
+    monkeypatch.setattr(deactivation.bookings, "cancel", and_a_new_booking)
     data = {f"decision-{leaving[k]}": "cancel" for k in ("assessment", "movable", "stuck")}
     client = as_user(app, leaving["owner"])
 

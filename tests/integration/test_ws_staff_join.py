@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from models import Invitation, Membership, Provider, User, db
-from services import staff as staffing
+from services import invitations
 from tests import factories
 from tests.integration.test_accounts import (
     PARTIAL,
@@ -268,7 +268,7 @@ def test_a_link_that_expires_while_the_form_is_open(app, invited, clock):
 
 
 def test_a_revoked_link_is_gone(app, invited, clinic, clock):
-    staffing.revoke(clinic["org"], invited["invitation"], clock())
+    invitations.revoke(clinic["org"], invited["invitation"], clock())
     assert app.test_client().get(NIA).status_code == 410
     assert post(app.test_client(), NIA, NEW, page="/").status_code == 410
 
@@ -287,7 +287,7 @@ def test_simultaneous_accepts_make_exactly_one_membership(app, invited, clock, m
     casey = invited["customer"]
     threads_count = 6
     barrier, results = threading.Barrier(threads_count), []
-    real_lookup = staffing.invitation_by_token
+    real_lookup = invitations.invitation_by_token
 
     def everyone_sees_it_open(*args):
         # Every request finds the invitation open before any of them claims it: only
@@ -296,14 +296,14 @@ def test_simultaneous_accepts_make_exactly_one_membership(app, invited, clock, m
         barrier.wait()
         return found
 
-    monkeypatch.setattr(staffing, "invitation_by_token", everyone_sees_it_open)
+    monkeypatch.setattr(invitations, "invitation_by_token", everyone_sees_it_open)
 
     def accept() -> None:
         try:
             with app.app_context():
-                staffing.accept(org.slug, "casey-token", casey, clock())
+                invitations.accept(org.slug, "casey-token", casey, clock())
             results.append("joined")
-        except staffing.InvitationInvalid:
+        except invitations.InvitationInvalid:
             results.append("used")
         except Exception as exc:  # anything else is reported by the assertion below
             results.append(repr(exc))

@@ -62,7 +62,7 @@ def tabs() -> dict:
 
 
 # Modules whose pages belong under another module's tab.
-PART_OF = {"bookings": "schedule", "desk": "schedule"}
+PART_OF = {"bookings": "schedule", "desk": "schedule", "join": "staff"}
 
 
 def _section() -> str | None:
@@ -80,6 +80,9 @@ from views.workspace import (  # noqa: E402, F401
     customers,
     dashboard,
     desk,
+    join,
     schedule,
+    services,
+    settings,
     staff,
 )

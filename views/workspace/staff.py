@@ -1,32 +1,22 @@
-"""Staff: the owner's list of providers and invitations, deactivating a provider, and
-the page an invited provider lands on from the emailed link (which is not behind
-staff_only: whoever has the link may open it)."""
+"""Staff: the owner's list of providers and invitations, and deactivating a provider.
+The page an invited provider lands on from the emailed link is in views/workspace/join.py."""
 
 from __future__ import annotations
 
-from flask import (
-    current_app,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_login import current_user, logout_user
+from flask import current_app, g, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TelField, TextAreaField
+from wtforms import EmailField, StringField, TextAreaField
 
 from models import Organisation
-from services import policy
+from services import deactivation, invitations, policy
 from services import staff as staffing
 from services.accounts import LinkBuilder
 from services.errors import Invalid
 from views import account_support as support
-from views.account_forms import EMAIL, NEW_PASSWORD, PASSWORD_HINT
+from views.account_forms import EMAIL
 from views.support import now
-from views.web import page, wants_fragment
+from views.web import page
 from views.workspace import bp, owner_only
 
 NAME = {"autocomplete": "off", "autocapitalize": "words", "required": True}
@@ -37,25 +27,13 @@ class InviteForm(FlaskForm):
     email = EmailField("Email", render_kw=EMAIL | {"autocomplete": "off", "required": True})
 
 
-class JoinForm(FlaskForm):
-    """A new account for the invited email, which is shown but not asked for."""
-
-    name = StringField("Your name", render_kw=NAME | {"autocomplete": "name"})
-    phone = TelField(
-        "Mobile phone (optional)", render_kw={"autocomplete": "tel", "inputmode": "tel"}
-    )
-    password = PasswordField(
-        "Choose a password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
-    )
-
-
 class DeactivateForm(FlaskForm):
     """The message; what happens to each booking comes as decision-<booking id> fields."""
 
     message = TextAreaField(
         "Message to customers whose booking is cancelled",
         description="They see it with the cancelled booking.",
-        render_kw={"rows": 3, "maxlength": staffing.MAX_MESSAGE},
+        render_kw={"rows": 3, "maxlength": deactivation.MAX_MESSAGE},
     )
 
 
@@ -75,7 +53,7 @@ def staff():
     org, form = g.staff.organisation, InviteForm()
     if form.validate_on_submit():
         try:
-            invitation = staffing.invite(
+            invitation = invitations.invite(
                 org,
                 current_user,
                 form.name.data,
@@ -96,7 +74,7 @@ def staff():
 @owner_only
 def resend_invitation(invitation_id: int):
     org = g.staff.organisation
-    invitation = staffing.resend(
+    invitation = invitations.resend(
         org, invitation_id, current_user, now(), link=_join_link(org), mail=support.mail_config()
     )
     return support.done(
@@ -107,7 +85,7 @@ def resend_invitation(invitation_id: int):
 @bp.post("/staff/invitations/<int:invitation_id>/revoke")
 @owner_only
 def revoke_invitation(invitation_id: int):
-    invitation = staffing.revoke(g.staff.organisation, invitation_id, now())
+    invitation = invitations.revoke(g.staff.organisation, invitation_id, now())
     return support.done(_staff_url(), f"The invitation to {invitation.email} was withdrawn.")
 
 
@@ -136,10 +114,10 @@ def deactivate(provider_id: int):
     form, decisions, problems, status = DeactivateForm(), _decisions(), {}, 200
     if form.validate_on_submit():
         try:
-            staffing.deactivate(provider, g.staff.user_id, decisions, form.message.data, now())
+            deactivation.deactivate(provider, g.staff.user_id, decisions, form.message.data, now())
         except Invalid as exc:
             problems, status = exc.fields, 422
-        except staffing.NotAllDone as exc:
+        except deactivation.NotAllDone as exc:
             problems, status = {f"decision-{i}": m for i, m in exc.problems.items()}, 409
         else:
             return support.done(_staff_url(), f"{provider.name} is deactivated.")
@@ -151,7 +129,7 @@ def deactivate(provider_id: int):
         status=status,
         org=g.staff.organisation,
         form=form,
-        plan=staffing.departure(provider, now()),
+        plan=deactivation.departure(provider, now()),
         chosen=decisions,
         problems=problems,
     )
@@ -165,93 +143,3 @@ def _decisions() -> dict[int, str]:
         if key != name and key.isdigit():
             found[int(key)] = value
     return found
-
-
-# The emailed link ------------------------------------------------------------------------
-
-
-@bp.route("/join/<token>", methods=["GET", "POST"])
-def join(slug: str, token: str):
-    try:
-        invitation = staffing.invitation_by_token(slug, token, now())
-    except staffing.InvitationInvalid:
-        return _gone()
-    if request.method == "POST" and request.form.get("action") == "switch":
-        session.clear()  # signed in as somebody else: sign out, and look again
-        logout_user()
-        return _private(redirect(request.path, 303))
-    user = current_user if current_user.is_authenticated else None
-    state = staffing.join_state(invitation, user)
-    form, status = JoinForm(name=invitation.name), 200
-    problem = staffing.join_problem(invitation.organisation, user) if state == "blocked" else None
-    if request.method == "POST":
-        # Only "join" and "sign_up" can act; the others see the page again, refused.
-        status = {"sign_in": 403, "switch": 403, "blocked": 409}.get(state, 200)
-        try:
-            if status == 200:
-                return _private(_accept(invitation, token, state, form))
-        except Invalid as exc:
-            support.show_problems(form, exc)
-            status = 422
-        except staffing.CannotJoin as exc:
-            state, problem, status = "blocked", exc.message, 409
-        except staffing.InvitationInvalid:
-            return _gone()
-    return _join_page(invitation, state, form, status, problem)
-
-
-def _join_page(invitation, state: str, form: JoinForm, status: int, problem: str | None):
-    if wants_fragment() and state != "sign_up":
-        return _reload()  # only the sign-up form swaps itself; anything else is a new page
-    response = page(
-        "workspace/invitation.html",
-        "form",
-        status=status,
-        invitation=invitation,
-        org=invitation.organisation,
-        state=state,
-        form=form,
-        problem=problem,
-        sign_in_url=url_for("account.sign_in", next=request.path),
-    )
-    return _private(response)
-
-
-def _accept(invitation, token: str, state: str, form: JoinForm):
-    """Join as the signed-in user, or with a new account (Invalid for a bad form)."""
-    org = invitation.organisation
-    if state == "join":
-        staffing.accept(org.slug, token, current_user, now())
-    else:
-        user = staffing.join_with_new_account(
-            org.slug,
-            token,
-            now(),
-            name=form.name.data,
-            password=form.password.data,
-            phone=form.phone.data,
-            region=support.phone_region(),
-        )
-        support.start_session(user)
-    return support.done(url_for("workspace.day", slug=org.slug), f"Welcome to {org.name}.")
-
-
-def _gone():
-    """The link is dead: a page saying so."""
-    if wants_fragment():
-        return _reload()
-    return _private(make_response(render_template("workspace/invitation_invalid.html"), 410))
-
-
-def _reload():
-    """For htmx: load this address as a whole page."""
-    response = make_response("", 200)
-    response.headers["HX-Redirect"] = request.path
-    return _private(response)
-
-
-def _private(response):
-    """No caching, and no Referer header carrying the token to other sites."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response

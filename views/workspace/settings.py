@@ -1,0 +1,100 @@
+"""The owner's organisation settings: name, time zone, currency, booking page intro, logo.
+
+The form is sent as multipart/form-data, by a plain POST or by htmx (which sends a
+form's files when its enctype says so); services/org_settings.py decides what is
+acceptable, the logo's real type included.
+"""
+
+from __future__ import annotations
+
+from flask import g, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+
+from services import org_settings, organisations
+from services.errors import Invalid
+from views import account_support as support
+from views.workspace import bp, owner_only
+
+
+class SettingsForm(FlaskForm):
+    business_name = StringField(
+        "Business name",
+        render_kw={"autocomplete": "organization", "required": True, "maxlength": 200},
+    )
+    timezone = SelectField(
+        "Time zone",
+        description="Weekly hours keep their local times (09:00 stays 09:00 in the new zone);"
+        " bookings already made keep their moment in time, so their local times move.",
+        validate_choice=False,
+    )
+    currency = SelectField(
+        "Currency",
+        choices=organisations.CURRENCIES,
+        description="For bookings made from now on; bookings already made keep their currency."
+        " Prices keep their numbers (45.00 stays 45.00).",
+        validate_choice=False,
+    )
+    booking_intro = TextAreaField(
+        "Booking page introduction (optional)",
+        description="Shown at the top of your booking page. Plain text, up to 1,000 characters;"
+        " a blank line starts a new paragraph.",
+        render_kw={"rows": 5, "maxlength": org_settings.INTRO_LIMIT},
+    )
+    logo = FileField(
+        "Logo (optional)",
+        description="A PNG, JPEG or WebP image of at most 512 KB. Small files load fastest:"
+        " about 50 KB and at least 128 pixels tall is plenty.",
+        render_kw={"accept": "image/png,image/jpeg,image/webp"},
+    )
+    remove_logo = BooleanField("Remove the logo")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        common, every = organisations.timezone_choices()
+        self.timezone.choices = {
+            "Common time zones": [(z, z.replace("_", " ")) for z in common],
+            "All time zones": [(z, z.replace("_", " ")) for z in every],
+        }
+
+
+def _uploaded() -> bytes | None:
+    """The chosen logo file's bytes (at most one more than allowed: enough to say it is
+    too big), or None when no file was chosen."""
+    upload = request.files.get("logo")
+    if upload is None or not upload.filename:
+        return None
+    return upload.stream.read(org_settings.MAX_LOGO_BYTES + 1)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@owner_only
+def settings():
+    org = g.staff.organisation
+    form = SettingsForm(
+        data={
+            "business_name": org.name,
+            "timezone": org.timezone,
+            "currency": org.currency,
+            "booking_intro": org.booking_intro,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            org_settings.update_settings(
+                org,
+                name=form.business_name.data,
+                timezone=form.timezone.data,
+                currency=form.currency.data,
+                booking_intro=form.booking_intro.data,
+                logo=_uploaded(),
+                remove_logo=form.remove_logo.data,
+            )
+        except Invalid as exc:
+            support.show_problems(form, exc)
+        else:
+            return support.done(url_for("workspace.settings", slug=org.slug), "Settings saved.")
+    return support.form_page(
+        "workspace/settings.html", form, org=org, logo=org_settings.logo_shown(org)
+    )
