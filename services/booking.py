@@ -264,9 +264,9 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
             if not is_sqlite():
                 _queue_behind_others_booking(provider_id, release.provider_id if release else None)
-            # Looked at again under the lock: a provider deactivated since the slot was
-            # offered takes no more bookings.
-            if not _still_active(provider=provider_id):
+            # Looked at again under the lock, which changes to the provider's hours and
+            # time off (and deactivation) also take: the time may have closed since.
+            if not _still_offered(service, provider_id, start, now):
                 raise SlotTaken()
             if release is not None:
                 _release(release, actor_id, now)
@@ -322,6 +322,20 @@ _still_active = Prepared(
     rows=True,
     provider=-70031,
 )
+
+
+def _still_offered(service: Service, provider_id: int, start: datetime, now: datetime) -> bool:
+    """Whether the provider is active and ``start`` inside their working time (bookings
+    aside: the overlap check and the constraint see to those)."""
+    if not _still_active(provider=provider_id):
+        return False
+    tz = ZoneInfo(service.organisation.timezone)
+    day = start.astimezone(tz).date()
+    (cal,) = availability.calendars(
+        [Provider(id=provider_id)], day, day, tz, include_bookings=False
+    )
+    rules = availability.rules_for(service)
+    return any(s.start == start for s in available_slots(cal, rules, tz, day, day, now))
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Booking, BookingEvent, Service
+from models import Booking, BookingEvent, Service, WeeklyHours
 from services import booking as bookings
 from services.availability import providers_for
 from services.errors import Invalid, NotChangeable, NotFound, OutsideCancellationWindow, SlotTaken
@@ -397,3 +397,16 @@ def test_a_moved_walk_in_stays_a_walk_in(clinic, clock):
         now=clock(),
     )
     assert moved.source == "walk_in"
+
+
+def test_hours_closed_after_the_slot_was_offered_take_no_booking(clinic, clock, monkeypatch):
+    offered = providers_for(clinic["assessment"], clinic["ana"].id)
+    # Ana's Monday hours go (a change in the availability page) before the write.
+    WeeklyHours.delete().where(
+        (WeeklyHours.provider == clinic["ana"]) & (WeeklyHours.weekday == 0)
+    ).execute()
+    monkeypatch.setattr(bookings, "_free_providers", lambda *a, **k: offered)
+
+    with pytest.raises((SlotTaken, Invalid)):
+        book(clinic, clock, provider="ana")
+    assert Booking.select().count() == 0

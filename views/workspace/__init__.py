@@ -76,6 +76,7 @@ def _section() -> str | None:
 
 # The parts of the workspace register their routes on bp when imported.
 from views.workspace import (  # noqa: E402, F401
+    availability,
     bookings,
     customers,
     dashboard,

@@ -1,0 +1,345 @@
+"""Availability: a provider's weekly hours, date overrides and time off.
+
+A provider edits their own; the owner picks whose (``?provider=<id>``). Each form posts
+to a route under the provider's id. A change that would leave bookings outside working
+time answers 409 with the form as typed and those bookings, and asks to keep them or
+cancel them with a message (services/orphans.py).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from flask import g, redirect, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import DateInput, TimeInput
+
+from models import Provider
+from services import hours, policy
+from services.errors import Invalid, NotFound
+from services.orphans import CANCEL, KEEP, Decision, Edit, NeedsDecision, Outcome
+from views.account_support import done
+from views.support import LARGEST_INT, now, parse_date
+from views.web import page, wants_fragment
+from views.workspace import bp, staff_only
+
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+BLANK_ROWS = 3  # rows shown per day at least, so intervals can be added without JavaScript
+TEMPLATE = "workspace/availability.html"
+
+
+class IntervalForm(Form):
+    """One interval: a row inside another form (so no CSRF token of its own)."""
+
+    start = StringField("From", widget=TimeInput())
+    end = StringField("To", widget=TimeInput())
+
+
+class DecisionForm(FlaskForm):
+    """What to do with bookings a change would leave outside working time."""
+
+    decision = RadioField(
+        "What should happen to these bookings?",
+        choices={KEEP: "Keep these bookings", CANCEL: "Cancel them and tell the customers"},
+        validate_choice=False,
+    )
+    message = TextAreaField(
+        "Message to the customers",
+        description="Needed when cancelling: each customer sees it with their cancelled booking.",
+        render_kw={"rows": 3, "maxlength": 1000},
+    )
+    seen = HiddenField()  # the bookings shown, so a booking made meanwhile is asked about
+
+
+class WeekForm(DecisionForm):
+    mon = FieldList(FormField(IntervalForm))
+    tue = FieldList(FormField(IntervalForm))
+    wed = FieldList(FormField(IntervalForm))
+    thu = FieldList(FormField(IntervalForm))
+    fri = FieldList(FormField(IntervalForm))
+    sat = FieldList(FormField(IntervalForm))
+    sun = FieldList(FormField(IntervalForm))
+
+
+class OverrideForm(DecisionForm):
+    day = StringField("Date", widget=DateInput())
+    kind = RadioField(
+        "On that date",
+        choices={"closed": "Closed all day", "hours": "Different hours"},
+        default="closed",
+        validate_choice=False,
+    )
+    hours = FieldList(FormField(IntervalForm))
+
+
+class TimeOffForm(DecisionForm):
+    start_date = StringField("Starts on", widget=DateInput())
+    start_time = StringField("Start time", widget=TimeInput())
+    end_date = StringField("Ends on", widget=DateInput())
+    end_time = StringField("End time", widget=TimeInput())
+    all_day = BooleanField("Whole days (times are ignored)")
+    reason = StringField("Reason (optional)", render_kw={"maxlength": 200})
+
+
+@bp.get("/availability")
+@staff_only
+def availability():
+    chosen = request.args.get("provider")
+    if chosen is None:
+        visible = g.staff.visible_providers()
+        return _page(visible[0] if visible else None)
+    return _page(_provider(chosen))
+
+
+@bp.post("/availability/<int:provider_id>/hours")
+@staff_only
+def save_hours(provider_id: int):
+    provider, form = _provider(provider_id), _padded(WeekForm())
+    week = {day: _rows(form[key]) for day, key in enumerate(DAY_KEYS)}
+    return _submit(
+        provider,
+        form,
+        "hours",
+        lambda edit: hours.save_week(provider, week, edit),
+        "Weekly hours saved.",
+    )
+
+
+@bp.post("/availability/<int:provider_id>/overrides")
+@staff_only
+def add_override(provider_id: int):
+    provider, form = _provider(provider_id), _padded(OverrideForm())
+    closed = form.kind.data != "hours"
+    return _submit(
+        provider,
+        form,
+        "overrides",
+        lambda edit: hours.add_override(provider, form.day.data, closed, _rows(form.hours), edit),
+        "Date override saved.",
+    )
+
+
+@bp.post("/availability/<int:provider_id>/overrides/<day>/delete")
+@staff_only
+def delete_override(provider_id: int, day: str):
+    provider, form = _provider(provider_id), DecisionForm()
+    try:
+        on = parse_date(day)
+    except Invalid:
+        raise NotFound("No such date override.") from None
+    return _submit(
+        provider,
+        form,
+        "overrides",
+        lambda edit: hours.delete_override(provider, on, edit),
+        "Date override removed.",
+        pending=on,
+    )
+
+
+@bp.post("/availability/<int:provider_id>/time-off")
+@staff_only
+def add_time_off(provider_id: int):
+    provider, form = _provider(provider_id), TimeOffForm()
+    typed = hours.TypedTimeOff(
+        form.start_date.data,
+        form.start_time.data,
+        form.end_date.data,
+        form.end_time.data,
+        form.all_day.data,
+        form.reason.data,
+    )
+    return _submit(
+        provider,
+        form,
+        "time_off",
+        lambda edit: hours.add_time_off(provider, typed, edit),
+        "Time off added.",
+    )
+
+
+@bp.post("/availability/<int:provider_id>/time-off/<int:time_off_id>/delete")
+@staff_only
+def delete_time_off(provider_id: int, time_off_id: int):
+    provider = _provider(provider_id)
+    if time_off_id > LARGEST_INT:
+        raise NotFound("No such time off.")
+    hours.delete_time_off(provider, time_off_id)
+    return _saved(provider, "time_off", "Time off removed.")
+
+
+@bp.get("/availability/<int:provider_id>/<path:action>")
+@staff_only
+def availability_form_address(provider_id: int, action: str):
+    """A form's address opened directly (say, reloaded after a refused save): the page."""
+    return redirect(_url(_provider(provider_id)), 303)
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def _provider(value: int | str) -> Provider:
+    """A provider the signed-in staff member may edit; anything else is not found."""
+    text = str(value)
+    if not text.isdigit() or int(text) > LARGEST_INT:
+        raise NotFound("No such provider.")
+    return policy.provider_for(g.staff, int(text))
+
+
+def _edit(form: DecisionForm) -> Edit:
+    """Who is changing the hours, and what they chose for bookings the change orphans."""
+    seen = frozenset(int(i) for i in (form.seen.data or "").split(",") if i.isdigit())
+    decision = Decision(form.decision.data or None, form.message.data or "", seen)
+    return Edit(g.staff.user_id, now(), decision)
+
+
+def _submit(provider, form, section: str, save, saved: str, *, pending=None):
+    """Run ``save`` with what was decided about orphaned bookings. Saved: see _saved.
+    Bad input: 422 with the form as typed. Bookings left outside working time and no
+    (valid) decision about them: 409 with the form and those bookings (422 when the
+    decision itself is incomplete: cancelling without a message)."""
+    try:
+        outcome = save(_edit(form))
+    except Invalid as exc:
+        _show(form, exc.fields)
+        return _page(provider, section, 422, forms={section: form}, pending=pending)
+    except NeedsDecision as exc:
+        _show(form, exc.problems)
+        form.seen.data = ",".join(str(b.id) for b in exc.bookings)
+        if exc.changed:
+            form.decision.data = None  # a new list: the choice made about the old one is void
+        status = 422 if exc.problems else 409
+        return _page(
+            provider,
+            section,
+            status,
+            forms={section: form},
+            orphans={section: exc.bookings},
+            changed=exc.changed,
+            pending=pending,
+        )
+    return _saved(provider, section, _said(saved, outcome))
+
+
+def _saved(provider: Provider, section: str, message: str):
+    """After a change: for htmx the section again, fresh, saying what was done (the rest
+    of the page is as it was); otherwise back to the page, at that section."""
+    if wants_fragment():
+        return _page(provider, section, saved=message)
+    return done(_url(provider, section.replace("_", "-")), message)
+
+
+def _said(saved: str, outcome: Outcome) -> str:
+    def bookings(n: int) -> str:
+        return f"{n} booking{'s' if n != 1 else ''}"
+
+    if outcome.cancelled:
+        return f"{saved} {bookings(outcome.cancelled)} cancelled, with your message."
+    if outcome.kept:
+        return f"{saved} {bookings(outcome.kept)} kept outside working hours."
+    return saved
+
+
+def _show(form: FlaskForm, problems: dict[str, str]) -> None:
+    """Put each problem on the field of that name, nested rows included."""
+    fields = dict(_named(form))
+    for name, message in problems.items():
+        if name in fields:
+            fields[name].errors = [*fields[name].errors, message]
+        else:
+            form.form_errors.append(message)
+    if problems.keys() & fields.keys():
+        # A long form's marked field may be out of view: say so where the form starts.
+        form.form_errors.append("Nothing was saved: please correct the fields marked below.")
+
+
+def _named(form):
+    for field in form:
+        if isinstance(field, FieldList):
+            for entry in field:
+                yield from ((sub.name, sub) for sub in entry)
+        else:
+            yield field.name, field
+
+
+def _rows(rows: FieldList) -> list[hours.TypedInterval]:
+    return [hours.TypedInterval(e.name, e.form.start.data, e.form.end.data) for e in rows]
+
+
+def _padded(form):
+    """Every list of intervals with blank rows to type more into."""
+    for field in form:
+        if isinstance(field, FieldList):
+            filled = sum(1 for e in field if e.form.start.data or e.form.end.data)
+            while len(field) < max(BLANK_ROWS, filled + 1):
+                field.append_entry()
+    return form
+
+
+def _week_form(provider: Provider) -> WeekForm:
+    week = hours.weekly_hours(provider)
+    data = {
+        key: [SimpleNamespace(start=f"{a:%H:%M}", end=f"{b:%H:%M}") for a, b in week[day]]
+        for day, key in enumerate(DAY_KEYS)
+    }
+    return _padded(WeekForm(formdata=None, data=data))
+
+
+def _url(provider: Provider, anchor: str | None = None) -> str:
+    org = g.staff.organisation
+    return url_for("workspace.availability", slug=org.slug, provider=provider.id, _anchor=anchor)
+
+
+def _page(
+    provider,
+    block=None,
+    status=200,
+    *,
+    forms=None,
+    orphans=None,
+    changed=False,
+    pending=None,
+    saved=None,
+):
+    """The page for ``provider`` (None: nobody to show), or one section of it for htmx.
+    ``forms`` are the forms as posted, by section; ``pending`` is the date whose override
+    is being deleted, when that needs a decision."""
+    org, forms = g.staff.organisation, forms or {}
+    context = {"org": org, "staff": g.staff, "provider": provider, "choices": _choices(provider)}
+    if provider is not None:
+        today = now().astimezone(ZoneInfo(org.timezone)).date()
+        blank_override = _padded(OverrideForm(formdata=None))
+        context |= {
+            "days": list(zip(DAY_KEYS, hours.WEEKDAYS, strict=True)),
+            "week_form": forms.get("hours") or _week_form(provider),
+            "override_form": blank_override if pending else forms.get("overrides", blank_override),
+            "delete_form": forms.get("overrides") if pending else None,
+            "time_off_form": forms.get("time_off") or TimeOffForm(formdata=None),
+            "overrides": hours.upcoming_overrides(provider, today),
+            "time_off": hours.upcoming_time_off(provider, now()),
+            "today": today,
+        }
+    context |= {"orphans": orphans or {}, "changed": changed, "pending": pending, "saved": saved}
+    return page(TEMPLATE, block, status=status, **context)
+
+
+def _choices(provider: Provider | None) -> list[Provider]:
+    """Whose availability the owner can switch to: the active providers, and the one
+    shown even when deactivated."""
+    if not g.staff.is_owner:
+        return []
+    found = g.staff.visible_providers()
+    if provider is not None and provider.id not in {p.id for p in found}:
+        found.append(provider)
+    return found
