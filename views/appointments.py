@@ -13,7 +13,7 @@ from services import booking as bookings
 from services import calendar_links, journey
 from services.errors import DomainError, SlotTaken
 from views.errors import status_for
-from views.support import LARGEST_INT, now, parse_date, parse_instant
+from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
 from views.web import page
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -143,13 +143,7 @@ def move(booking_id: int):
         org=org,
         service=service,
         provider=booking.provider,
-        month=shown.month,
-        day=shown.day,
-        slots=shown.slots,
-        picker_endpoint="appointments.move",
-        picker_args=args,
-        slot_endpoint="appointments.move_confirm",
-        slot_args=args,
+        **picker_context(shown, "appointments.move", "appointments.move_confirm", args),
         **policy(booking),
     )
 

@@ -15,7 +15,7 @@ from services import booking as bookings
 from services import catalogue, journey
 from services.availability import providers_for
 from services.errors import Invalid, SlotTaken, StartPassed
-from views.support import LARGEST_INT, now, parse_date, parse_instant
+from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
 from views.web import login_manager, page
 
 bp = Blueprint("booking", __name__)
@@ -58,13 +58,7 @@ def when(slug: str, service_id: int):
         org=org,
         service=service,
         provider=provider,
-        month=shown.month,
-        day=shown.day,
-        slots=shown.slots,
-        picker_endpoint="booking.when",
-        picker_args=args,
-        slot_endpoint="booking.review",
-        slot_args=args,
+        **picker_context(shown, "booking.when", "booking.review", args),
     )
 
 

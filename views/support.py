@@ -57,3 +57,18 @@ def parse_instant(value: object, field: str = "start") -> datetime:
     if not EARLIEST_DATE <= instant.date() <= LATEST_DATE:
         raise Invalid({field: OUT_OF_RANGE})
     return instant
+
+
+def picker_context(shown, here: str, then: str, args: dict) -> dict:
+    """What partials/_picker.html needs from a journey.Picker: the month, day and times
+    shown, this page's endpoint (for the month and day links) and the endpoint a time
+    leads to, both with ``args`` in their URLs."""
+    return {
+        "month": shown.month,
+        "day": shown.day,
+        "slots": shown.slots,
+        "picker_endpoint": here,
+        "picker_args": args,
+        "slot_endpoint": then,
+        "slot_args": args,
+    }

@@ -13,7 +13,7 @@ from services import desk, journey, policy
 from services.booking import reschedule
 from services.errors import DomainError, SlotTaken
 from views.errors import status_for
-from views.support import now, parse_date, parse_instant
+from views.support import now, parse_date, parse_instant, picker_context
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
 
@@ -116,13 +116,7 @@ def move(booking_id: int):
         org=g.staff.organisation,
         service=found.service,
         provider=None,  # no "anyone available" link: staff move within the column
-        month=shown.month,
-        day=shown.day,
-        slots=shown.slots,
-        picker_endpoint="workspace.move",
-        picker_args=args,
-        slot_endpoint="workspace.move_confirm",
-        slot_args=args,
+        **picker_context(shown, "workspace.move", "workspace.move_confirm", args),
     )
 
 
