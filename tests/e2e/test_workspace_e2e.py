@@ -19,6 +19,7 @@ from models import Booking, Membership
 from services.auth import issue_token
 from tests import factories
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_booking_e2e import check_page
 
 TABLETS = ["iPad (gen 7) landscape", "iPad (gen 7)"]
 pytestmark = pytest.mark.parametrize("device", TABLETS, indirect=True)
@@ -40,7 +41,7 @@ def sign_in(page, base: str, email: str, then: str) -> None:
     page.locator("#sign-in-email").fill(email)
     page.locator("#sign-in-password").fill(factories.PASSWORD)
     page.locator("#sign-in-password").press("Enter")
-    expect(page).to_have_url(re.compile(re.escape(then)))
+    expect(page).to_have_url(base + then)
 
 
 def next_weekday(days_ahead: int = 2):
@@ -125,3 +126,19 @@ def test_a_walk_in_is_booked_seen_and_completed(screen, e2e_server, daytime_busi
     made = Booking.get(Booking.source == "walk_in")
     assert made.status == "completed"
     assert made.customer.email is None
+
+
+def test_workspace_pages_have_no_serious_accessibility_problems(screen, e2e_server, clinic):
+    day = next_weekday()
+    sign_in(screen, e2e_server, "owner@clinic.test", f"/w/clinic?date={day.isoformat()}")
+    check_page(screen)
+
+    screen.locator(".ws-free").first.click()
+    expect(screen.locator("#panel-title")).to_be_focused()
+    check_page(screen)  # the new-booking form in the panel
+
+    screen.goto(f"{e2e_server}/w/clinic/week?date={day.isoformat()}")
+    check_page(screen)
+    for tab in ("dashboard", "customers", "availability", "services", "staff", "settings"):
+        screen.goto(f"{e2e_server}/w/clinic/{tab}")
+        check_page(screen)
