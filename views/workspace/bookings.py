@@ -35,7 +35,7 @@ def panel(booking, status: int = 200, **extra):
         markable=desk.markable(booking, g.staff.organisation.timezone, now()),
         **extra,
     )
-    if status < 400:
+    if request.method == "POST" and status < 400:
         response.headers["HX-Trigger"] = "schedule-changed"
     return response
 
