@@ -68,6 +68,8 @@ def week_grid(provider: Provider, monday: date, timezone: str, now: datetime) ->
 
 
 def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> Grid:
+    if not cells:  # a new business, before anyone takes bookings
+        return Grid(timezone, DEFAULT_OPEN, DEFAULT_CLOSE, [], now)
     tz = ZoneInfo(timezone)
     days = sorted({day for _, day in cells})
     providers = list({p.id: p for p, _ in cells}.values())

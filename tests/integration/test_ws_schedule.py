@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from models import TimeOff
 from services import booking as bookings
+from tests import factories
 from tests.integration.webpages import parse
 from tests.integration.workspace import MON_10, as_user
 
@@ -157,3 +158,14 @@ def test_bad_dates_are_a_clear_422(app, world):
     response = as_user(app, world["owner"]).get("/w/clinic?date=30-11-2026")
     assert response.status_code == 422
     assert "YYYY-MM-DD" in response.data.decode()
+
+
+def test_a_new_business_without_providers_gets_an_empty_schedule_not_an_error(app, clock):
+    org = factories.make_org("fresh")
+    owner = factories.make_owner(org, "new@fresh.test")
+    client = as_user(app, owner)
+    for url in ("/w/fresh", "/w/fresh/week"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "add yourself as a provider" in parse(response).one("div", class_="ws-empty").text
+    assert client.get("/w/fresh", headers=HTMX).status_code == 200
