@@ -161,7 +161,12 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
     card.click()
     screen.get_by_role("link", name="Move").click()
     expect(screen.get_by_role("heading", name="Pick a new time")).to_be_visible()
-    screen.locator(f'a.day[href*="day={day.isoformat()}"]').click()  # the same day, later
+    # The same day, later. It is already the selected day, so wait for htmx to swap it in
+    # again: the swap's history push would cancel a navigation started before it.
+    with screen.expect_response(lambda r: f"day={day.isoformat()}" in r.url):
+        screen.locator(f'a.day[href*="day={day.isoformat()}"]').click()
+    expect(screen.locator("#picker.htmx-request")).to_have_count(0)  # swapped in
+    expect(screen).to_have_url(re.compile(f"day={day.isoformat()}"))  # and pushed
     expect(screen.locator("a.day.selected")).to_have_text(str(day.day))
     new_slot = screen.locator(f'a.slot:not([data-start="{start}"])').last
     new_start = new_slot.get_attribute("data-start")
