@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import Booking, Membership, Organisation, Provider, User
+from models import Booking, Membership, Organisation, Prepared, Provider, User
 from services.catalogue import organisation
 from services.errors import Forbidden, NotFound
 
@@ -25,11 +25,7 @@ class Staff:
     def visible_providers(self) -> list[Provider]:
         """Owners see every active provider; a provider sees their own column."""
         if self.is_owner:
-            return list(
-                Provider.select()
-                .where((Provider.organisation == self.organisation) & Provider.active)
-                .order_by(Provider.name)
-            )
+            return _active_providers(org=self.organisation.id)
         return [self.provider] if self.provider else []
 
     def provider_ids(self) -> list[int]:
@@ -50,21 +46,40 @@ class Staff:
         )
 
 
+# Asked on every workspace request (the schedule polls every few seconds): prepared once.
+_active_providers = Prepared(
+    lambda org: (
+        Provider.select()
+        .where((Provider.organisation == org) & Provider.active)
+        .order_by(Provider.name)
+    ),
+    org=-70041,
+)
+_roles = Prepared(
+    lambda user, org: Membership.select(Membership.role).where(
+        (Membership.user == user) & (Membership.organisation == org)
+    ),
+    rows=True,
+    user=-70042,
+    org=-70043,
+)
+_own_provider = Prepared(
+    lambda user, org: Provider.select().where(
+        (Provider.user == user) & (Provider.organisation == org) & Provider.active
+    ),
+    user=-70044,
+    org=-70045,
+)
+
+
 def staff_of(user_id: int, slug: str) -> Staff:
     """The user's place in the organisation's staff; Forbidden when they have none."""
     org = organisation(slug)
-    roles = frozenset(
-        m.role
-        for m in Membership.select(Membership.role).where(
-            (Membership.user == user_id) & (Membership.organisation == org)
-        )
-    )
+    roles = frozenset(role for (role,) in _roles(user=user_id, org=org.id))
     if not roles:
         raise Forbidden("This workspace is for the business's staff.")
-    provider = Provider.get_or_none(
-        (Provider.user == user_id) & (Provider.organisation == org) & Provider.active
-    )
-    return Staff(org, user_id, roles, provider)
+    own = _own_provider(user=user_id, org=org.id)
+    return Staff(org, user_id, roles, own[0] if own else None)
 
 
 def booking_for(staff: Staff, booking_id: int) -> Booking:

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
-from models import Membership, Organisation, User
+from models import Membership, Organisation, Prepared, User
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -61,9 +61,16 @@ def init_app(app: Flask) -> None:
     )
 
 
+# Every signed-in request loads its user: prepared once.
+_user = Prepared(lambda user: User.select().where(User.id == user), user=-70051)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+    if not user_id.isdigit() or len(user_id) > 18:  # beyond a bigint: nobody
+        return None
+    found = _user(user=int(user_id))
+    return found[0] if found else None
 
 
 def staff_workspace() -> str | None:
