@@ -74,6 +74,8 @@ class Provider(BaseModel):
     active = BooleanField(default=True)
     # Changed by database triggers when bookings, time off or hours change (migration 0004).
     calendar_version = BigIntegerField(default=0)
+    # Changed by database triggers when hours, overrides or time off change (0006).
+    hours_version = BigIntegerField(default=0)
 
 
 class Service(BaseModel):

@@ -89,7 +89,7 @@ def book(
     for provider in _free_providers(service, start, now, provider_id):
         try:
             made = _take(
-                service, provider.id, start, fields, actor_id or customer_id, now, event="booked"
+                service, provider, start, fields, actor_id or customer_id, now, event="booked"
             )
         except SlotTaken:
             continue  # with "any provider", the next one may still be free
@@ -185,7 +185,7 @@ def reschedule(
     for provider in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
         try:
             return _take(
-                service, provider.id, start, fields, actor_id, now, event="booked", release=old
+                service, provider, start, fields, actor_id, now, event="booked", release=old
             )
         except SlotTaken:
             continue
@@ -242,13 +242,15 @@ def _taken_or_invalid(service, start, now, provider_id, ignore_booking=None) -> 
     return Invalid({"start": "This service is not offered at that time."})
 
 
-def _take(service, provider_id, start, fields, actor_id, now, *, event, release=None) -> Booking:
+def _take(service, provider, start, fields, actor_id, now, *, event, release=None) -> Booking:
     """Insert the booking so that the database itself refuses an overlap.
 
     SQLite: take the write lock first (BEGIN IMMEDIATE), look again, insert.
     PostgreSQL: the exclusion constraint booking_no_overlap decides.
     ``release`` is a booking given up in the same transaction (a reschedule).
+    ``provider`` is as it was when the time was found free (its hours_version).
     """
+    provider_id = provider.id
     rules = availability.rules_for(service)
     block = rules.block(start)
     row = dict(
@@ -262,11 +264,20 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
     )
     try:
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-            if not is_sqlite():
-                _queue_behind_others_booking(provider_id, release.provider_id if release else None)
-            # Looked at again under the lock, which changes to the provider's hours and
-            # time off (and deactivation) also take: the time may have closed since.
-            if not _still_offered(service, provider_id, start, now):
+            if is_sqlite():
+                state = _states(_provider_state(ids=(provider_id,)))
+            else:
+                state = _queue_behind_others_booking(
+                    provider_id, release.provider_id if release else None
+                )
+            # Under the lock, which deactivation and changes to hours and time off also
+            # take: the provider may have stopped, or the time closed, since it was found.
+            active, hours_version = state.get(provider_id, (False, None))
+            if not active:
+                raise SlotTaken()
+            if hours_version != provider.hours_version and not _still_working(
+                service, provider_id, start, now
+            ):
                 raise SlotTaken()
             if release is not None:
                 _release(release, actor_id, now)
@@ -289,7 +300,7 @@ def _take(service, provider_id, start, fields, actor_id, now, *, event, release=
     return booking
 
 
-def _queue_behind_others_booking(*provider_ids: int | None) -> None:
+def _queue_behind_others_booking(*provider_ids: int | None) -> dict[int, tuple[bool, int]]:
     """PostgreSQL: wait for other transactions changing these providers' bookings.
 
     Two overlapping inserts at the same instant can each find the other's new row while
@@ -298,14 +309,19 @@ def _queue_behind_others_booking(*provider_ids: int | None) -> None:
     Locking the providers' rows first, always in id order, makes them queue instead; the
     constraint still decides who gets the time. (The calendar_version triggers update
     these rows too, so taking the lock first also keeps that from deadlocking.)
+    Returns each provider's (active, hours_version), as read under the lock.
     """
     ids = tuple(sorted({pid for pid in provider_ids if pid is not None}))
-    _lock_providers(ids=ids)
+    return _states(_lock_providers(ids=ids))
+
+
+def _states(rows) -> dict[int, tuple[bool, int]]:
+    return {pid: (bool(active), version) for pid, active, version in rows}
 
 
 _lock_providers = Prepared(
     lambda ids: (
-        Provider.select(Provider.id)
+        Provider.select(Provider.id, Provider.active, Provider.hours_version)
         .where(Provider.id.in_(ids))
         .order_by(Provider.id)
         .for_update("FOR NO KEY UPDATE")
@@ -315,20 +331,18 @@ _lock_providers = Prepared(
 )
 
 
-_still_active = Prepared(
-    lambda provider: Provider.select(Provider.id).where(
-        (Provider.id == provider) & Provider.active
+_provider_state = Prepared(  # SQLite: the write lock is already held
+    lambda ids: Provider.select(Provider.id, Provider.active, Provider.hours_version).where(
+        Provider.id.in_(ids)
     ),
     rows=True,
-    provider=-70031,
+    ids=(),
 )
 
 
-def _still_offered(service: Service, provider_id: int, start: datetime, now: datetime) -> bool:
-    """Whether the provider is active and ``start`` inside their working time (bookings
-    aside: the overlap check and the constraint see to those)."""
-    if not _still_active(provider=provider_id):
-        return False
+def _still_working(service: Service, provider_id: int, start: datetime, now: datetime) -> bool:
+    """Whether ``start`` is inside the provider's working time and clear of their time
+    off (bookings aside: the overlap check and the constraint see to those)."""
     tz = ZoneInfo(service.organisation.timezone)
     day = start.astimezone(tz).date()
     (cal,) = availability.calendars(

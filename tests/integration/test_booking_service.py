@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from models import Booking, BookingEvent, Service, WeeklyHours
+from models import Booking, BookingEvent, Provider, Service, TimeOff, WeeklyHours
 from services import booking as bookings
 from services.availability import providers_for
 from services.errors import Invalid, NotChangeable, NotFound, OutsideCancellationWindow, SlotTaken
@@ -410,3 +410,20 @@ def test_hours_closed_after_the_slot_was_offered_take_no_booking(clinic, clock, 
     with pytest.raises((SlotTaken, Invalid)):
         book(clinic, clock, provider="ana")
     assert Booking.select().count() == 0
+
+
+def test_hours_version_moves_with_hours_and_time_off_not_with_bookings(clinic, clock):
+    def version():
+        return Provider.get_by_id(clinic["ana"].id).hours_version
+
+    before = version()
+    book(clinic, clock, provider="ana")
+    assert version() == before  # a booking leaves the hours as they were
+
+    TimeOff.create(
+        provider=clinic["ana"], start_at=MONDAY_10, end_at=MONDAY_10 + timedelta(hours=1)
+    )
+    after_time_off = version()
+    assert after_time_off != before
+    WeeklyHours.update(end_time=time(16)).where(WeeklyHours.provider == clinic["ana"]).execute()
+    assert version() != after_time_off
