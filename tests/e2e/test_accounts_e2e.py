@@ -79,6 +79,9 @@ def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, app
     screenshot(screen, "account-profile")
 
     # Sign out, then back in (with a wrong password first).
+    # Nothing from before may still be in flight: a late response could carry the
+    # signed-in session cookie back after the sign-out's.
+    screen.wait_for_load_state("networkidle")
     screen.get_by_role("button", name="Sign out").click()
     expect(screen.get_by_text("You have signed out.")).to_be_visible()
     screen.goto(f"{e2e_server}/account/sign-in")
@@ -94,6 +97,9 @@ def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, app
 
     # Forgot the password: reset it with the link from the outbox.
     screen.goto(f"{e2e_server}/account/profile")
+    # Nothing from before may still be in flight: a late response could carry the
+    # signed-in session cookie back after the sign-out's.
+    screen.wait_for_load_state("networkidle")
     screen.get_by_role("button", name="Sign out").click()
     expect(screen.get_by_text("You have signed out.")).to_be_visible()
     screen.goto(f"{e2e_server}/account/sign-in")
