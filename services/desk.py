@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import IntegrityError
 
-from models import Booking, Note, Service, ServiceProvider, User, db, is_sqlite
+from models import Booking, Note, Provider, Service, ServiceProvider, User, db, is_sqlite
 from services import accounts, policy
 from services.availability import find_slots
 from services.booking import book, record_event
@@ -108,9 +108,8 @@ class NewCustomer:
     phone: str = ""
 
 
-def services_of(staff: Staff, provider_id: int) -> list[Service]:
-    """The active services ``provider_id`` offers, if the staff member may book for them."""
-    provider = policy.provider_for(staff, provider_id)
+def services_of(provider: Provider) -> list[Service]:
+    """The active services ``provider`` offers (one the caller has already checked)."""
     return list(
         Service.select()
         .join(ServiceProvider)
@@ -138,7 +137,7 @@ def book_for(
         raise Invalid({"source": "Say whether this is a walk-in or a phone booking."})
     if not provider.active:
         raise Invalid({"provider": f"{provider.name} no longer takes bookings."})
-    if service_id not in {s.id for s in services_of(staff, provider.id)}:
+    if service_id not in {s.id for s in services_of(provider)}:
         raise Invalid({"service": f"Choose a service {provider.name} offers."})
     if customer_id is None and new_customer is None:
         raise Invalid({"customer": "Choose a customer, or add a new one."})
@@ -200,8 +199,7 @@ def cancel(staff: Staff, booking_id: int, reason: str | None, now: datetime) -> 
     return policy.booking_for(staff, booking.id)
 
 
-def free_starts(staff: Staff, provider_id: int, service: Service, day, now: datetime) -> list:
+def free_starts(provider: Provider, service: Service, day, now: datetime) -> list:
     """The times ``service`` can start with this provider on local ``day``."""
-    provider = policy.provider_for(staff, provider_id)
     slots = find_slots(service, day, day, now, provider_id=provider.id)
     return [slot.start for slot in slots]

@@ -44,12 +44,12 @@ def _form(asked: Asked, status: int = 200, problems: dict | None = None, **extra
     org = g.staff.organisation
     tz = ZoneInfo(org.timezone)
     provider = policy.provider_for(g.staff, asked.provider_id)
-    offered = desk.services_of(g.staff, provider.id)
+    offered = desk.services_of(provider)
     service = next(
         (s for s in offered if s.id == asked.service_id), offered[0] if offered else None
     )
     day = asked.start.astimezone(tz).date()
-    starts = desk.free_starts(g.staff, provider.id, service, day, now()) if service else []
+    starts = desk.free_starts(provider, service, day, now()) if service else []
     chosen = (
         asked.start
         if asked.start in starts
