@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     def close_connection(_exc: BaseException | None) -> None:
         if not db.is_closed():
             db.close()
+        _dispatch_notifications(app)
 
     from views import (
         account,
@@ -78,6 +79,24 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     errors.register(app)
     _register_cli(app)
     return app
+
+
+def _dispatch_notifications(app: Flask) -> None:
+    """Hand the worker the notifications this request wrote, now that its transaction
+    is over: rows rolled back are simply not found by the task. If the queue cannot be
+    reached, the sweep sends them a couple of minutes later."""
+    from services import notify
+
+    ids = notify.take_pending()
+    if not ids:
+        return
+    dispatch = app.config.get("DISPATCH")
+    if dispatch is None:
+        from tasks import enqueue as dispatch
+    try:
+        dispatch(ids)
+    except Exception:  # the response is already decided; the sweep will catch up
+        logging.getLogger("kairos").exception("notifications.enqueue_failed ids=%s", ids)
 
 
 def _register_cli(app: Flask) -> None:

@@ -40,6 +40,23 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = False
+    # Text messages: Twilio when all three are set, else the console (development).
+    twilio_sid: str = ""
+    twilio_token: str = field(default="", repr=False)
+    twilio_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    # Web push: the VAPID key (PEM, or base64url of the raw key); empty: one generated
+    # once into instance/vapid_private.pem.
+    vapid_private_key: str = field(default="", repr=False)
+    vapid_subject: str = ""  # mailto: or https: contact for push services; default MAIL_FROM
+    # Reminders before each appointment ("24h,2h"); empty: each organisation's own.
+    reminder_offsets: str = ""
+    # A notification claimed longer ago than this was cut off mid-send, and is retried;
+    # one queued and due longer ago than outbox_stale_seconds lost its task. The first
+    # retry waits outbox_retry_seconds, each next one twice as long (at most an hour).
+    outbox_lease_seconds: int = 300
+    outbox_stale_seconds: int = 120
+    outbox_retry_seconds: int = 30
 
     @property
     def is_development(self) -> bool:
@@ -61,9 +78,19 @@ class Settings:
             mail_from=env.get("MAIL_FROM", cls.mail_from),
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=int(env.get("SMTP_PORT", "25")),
-            smtp_user=env.get("SMTP_USER", ""),
+            smtp_user=env.get("SMTP_USERNAME", env.get("SMTP_USER", "")),
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_starttls=env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            twilio_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_from=env.get("TWILIO_FROM", ""),
+            twilio_api_url=env.get("TWILIO_API_URL", cls.twilio_api_url),
+            vapid_private_key=env.get("VAPID_PRIVATE_KEY", ""),
+            vapid_subject=env.get("VAPID_SUBJECT", ""),
+            reminder_offsets=env.get("REMINDER_OFFSETS", ""),
+            outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS", "300")),
+            outbox_stale_seconds=int(env.get("OUTBOX_STALE_SECONDS", "120")),
+            outbox_retry_seconds=int(env.get("OUTBOX_RETRY_SECONDS", "30")),
         )
         if not settings.secret_key:
             if not settings.is_development:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import cache
 
 from huey import RedisHuey, SqliteHuey, crontab
 
@@ -16,9 +17,13 @@ log = logging.getLogger("kairos.tasks")
 
 if settings.huey_url.startswith("redis"):
     huey = RedisHuey("kairos", url=settings.huey_url)
+elif settings.huey_url.startswith("sqlite:///"):  # a queue file of its own (tests)
+    huey = SqliteHuey("kairos", filename=settings.huey_url.removeprefix("sqlite:///"))
 else:
     INSTANCE.mkdir(exist_ok=True)
     huey = SqliteHuey("kairos", filename=str(INSTANCE / "huey.db"))
+
+BATCH = 50  # notifications per task
 
 
 @huey.on_startup()
@@ -39,3 +44,46 @@ def purge_expired_credentials() -> None:
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
     log.info("purged tokens=%s idempotency_keys=%s account_links=%s", tokens, keys, links)
+
+
+@cache
+def channels():
+    from services.outbox import Channels
+
+    return Channels.from_settings(settings)
+
+
+def enqueue(ids: list[int]) -> None:
+    """Hand notifications to the worker: called once their transaction has committed."""
+    for start in range(0, len(ids), BATCH):
+        deliver(ids[start : start + BATCH])
+
+
+@huey.task()
+def deliver(ids: list[int]) -> None:
+    """Send these notifications; each one that must wait for a retry is scheduled again."""
+    from services import outbox
+
+    with db.connection_context():
+        for notification_id in ids:
+            now = datetime.now(UTC)
+            if outbox.deliver(notification_id, channels(), now) == "queued":
+                due = outbox.due_at(notification_id)
+                deliver.schedule(([notification_id],), eta=due)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep() -> None:
+    """Every minute: queue the reminders that fell due, and enqueue again what a dead
+    worker or a lost queue left waiting."""
+    from services import notify, outbox
+
+    now = datetime.now(UTC)
+    offsets = notify.parse_offsets(settings.reminder_offsets) if settings.reminder_offsets else None
+    with db.connection_context():
+        reminders = notify.create_reminders(now, offsets)
+        notify.take_pending()  # the same ids as ``reminders``
+        lost = outbox.waiting(now, channels())
+    if reminders or lost:
+        log.info("sweep reminders=%s requeued=%s", len(reminders), len(lost))
+    enqueue(reminders + lost)

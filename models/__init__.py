@@ -27,6 +27,13 @@ from models.business import (
     User,
     WeeklyHours,
 )
+from models.notifications import (
+    CHANNELS,
+    KINDS,
+    Notification,
+    NotificationPrefs,
+    PushSubscription,
+)
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
 
 ALL_MODELS = [
@@ -46,10 +53,15 @@ ALL_MODELS = [
     ApiToken,
     IdempotencyKey,
     AccountToken,
+    PushSubscription,
+    Notification,
+    NotificationPrefs,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "CHANNELS",
+    "KINDS",
     "ROLES",
     "SQLITE_PRAGMAS",
     "STATUSES",
@@ -63,9 +75,12 @@ __all__ = [
     "Invitation",
     "Membership",
     "Note",
+    "Notification",
+    "NotificationPrefs",
     "Organisation",
     "Prepared",
     "Provider",
+    "PushSubscription",
     "Service",
     "ServiceProvider",
     "TimeOff",

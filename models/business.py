@@ -29,6 +29,8 @@ class Organisation(BaseModel):
     booking_intro = TextField(default="")  # shown at the top of the public booking page
     logo = BlobField(null=True)  # a small PNG, JPEG, WebP or SVG, served from the database
     logo_type = CharField(null=True, max_length=32)
+    # When customers are reminded: hours before the start, largest first ("24,2").
+    reminder_hours = CharField(max_length=64, default="24,2")
 
 
 class User(UserMixin, BaseModel):
@@ -40,6 +42,7 @@ class User(UserMixin, BaseModel):
     )
     name = CharField(max_length=200)
     phone = CharField(null=True, max_length=32)
+    timezone = CharField(null=True, max_length=64)  # the customer's, when their browser told us
     password_hash = CharField(null=True, max_length=200)
     created_at = UTCDateTimeField(default=utcnow)
 

@@ -25,7 +25,7 @@ from models import (
     is_sqlite,
 )
 from scheduling import ServiceRules, available_slots, change_deadline, customer_may_change
-from services import availability
+from services import availability, notify
 from services.errors import (
     Invalid,
     NotChangeable,
@@ -154,6 +154,7 @@ def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
         record_event(booking.id, actor_id, "cancelled", now, reason=reason.strip())
+        notify.booking_cancelled(booking, actor_id, now, reason.strip())
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
     return Booking.get_by_id(booking.id)
 
@@ -288,6 +289,7 @@ def _take(service, provider, start, fields, actor_id, now, *, event, release=Non
             if release is not None:
                 detail["rescheduled_from"] = release.id
             record_event(booking.id, actor_id, event, now, **detail)
+            notify.booking_made(booking, provider, actor_id, now, previous=release)
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from email.utils import parseaddr
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -15,25 +16,72 @@ def _title(booking: Booking) -> str:
     return f"{booking.service.name} at {booking.organisation.name}"
 
 
-def ics(booking: Booking, manage_url: str) -> bytes:
-    """One VEVENT in the organisation's time zone (with its VTIMEZONE), or cancelled."""
+def lineage(booking: Booking) -> list[int]:
+    """The ids of the bookings this one was moved from, first to last, then its own.
+    The first names the appointment for calendars (its UID) for as long as it is moved
+    around; how many moves it took is the invitation's SEQUENCE."""
+    ids = [booking.id]
+    previous = booking.rescheduled_from_id
+    while previous is not None:
+        ids.insert(0, previous)
+        previous = Booking.select(Booking.rescheduled_from).where(Booking.id == previous).scalar()
+    return ids
+
+
+def uid(booking: Booking) -> str:
+    return f"booking-{lineage(booking)[0]}@kairos"
+
+
+def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> Calendar:
     tz = ZoneInfo(booking.organisation.timezone)
+    cancelled = method == "CANCEL"
     cal = Calendar()
     cal.add("prodid", "-//Kairos//Bookings//EN")
     cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if booking.status == "cancelled" else "PUBLISH")
+    cal.add("method", method)
     event = Event()
-    event.add("uid", f"booking-{booking.id}@kairos")
+    event.add("uid", uid(booking))
+    event.add("sequence", sequence)
     event.add("summary", _title(booking))
     event.add("dtstart", booking.start_at.astimezone(tz))
     event.add("dtend", booking.end_at.astimezone(tz))
-    event.add("dtstamp", booking.created_at.astimezone(UTC))
+    event.add("dtstamp", (booking.cancelled_at if cancelled else None) or booking.created_at)
     event.add("location", booking.organisation.name)
     event.add("description", f"With {booking.provider.name}. Manage: {manage_url}")
     event.add("url", manage_url)
-    event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     cal.add_component(event)
     cal.add_missing_timezones()
+    return cal
+
+
+def ics(booking: Booking, manage_url: str) -> bytes:
+    """One VEVENT in the organisation's time zone (with its VTIMEZONE), or cancelled."""
+    moves = len(lineage(booking)) - 1
+    if booking.status == "cancelled":
+        return _calendar(booking, manage_url, "CANCEL", moves + 1).to_ical()
+    return _calendar(booking, manage_url, "PUBLISH", moves).to_ical()
+
+
+def invite(booking: Booking, manage_url: str, organiser: str, method: str, sequence: int) -> bytes:
+    """The iTIP invitation mailed with a confirmation (REQUEST) or a cancellation (CANCEL):
+    the same UID each time, so mail clients update or remove the one event."""
+    cal = _calendar(booking, manage_url, method, sequence)
+    event = cal.walk("VEVENT")[0]
+    address = parseaddr(organiser)[1]
+    event.add("organizer", f"mailto:{address}", parameters={"CN": booking.organisation.name})
+    customer = booking.customer if booking.customer_id else None
+    if customer is not None and customer.email:
+        event.add(
+            "attendee",
+            f"mailto:{customer.email}",
+            parameters={
+                "CN": customer.name,
+                "ROLE": "REQ-PARTICIPANT",
+                "PARTSTAT": "ACCEPTED",
+                "RSVP": "FALSE",
+            },
+        )
     return cal.to_ical()
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from models import (
     Booking,
     Membership,
+    Notification,
     Organisation,
     Provider,
     Service,
@@ -18,7 +19,7 @@ from models import (
     WeeklyHours,
     db,
 )
-from services import booking
+from services import booking, notify
 from services.auth import hash_password
 from services.booking import record_event
 from services.errors import DomainError
@@ -110,6 +111,9 @@ def seed_demo(now: datetime) -> bool:
     _bookings(org, services, users["customer@example.com"], now)
     clients = [User.create(name=n, email=e, phone=p) for n, e, p in _CLIENTS]
     _fortnight(org, {ana: services, tom: services[1:]}, clients, users["owner@example.com"], now)
+    # The demo's history is made up: nobody is told about it.
+    Notification.delete().where(Notification.organisation == org).execute()
+    notify.take_pending()
     return True
 
 

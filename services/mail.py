@@ -62,8 +62,21 @@ def _templates() -> Environment:
     )
 
 
-def render(to: str, subject: str, template: str, sender: str, **context: object) -> EmailMessage:
-    """The message for ``template`` (a name under templates/email/, without extension)."""
+def render(
+    to: str,
+    subject: str,
+    template: str,
+    sender: str,
+    *,
+    message_id: str | None = None,
+    calendar: tuple[bytes, str] | None = None,
+    **context: object,
+) -> EmailMessage:
+    """The message for ``template`` (a name under templates/email/, without extension).
+
+    ``calendar`` is an iCalendar invitation and its METHOD (REQUEST, CANCEL): it goes in
+    as the text/calendar alternative mail clients act on, and as an invite.ics file.
+    """
     env = _templates()
     values = {"subject": subject, **context}
     text = env.get_template(f"email/{template}.txt").render(values)
@@ -73,9 +86,15 @@ def render(to: str, subject: str, template: str, sender: str, **context: object)
     message["From"] = sender
     message["To"] = to
     domain = parseaddr(sender)[1].rpartition("@")[2] or "kairos.invalid"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or make_msgid(domain=domain)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if calendar is not None:
+        ics, method = calendar
+        message.add_alternative(
+            ics, maintype="text", subtype="calendar", params={"method": method, "charset": "utf-8"}
+        )
+        message.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
     return message
 
 
@@ -86,11 +105,13 @@ def send(
     *,
     config: MailConfig | None = None,
     now: datetime | None = None,
+    message_id: str | None = None,
     **context: object,
 ) -> EmailMessage:
     """Render and deliver one email; returns the message as sent."""
     config = config or MailConfig.from_env()
-    message = render(to, subject, template, config.settings.mail_from, **context)
+    sender = config.settings.mail_from
+    message = render(to, subject, template, sender, message_id=message_id, **context)
     # The Date header is the moment of sending; callers pass their clock when they have one.
     message["Date"] = format_datetime(now) if now else formatdate(usegmt=True)
     if config.settings.smtp_host:

@@ -83,9 +83,15 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def app(database_url, clock):
+def dispatched() -> list[int]:
+    """The notification ids the app handed to the worker, in order (no worker runs)."""
+    return []
+
+
+@pytest.fixture
+def app(database_url, clock, dispatched):
     settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
-    app = create_app(settings, TESTING=True, CLOCK=clock)
+    app = create_app(settings, TESTING=True, CLOCK=clock, DISPATCH=dispatched.extend)
     with db.connection_context():
         _empty_tables()
     db.connect(reuse_if_open=True)  # the test's own connection, for factories and checks

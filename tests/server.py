@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
@@ -23,15 +25,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int = 2, threads: int = 8) -> Iterator[str]:
-    """The app served as in production on a free port; yields its base URL."""
+def gunicorn(
+    database_url: str, *, workers: int = 2, threads: int = 8, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The app served as in production on a free port; yields its base URL.
+
+    Its task queue is a file of its own unless ``env`` names one (HUEY_URL), so what
+    it enqueues never reaches a development worker."""
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test",
-        "KAIROS_ENV": "testing",
-        "BASE_URL": f"http://127.0.0.1:{port}",
-    }
+    queue = Path(tempfile.mkdtemp(prefix="kairos-queue-")) / "huey.db"
+    env = (
+        os.environ
+        | {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "live-test",
+            "KAIROS_ENV": "testing",
+            "BASE_URL": f"http://127.0.0.1:{port}",
+            "HUEY_URL": f"sqlite:///{queue}",
+        }
+        | (env or {})
+    )
     cmd = [
         sys.executable,
         "-m",

@@ -3,8 +3,7 @@ a page or, for htmx, just the block of it that changes."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import Flask, g, make_response, render_template, request
 from flask_compress import Compress
@@ -14,13 +13,11 @@ from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
 from models import Membership, Organisation, Prepared, User
+from services.formats import day_label, local_time, money
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 compress = Compress()
-
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "INR": "₹"}
-
 
 def init_app(app: Flask) -> None:
     Htmx(app)
@@ -111,25 +108,7 @@ def page(template: str, block: str | None = None, *, status: int = 200, **contex
     return response
 
 
-def money(cents: int, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    amount = f"{cents / 100:,.2f}".removesuffix(".00")
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
-
-
-def local_time(instant: datetime, timezone: str, pattern: str = "%H:%M") -> str:
-    """``instant`` on the organisation's clock; pattern "iso" gives ISO 8601 with offset."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return local.isoformat() if pattern == "iso" else local.strftime(pattern)
-
-
 def initials(name: str) -> str:
     words = [w for w in name.split() if w[:1].isalpha() and not w.endswith(".")]  # not "Dr."
     picked = [words[0], words[-1]] if len(words) > 1 else words
     return "".join(w[0].upper() for w in picked)
-
-
-def day_label(instant: datetime, timezone: str) -> str:
-    """'Mon 30 Nov' in the organisation's zone."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a} {local.day} {local:%b}"

@@ -1,0 +1,224 @@
+"""What each notification says: its email, its push notification and its text message.
+
+Written from the booking as it is now and the row's details, in the organisation's
+time zone (and the customer's too, when theirs is another), with a link back into the
+app. The same row always gives the same message, so a retry sends what the first try
+would have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models import Booking, Notification, User
+from scheduling import change_deadline
+from services.calendar_links import invite, lineage
+from services.formats import money, when
+
+STAFF_KINDS = ("staff_new", "staff_rescheduled", "staff_cancelled")
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str  # also the push notification's title
+    lines: list[str]  # the body, paragraph by paragraph
+    link: str  # the email's button
+    button: str
+    page: str = ""  # the booking in the app: where a push notification opens
+    facts: list[tuple[str, str]] = field(default_factory=list)  # label, value
+    footer: str = ""
+    ics: bytes | None = None  # an iTIP invitation (REQUEST or CANCEL)
+    ics_method: str = ""
+    sender: str = ""  # the organisation's name, for texts
+    topic: str = ""  # push: a newer message about the same booking replaces this one
+    urgency: str = "normal"
+    ttl: int = 24 * 3600  # push: how long the push service keeps trying, in seconds
+
+    @property
+    def short(self) -> str:
+        """One line for a push notification or a text message."""
+        return " ".join(self.lines[:1])
+
+
+def compose(
+    n: Notification, booking: Booking, recipient: User, *, base_url: str, sender: str
+) -> Message:
+    """The message ``n`` stands for. ``booking`` comes with service, provider and
+    organisation; ``sender`` is the From address, the invitation's organiser."""
+    message = _compose(n, booking, recipient, base_url, sender)
+    if n.kind in STAFF_KINDS:
+        page = f"{base_url}/w/{booking.organisation.slug}/bookings/{booking.id}"
+    else:
+        page = f"{base_url}/appointments/{booking.id}"
+    return replace(message, sender=booking.organisation.name, page=page)
+
+
+def _compose(n, booking, recipient, base_url, sender) -> Message:
+    org = booking.organisation
+    tz = org.timezone
+    detail = n.details
+    customer = booking.customer if booking.customer_id else None
+    customer_name = customer.name if customer else "A customer"
+    start = when(booking.start_at, tz)
+    chain = lineage(booking)
+    topic = f"booking-{chain[0]}"
+    facts = [
+        ("What", booking.service.name),
+        ("With", booking.provider.name),
+        ("When", _when_for(booking, recipient, staff=n.kind in STAFF_KINDS)),
+        ("Where", org.name),
+    ]
+    if n.kind in STAFF_KINDS:
+        link = f"{base_url}/w/{org.slug}/bookings/{booking.id}"
+        facts.insert(0, ("Customer", customer_name))
+        return _staff(n, booking, detail, customer_name, start, facts, link, topic)
+
+    link = f"{base_url}/appointments/{booking.id}"
+    price = money(booking.price_cents, booking.currency)
+    facts.append(("Price", price))
+    footer = f"You received this email because of your booking with {org.name}."
+    if n.kind == "confirmed":
+        deadline = change_deadline(
+            booking.start_at, timedelta(hours=booking.service.cancellation_window_hours)
+        )
+        by = "" if detail.get("by") == "customer" else f"{org.name} booked it for you. "
+        return Message(
+            subject=f"Booked: {booking.service.name}, {start}",
+            lines=[
+                f"Your {booking.service.name} with {booking.provider.name} is booked for {start}.",
+                f"{by}You can move or cancel it until {when(deadline, tz)}.",
+            ],
+            link=link,
+            button="See your booking",
+            facts=facts,
+            footer=footer,
+            ics=invite(booking, link, sender, "REQUEST", sequence=len(chain) - 1),
+            ics_method="REQUEST",
+            topic=topic,
+        )
+    if n.kind == "rescheduled":
+        was = when(datetime.fromisoformat(detail["from"]), tz)
+        who = "You moved" if detail.get("by") == "customer" else f"{org.name} moved"
+        return Message(
+            subject=f"Moved: {booking.service.name}, now {start}",
+            lines=[
+                f"{who} your {booking.service.name} to {start}.",
+                f"It was {was}; that time no longer holds.",
+            ],
+            link=link,
+            button="See your booking",
+            facts=facts,
+            footer=footer,
+            ics=invite(booking, link, sender, "REQUEST", sequence=len(chain) - 1),
+            ics_method="REQUEST",
+            topic=topic,
+            urgency="high" if detail.get("by") != "customer" else "normal",
+        )
+    if n.kind == "cancelled":
+        reason = detail.get("reason", "")
+        if detail.get("by") == "customer":
+            lines = [f"You cancelled your {booking.service.name} on {start}."]
+        else:
+            lines = [f"{org.name} cancelled your {booking.service.name} on {start}."]
+            if reason:
+                lines.append(f"Their message: “{reason}”")
+        lines.append("You can book another time whenever it suits you.")
+        return Message(
+            subject=f"Cancelled: {booking.service.name}, {start}",
+            lines=lines,
+            link=f"{base_url}/{org.slug}",
+            button=f"Book with {org.name}",
+            facts=facts,
+            footer=footer,
+            ics=invite(booking, link, sender, "CANCEL", sequence=len(chain)),
+            ics_method="CANCEL",
+            topic=topic,
+            urgency="high",
+        )
+    # A reminder: it is only worth anything until the appointment starts.
+    left = booking.start_at - n.created_at
+    days = (local_date(booking.start_at, tz) - local_date(n.created_at, tz)).days
+    soon = {0: " today", 1: " tomorrow"}.get(days, "")
+    return Message(
+        subject=f"Reminder: {booking.service.name}{soon}, {start}",
+        lines=[
+            f"A reminder: your {booking.service.name} with {booking.provider.name} is {start}.",
+            "If you can't come, please cancel or move it so someone else can have the time.",
+        ],
+        link=link,
+        button="See or change your booking",
+        facts=facts,
+        footer=footer,
+        topic=topic,
+        urgency="high" if left <= timedelta(hours=3) else "normal",
+        ttl=max(60, int(left.total_seconds())),
+    )
+
+
+def _staff(n, booking, detail, customer_name, start, facts, link, topic) -> Message:
+    service = booking.service.name
+    tz = booking.organisation.timezone
+    footer = "You receive these as a provider; choose which in your profile."
+    if n.kind == "staff_new":
+        how = {"walk_in": " (walk-in)", "phone": " (by phone)"}.get(booking.source, "")
+        moved = " It was moved to you from a colleague." if "from" in detail else ""
+        return Message(
+            subject=f"New booking: {customer_name}, {start}",
+            lines=[f"{customer_name} booked {service}{how} for {start}.{moved}"],
+            link=link,
+            button="Open in the schedule",
+            facts=facts,
+            footer=footer,
+            topic=topic,
+        )
+    if n.kind == "staff_rescheduled":
+        was = when(datetime.fromisoformat(detail["from"]), tz)
+        return Message(
+            subject=f"Moved: {customer_name}, now {start}",
+            lines=[f"{customer_name}'s {service} moved from {was} to {start}."],
+            link=link,
+            button="Open in the schedule",
+            facts=facts,
+            footer=footer,
+            topic=topic,
+        )
+    if detail.get("by") == "customer":
+        lines = [f"{customer_name} cancelled {service} on {start}."]
+    else:
+        lines = [f"{customer_name}'s {service} on {start} was cancelled."]
+    if detail.get("reason"):
+        lines.append(f"Reason: {detail['reason']}")
+    lines.append("The time is free again.")
+    return Message(
+        subject=f"Cancelled: {customer_name}, {start}",
+        lines=lines,
+        link=link,
+        button="Open in the schedule",
+        facts=facts,
+        footer=footer,
+        topic=topic,
+        urgency="high",
+    )
+
+
+def _when_for(booking: Booking, recipient: User, *, staff: bool) -> str:
+    """On the organisation's clock; a customer elsewhere gets their own clock too."""
+    org_tz = booking.organisation.timezone
+    text = when(booking.start_at, org_tz)
+    theirs = None if staff else recipient.timezone
+    if theirs and theirs != org_tz:
+        place = org_tz.rsplit("/", 1)[-1].replace("_", " ")
+        mine = theirs.rsplit("/", 1)[-1].replace("_", " ")
+        text = f"{text} {place} time ({when(booking.start_at, theirs)} in {mine})"
+    return text
+
+
+def sms_text(message: Message) -> str:
+    """Short, with the link, and how to stop: carriers expect the opt-out in the text."""
+    return f"{message.sender}: {message.subject}. {message.link} Reply STOP to opt out."
+
+
+def local_date(instant: datetime, timezone: str) -> date:
+    return instant.astimezone(ZoneInfo(timezone)).date()

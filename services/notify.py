@@ -1,0 +1,299 @@
+"""Who is told what when a booking is made, moved or cancelled, and when reminders fall
+due: rows in the outbox (models.Notification).
+
+The rows are written inside the transaction of the change itself, so a booking never
+exists without its messages, nor messages without their booking. Their ids are kept
+aside (``take_pending``) and handed to the worker once that transaction has committed;
+services/outbox.py delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from peewee import JOIN, fn
+
+from models import (
+    Booking,
+    Notification,
+    NotificationPrefs,
+    Organisation,
+    Provider,
+    PushSubscription,
+    User,
+    db,
+)
+
+log = logging.getLogger("kairos.notify")
+
+_pending = threading.local()
+
+
+def take_pending() -> list[int]:
+    """The ids of the rows written by this thread since it last asked, once."""
+    ids = getattr(_pending, "ids", [])
+    _pending.ids = []
+    return ids
+
+
+def _remember(ids: Iterable[int]) -> None:
+    _pending.ids = [*getattr(_pending, "ids", []), *ids]
+
+
+@dataclass
+class Person:
+    """A recipient, with what they chose and where they can be reached."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    prefs: NotificationPrefs
+    devices: list[int] = field(default_factory=list)
+
+
+def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    people = {
+        u.id: Person(u.id, u.email, u.phone, NotificationPrefs(user=u.id))
+        for u in User.select(User.id, User.email, User.phone).where(User.id.in_(ids))
+    }
+    for prefs in NotificationPrefs.select().where(NotificationPrefs.user.in_(ids)):
+        people[prefs.user_id].prefs = prefs
+    devices = PushSubscription.select(PushSubscription.id, PushSubscription.user).where(
+        PushSubscription.user.in_(ids)
+    )
+    for device in devices.order_by(PushSubscription.id):
+        people[device.user_id].devices.append(device.id)
+    return people
+
+
+@dataclass
+class Outbox:
+    """The rows one change adds, collected and then written together."""
+
+    booking: Booking
+    now: datetime
+    rows: list[dict] = field(default_factory=list)
+
+    def add(
+        self,
+        person: Person,
+        channel: str,
+        kind: str,
+        detail: dict,
+        *,
+        subscription: int | None = None,
+        reminder: int | None = None,
+        skipped: str = "",
+    ) -> None:
+        label = kind if reminder is None else f"{kind}-{reminder}m"
+        key = f"{self.booking.id}:{label}:{channel}:{person.id}"
+        self.rows.append(
+            {
+                "organisation": self.booking.organisation_id,
+                "booking": self.booking.id,
+                "recipient": person.id,
+                "channel": channel,
+                "kind": kind,
+                "subscription": subscription,
+                "dedup_key": key if subscription is None else f"{key}:{subscription}",
+                "status": "skipped" if skipped else "queued",
+                "last_error": skipped,
+                "detail": json.dumps(detail, sort_keys=True),
+                "reminder_minutes": reminder,
+                "created_at": self.now,
+                "due_at": self.now,
+            }
+        )
+
+    def add_pushes(self, person: Person, kind: str, detail: dict, **kw: object) -> None:
+        for device in person.devices:
+            self.add(person, "push", kind, detail, subscription=device, **kw)
+
+    def write(self) -> list[int]:
+        """Insert the rows (a key already there is left alone); the queued ones' ids."""
+        if not self.rows:
+            return []
+        Notification.insert_many(self.rows).on_conflict_ignore().execute()
+        keys = [row["dedup_key"] for row in self.rows if row["status"] == "queued"]
+        ids = [
+            n.id
+            for n in Notification.select(Notification.id).where(
+                Notification.dedup_key.in_(keys)
+                & (Notification.status == "queued")
+                & (Notification.created_at == self.now)
+            )
+        ]
+        _remember(ids)
+        return ids
+
+
+def booking_made(
+    booking: Booking,
+    provider: Provider,
+    actor_id: int | None,
+    now: datetime,
+    previous: Booking | None = None,
+) -> None:
+    """A booking was made, or (``previous``) moved here from another booking."""
+    provider_users = [provider.user_id]
+    old_provider = None
+    if previous is not None and previous.provider_id != provider.id:
+        old_provider = Provider.get_by_id(previous.provider_id)
+        provider_users.append(old_provider.user_id)
+    people = _people([booking.customer_id, *provider_users])
+    by_customer = actor_id == booking.customer_id
+    detail: dict = {"actor": actor_id, "by": "customer" if by_customer else "staff"}
+    if previous is not None:
+        detail["from"] = previous.start_at.isoformat()
+    outbox = Outbox(booking, now)
+    customer = people.get(booking.customer_id)
+    if customer is not None:
+        kind = "confirmed" if previous is None else "rescheduled"
+        _tell_customer(outbox, customer, kind, detail, business_acted=not by_customer)
+    if previous is None or old_provider is not None:
+        _tell_staff(outbox, people.get(provider.user_id), "staff_new", detail, actor_id)
+    else:
+        _tell_staff(outbox, people.get(provider.user_id), "staff_rescheduled", detail, actor_id)
+    if old_provider is not None:
+        # The colleague it was taken from hears of it as a cancellation of theirs.
+        moved = Outbox(previous, now)
+        moved_detail = {**detail, "reason": f"Moved to {provider.name}.", "to_provider": True}
+        _tell_staff(
+            moved, people.get(old_provider.user_id), "staff_cancelled", moved_detail, actor_id
+        )
+        moved.write()
+    outbox.write()
+
+
+def booking_cancelled(booking: Booking, actor_id: int | None, now: datetime, reason: str) -> None:
+    provider = Provider.get_by_id(booking.provider_id)
+    people = _people([booking.customer_id, provider.user_id])
+    by_customer = actor_id == booking.customer_id
+    detail = {"actor": actor_id, "by": "customer" if by_customer else "staff", "reason": reason}
+    outbox = Outbox(booking, now)
+    customer = people.get(booking.customer_id)
+    if customer is not None:
+        _tell_customer(outbox, customer, "cancelled", detail, business_acted=not by_customer)
+    _tell_staff(outbox, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
+    outbox.write()
+
+
+def _tell_customer(
+    outbox: Outbox, person: Person, kind: str, detail: dict, *, business_acted: bool
+) -> None:
+    """Email always (when there is an address); push and SMS too when the business did
+    it and the customer wants them: they did not see it happen."""
+    if person.email:
+        outbox.add(person, "email", kind, detail)
+    if business_acted:
+        if person.prefs.push:
+            outbox.add_pushes(person, kind, detail)
+        if person.prefs.sms and person.phone:
+            outbox.add(person, "sms", kind, detail)
+
+
+def _tell_staff(
+    outbox: Outbox, person: Person | None, kind: str, detail: dict, actor_id: int | None
+) -> None:
+    """The provider hears of their bookings' news, unless they made it themselves."""
+    if person is None or person.id == actor_id:
+        return
+    if person.email and person.prefs.staff_wants(kind, "email"):
+        outbox.add(person, "email", kind, detail)
+    if person.prefs.staff_wants(kind, "push"):
+        outbox.add_pushes(person, kind, detail)
+
+
+# --- reminders ---------------------------------------------------------------------
+
+_OFFSET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hms]?)\s*$")
+_UNITS = {"h": 3600, "": 3600, "m": 60, "s": 1}
+
+
+def parse_offsets(text: str) -> list[timedelta]:
+    """'24,2' (hours) or '24h, 30m, 90s' → the offsets, largest first; ValueError if not."""
+    offsets = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = _OFFSET.match(part)
+        if not match:
+            raise ValueError(f"Not a length of time: {part!r}.")
+        offsets.append(timedelta(seconds=float(match[1]) * _UNITS[match[2]]))
+    return sorted(set(offsets), reverse=True)
+
+
+def create_reminders(now: datetime, override: list[timedelta] | None = None) -> list[int]:
+    """Queue the reminders that have fallen due; the new rows' ids.
+
+    For each offset o, a confirmed booking starting within o from now is reminded, once,
+    unless a reminder for a nearer offset exists already (a worker that was down does
+    not send yesterday's "tomorrow" with today's "in two hours"), or the booking was
+    made after its reminder time (nobody needs a "tomorrow" an hour after booking).
+    Cancelled and moved bookings are no longer confirmed, so they are never picked up.
+    """
+    groups: dict[tuple[timedelta, ...], list[int]] = {}
+    for org in Organisation.select(Organisation.id, Organisation.reminder_hours):
+        try:
+            offsets = override if override is not None else parse_offsets(org.reminder_hours)
+        except ValueError:
+            log.warning("reminders.bad_offsets organisation_id=%s", org.id)
+            continue
+        groups.setdefault(tuple(offsets), []).append(org.id)
+    ids: list[int] = []
+    for offsets, org_ids in groups.items():
+        for offset in sorted(offsets):  # nearest first: it supersedes the earlier ones
+            for booking in _due(org_ids, offset, now):
+                ids += _remind(booking, offset, now)
+    return ids
+
+
+def _due(org_ids: list[int], offset: timedelta, now: datetime):
+    minutes = int(offset.total_seconds() // 60)
+    nearer = Notification.select(Notification.id).where(
+        (Notification.booking == Booking.id)
+        & (Notification.kind == "reminder")
+        & (Notification.reminder_minutes <= minutes)
+    )
+    return (
+        Booking.select(Booking)
+        .join(User, JOIN.INNER, on=(Booking.customer == User.id))
+        .where(
+            (Booking.status == "confirmed")
+            & (Booking.organisation.in_(org_ids))
+            & (Booking.start_at > now)
+            & (Booking.start_at <= now + offset)
+            & ~fn.EXISTS(nearer)
+        )
+        .order_by(Booking.start_at)
+    )
+
+
+def _remind(booking: Booking, offset: timedelta, now: datetime) -> list[int]:
+    minutes = int(offset.total_seconds() // 60)
+    person = _people([booking.customer_id])[booking.customer_id]
+    outbox = Outbox(booking, now)
+    detail = {"start": booking.start_at.isoformat()}
+    if booking.created_at > booking.start_at - offset:
+        # Booked after this reminder's time: recorded, so the sweep does not ask again.
+        late = "Booked after the reminder was due."
+        outbox.add(person, "email", "reminder", detail, reminder=minutes, skipped=late)
+    else:
+        if person.email and person.prefs.email_reminders:
+            outbox.add(person, "email", "reminder", detail, reminder=minutes)
+        if person.prefs.push:
+            outbox.add_pushes(person, "reminder", detail, reminder=minutes)
+        if person.prefs.sms and person.phone:
+            outbox.add(person, "sms", "reminder", detail, reminder=minutes)
+    if not outbox.rows:
+        none = "The customer chose no reminders, or has no address for them."
+        outbox.add(person, "email", "reminder", detail, reminder=minutes, skipped=none)
+    with db.atomic():
+        return outbox.write()

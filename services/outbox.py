@@ -1,0 +1,258 @@
+"""Delivering the outbox: each row is sent once, by whoever claims it.
+
+A row goes queued → sending (the claim: one conditional UPDATE, so two workers, or a
+task and the sweep, can never both send it) → sent. A failure that can pass (the mail
+server is down, the push service is busy) puts it back in the queue for later, each
+time waiting longer; one that cannot (a bad number, a device that unsubscribed) is
+recorded as failed. A worker killed between claiming and recording leaves the row in
+"sending"; after a lease the sweep queues it again. Only then can a message go twice,
+and only if the kill fell between the server accepting it and the row being updated:
+an email carries the same Message-ID both times, so it is recognisable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+
+from models import Booking, Notification, User
+from services import mail, messages, push, sms
+from services.mail import MailConfig
+
+log = logging.getLogger("kairos.outbox")
+
+MAX_ATTEMPTS = 12  # with the default waits, that reaches over about five hours
+LONGEST_WAIT = timedelta(hours=1)
+
+
+@dataclass
+class Channels:
+    """Everything delivery needs to know about the outside world."""
+
+    mail: MailConfig
+    sms: sms.SmsBackend
+    vapid: push.Vapid | None = None
+    base_url: str = ""
+    lease: timedelta = timedelta(minutes=5)  # sending this long: the sender died
+    stale: timedelta = timedelta(minutes=2)  # queued and due this long: its task was lost
+    first_retry: timedelta = timedelta(seconds=30)
+
+    @classmethod
+    def from_settings(cls, settings, *, outbox: Path | None = None) -> Channels:
+        return cls(
+            mail=MailConfig(settings, outbox or mail.DEFAULT_OUTBOX),
+            sms=sms.backend(settings),
+            vapid=push.vapid(settings),
+            base_url=settings.base_url.rstrip("/"),
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            stale=timedelta(seconds=settings.outbox_stale_seconds),
+            first_retry=timedelta(seconds=settings.outbox_retry_seconds),
+        )
+
+
+class Undeliverable(Exception):
+    """The message can never go; ``skip`` when it is no longer wanted at all."""
+
+    def __init__(self, message: str, *, skip: bool = False) -> None:
+        super().__init__(message)
+        self.skip = skip
+
+
+def retry_wait(attempts: int, first: timedelta) -> timedelta:
+    return min(first * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+def deliver(notification_id: int, channels: Channels, now: datetime) -> str | None:
+    """Send one row if it is queued and due; its status afterwards (None: not ours)."""
+    claimed = (
+        Notification.update(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+        .where(
+            (Notification.id == notification_id)
+            & (Notification.status == "queued")
+            & (Notification.due_at <= now)
+        )
+        .execute()
+    )
+    if not claimed:
+        return None
+    row = Notification.get_by_id(notification_id)
+    try:
+        _send(row, channels)
+    except Undeliverable as exc:
+        status = "skipped" if exc.skip else "failed"
+        _finish(row, status, error=str(exc))
+        log.info("outbox.%s id=%s reason=%s", status, row.id, exc)
+        return status
+    except Exception as exc:
+        permanent = getattr(exc, "permanent", False)
+        if permanent or row.attempts >= MAX_ATTEMPTS:
+            _finish(row, "failed", error=_describe(exc))
+            log.warning("outbox.failed id=%s error=%s", row.id, _describe(exc))
+            return "failed"
+        due = now + retry_wait(row.attempts, channels.first_retry)
+        _finish(row, "queued", error=_describe(exc), due_at=due)
+        log.info("outbox.retry id=%s attempt=%s due=%s", row.id, row.attempts, due.isoformat())
+        return "queued"
+    _finish(row, "sent", sent_at=now)
+    return "sent"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _finish(row: Notification, status: str, **fields: object) -> None:
+    """Record the outcome, but only while the row is still ours (claimed by this try)."""
+    fields.setdefault("error", "")
+    error = fields.pop("error")
+    Notification.update(status=status, last_error=error, **fields).where(
+        (Notification.id == row.id)
+        & (Notification.status == "sending")
+        & (Notification.claimed_at == row.claimed_at)
+    ).execute()
+
+
+def _send(row: Notification, channels: Channels) -> None:
+    booking = _booking(row.booking_id)
+    recipient = User.get_or_none(User.id == row.recipient_id)
+    if recipient is None:
+        raise Undeliverable("The recipient no longer exists.", skip=True)
+    if row.kind == "reminder":
+        _still_wanted(row, booking)
+    message = messages.compose(
+        row, booking, recipient, base_url=channels.base_url, sender=channels.mail.settings.mail_from
+    )
+    if row.channel == "email":
+        _email(row, message, recipient, channels)
+    elif row.channel == "push":
+        _push(row, message, channels)
+    else:
+        _sms(message, recipient, channels)
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = Booking.with_details().where(Booking.id == booking_id).get()
+    if booking.customer_id is not None:
+        booking.customer = User.get_by_id(booking.customer_id)
+    return booking
+
+
+def _still_wanted(row: Notification, booking: Booking) -> None:
+    """A reminder queued before the booking was cancelled or moved must not go."""
+    if booking.status != "confirmed":
+        raise Undeliverable(f"The booking is {booking.status.replace('_', ' ')}.", skip=True)
+    if booking.start_at.isoformat() != row.details.get("start"):
+        raise Undeliverable("The booking moved since.", skip=True)
+    if booking.start_at <= row.created_at:
+        raise Undeliverable("The appointment had started.", skip=True)
+
+
+def message_id(row: Notification, sender: str) -> str:
+    """The same for every try of one row, so a duplicate is recognisable."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "kairos.invalid"
+    return f"<notification-{row.id}.{row.kind}@{domain}>"
+
+
+def _email(row: Notification, message, recipient: User, channels: Channels) -> None:
+    if not recipient.email:
+        raise Undeliverable("No email address.", skip=True)
+    attachments = []
+    if message.ics:
+        attachments.append((message.ics, message.ics_method))
+    mail.send(
+        recipient.email,
+        message.subject,
+        "booking_notice",
+        config=channels.mail,
+        message_id=message_id(row, channels.mail.settings.mail_from),
+        calendar=attachments[0] if attachments else None,
+        name=recipient.name,
+        message=message,
+    )
+
+
+def _push(row: Notification, message, channels: Channels) -> None:
+    if row.subscription_id is None:
+        raise Undeliverable("The device was removed.", skip=True)
+    device = row.subscription
+    if channels.vapid is None:
+        raise Undeliverable("Web push is not configured.")
+    payload = json.dumps(
+        {
+            "title": message.subject,
+            "body": message.short,
+            "url": message.page,
+            "tag": message.topic,
+        }
+    )
+    try:
+        push.send(
+            device,
+            payload,
+            channels.vapid,
+            ttl=message.ttl,
+            urgency=message.urgency,
+            topic=message.topic,
+        )
+    except push.PushError as exc:
+        if exc.gone:
+            push.forget(device.id)
+        raise
+    push.PushSubscription.update(last_success_at=row.claimed_at).where(
+        push.PushSubscription.id == device.id
+    ).execute()
+
+
+def _sms(message, recipient: User, channels: Channels) -> None:
+    if not recipient.phone:
+        raise Undeliverable("No phone number.", skip=True)
+    channels.sms.send(recipient.phone, messages.sms_text(message))
+
+
+# --- the sweep -----------------------------------------------------------------------
+
+
+def waiting(now: datetime, channels: Channels) -> list[int]:
+    """Rows whose task was lost: claimed but never finished (the worker died), or queued
+    and due for a while with nobody sending them (the queue was lost or the worker
+    down). They are due now; the caller enqueues them again."""
+    cut = [
+        n.id
+        for n in Notification.select(Notification.id).where(
+            (Notification.status == "sending") & (Notification.claimed_at < now - channels.lease)
+        )
+    ]
+    if cut:
+        Notification.update(status="queued", due_at=now).where(
+            Notification.id.in_(cut) & (Notification.status == "sending")
+        ).execute()
+    lost = [
+        n.id
+        for n in Notification.select(Notification.id)
+        .where((Notification.status == "queued") & (Notification.due_at <= now - channels.stale))
+        .order_by(Notification.due_at)
+        .limit(1000)
+    ]
+    if lost:  # so the next sweep gives their new tasks time before asking again
+        Notification.update(due_at=now).where(
+            Notification.id.in_(lost) & (Notification.status == "queued")
+        ).execute()
+    return cut + lost
+
+
+def due_at(notification_id: int) -> datetime:
+    return Notification.get_by_id(notification_id).due_at
+
+
+def log_for(booking_id: int) -> list[Notification]:
+    """What was sent about a booking, and to whom: the panel's delivery log."""
+    return list(
+        Notification.select(Notification, User)
+        .join(User, on=(Notification.recipient == User.id))
+        .where(Notification.booking == booking_id)
+        .order_by(Notification.created_at, Notification.id)
+    )
