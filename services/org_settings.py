@@ -60,17 +60,19 @@ def update_settings(
     booking_intro: str | None,
     logo: bytes | None = None,
     remove_logo: bool = False,
+    reminder_hours: str | None = None,
 ) -> Organisation:
     """Save every setting at once, or nothing. ``logo`` is a newly uploaded file's bytes
     (None: keep the logo, unless ``remove_logo``). A new time zone keeps weekly hours at
     the same local times and bookings at the same instants; a new currency applies to
     bookings made from now on (each booking keeps the currency it was made in)."""
-    name, timezone, currency, intro, image = check_all(
+    name, timezone, currency, intro, image, reminders = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
         lambda: organisations.clean_timezone(timezone),
         lambda: organisations.clean_currency(currency),
         lambda: clean_intro(booking_intro),
         lambda: None if logo is None else check_logo(logo),
+        lambda: None if reminder_hours is None else clean_reminder_hours(reminder_hours),
     )
     fields = {
         Organisation.name: name,
@@ -78,6 +80,8 @@ def update_settings(
         Organisation.currency: currency,
         Organisation.booking_intro: intro,
     }
+    if reminders is not None:
+        fields[Organisation.reminder_hours] = reminders
     if image is not None:
         fields |= {Organisation.logo: logo, Organisation.logo_type: image.content_type}
     elif remove_logo:
@@ -90,6 +94,23 @@ def update_settings(
         "new" if image else "removed" if remove_logo else "kept",
     )
     return Organisation.get_by_id(org.id)
+
+
+REMINDER_RULE = (
+    "Give up to three numbers of hours between 1 and 168, like “24, 2”, or leave it empty."
+)
+
+
+def clean_reminder_hours(text: str) -> str:
+    """'24, 2' → '24,2'; empty for no reminders."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    try:
+        hours = sorted({float(p) for p in parts}, reverse=True)
+    except ValueError:
+        raise Invalid({"reminder_hours": REMINDER_RULE}) from None
+    if len(hours) > 3 or any(not 1 <= h <= 168 for h in hours):
+        raise Invalid({"reminder_hours": REMINDER_RULE})
+    return ",".join(f"{h:g}" for h in hours)
 
 
 def clean_intro(text: str | None) -> str:

@@ -248,11 +248,54 @@ def due_at(notification_id: int) -> datetime:
     return Notification.get_by_id(notification_id).due_at
 
 
-def log_for(booking_id: int) -> list[Notification]:
-    """What was sent about a booking, and to whom: the panel's delivery log."""
-    return list(
+LABELS = {
+    "confirmed": "Booking confirmed",
+    "rescheduled": "Moved",
+    "cancelled": "Cancelled",
+    "reminder": "Reminder",
+    "staff_new": "New booking",
+    "staff_rescheduled": "Moved",
+    "staff_cancelled": "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One line of a booking's delivery log."""
+
+    what: str
+    to: str
+    channel: str
+    status: str
+    at: datetime
+    attempts: int
+    error: str
+
+
+def log_for(booking: Booking) -> list[Delivery]:
+    """What was sent about a booking (and the bookings it was moved from), to whom, on
+    which channel, and what went wrong: the provider's delivery log."""
+    from services.calendar_links import lineage
+
+    rows = (
         Notification.select(Notification, User)
         .join(User, on=(Notification.recipient == User.id))
-        .where(Notification.booking == booking_id)
+        .where(Notification.booking.in_(lineage(booking)))
         .order_by(Notification.created_at, Notification.id)
     )
+    log = []
+    for n in rows:
+        what = LABELS[n.kind]
+        if n.reminder_minutes is not None:
+            what += f" ({_before(n.reminder_minutes)} before)"
+        at = n.sent_at or (n.due_at if n.status == "queued" else n.claimed_at) or n.created_at
+        log.append(
+            Delivery(what, n.recipient.name, n.channel, n.status, at, n.attempts, n.last_error)
+        )
+    return log
+
+
+def _before(minutes: int) -> str:
+    if minutes % 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h"

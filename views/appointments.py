@@ -13,6 +13,7 @@ from services import booking as bookings
 from services import calendar_links, journey
 from services.errors import DomainError, SlotTaken
 from views.errors import status_for
+from views.notifications import push_offer
 from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
 from views.web import page
 
@@ -83,6 +84,7 @@ def confirmed(booking_id: int):
         org=booking.organisation,
         **policy(booking),
         **_calendar(booking),
+        **push_offer(),
     )
 
 

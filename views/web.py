@@ -19,6 +19,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 compress = Compress()
 
+
 def init_app(app: Flask) -> None:
     Htmx(app)
     csrf.init_app(app)

@@ -7,7 +7,9 @@
    - Pages are never cached, except the signed-in customer's "my appointments" pages
      (under /appointments), kept in their own cache so they can be read offline. That
      cache is wiped on sign-out and as soon as a page says someone else (or nobody) is
-     signed in, so one person's pages are never shown to another. */
+     signed in, so one person's pages are never shown to another.
+   - Push: each message (JSON: title, body, url, tag) is shown as a notification; a tap
+     opens its booking, in a Kairos window already open when there is one. */
 "use strict";
 
 const STATIC_CACHE = "kairos-static-" + {{ version|tojson }};
@@ -45,6 +47,38 @@ self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "forget-private-pages") {
     event.waitUntil(caches.delete(PRIVATE_CACHE));
   }
+});
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { body: event.data.text() };
+  }
+  const icon = PRECACHE.find((url) => url.includes("apple-touch-icon")) || undefined;
+  event.waitUntil(self.registration.showNotification(data.title || "Kairos", {
+    body: data.body || "",
+    tag: data.tag || undefined, // news about the same booking replaces the older one
+    renotify: Boolean(data.tag),
+    icon,
+    data: { url: data.url || "/" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data && event.notification.data.url || "/", self.location.origin);
+  if (target.origin !== self.location.origin) return; // only ever open our own pages
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).origin === target.origin);
+    if (open) {
+      await open.focus();
+      return open.navigate(target.href);
+    }
+    return self.clients.openWindow(target.href);
+  })());
 });
 
 self.addEventListener("fetch", (event) => {

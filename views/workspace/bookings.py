@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 
-from services import desk, journey, policy
+from services import desk, journey, outbox, policy
 from services.booking import reschedule
 from services.errors import DomainError, SlotTaken
 from views.errors import status_for
@@ -32,6 +32,7 @@ def panel(booking, status: int = 200, **extra):
         booking=booking,
         history=list(booking.events.order_by(booking.events.model.created_at)),
         notes=desk.booking_notes(booking),
+        deliveries=outbox.log_for(booking),
         markable=desk.markable(booking, g.staff.organisation.timezone, now()),
         **extra,
     )

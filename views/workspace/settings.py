@@ -49,6 +49,12 @@ class SettingsForm(FlaskForm):
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
     remove_logo = BooleanField("Remove the logo")
+    reminder_hours = StringField(
+        "Remind customers before each appointment (hours)",
+        description="For example “24, 2”: a day before and two hours before. Leave it empty"
+        " for no reminders. Customers choose email, push or text themselves.",
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +84,7 @@ def settings():
             "timezone": org.timezone,
             "currency": org.currency,
             "booking_intro": org.booking_intro,
+            "reminder_hours": org.reminder_hours.replace(",", ", "),
         }
     )
     if form.validate_on_submit():
@@ -90,6 +97,7 @@ def settings():
                 booking_intro=form.booking_intro.data,
                 logo=_uploaded(),
                 remove_logo=form.remove_logo.data,
+                reminder_hours=form.reminder_hours.data or "",
             )
         except Invalid as exc:
             support.show_problems(form, exc)

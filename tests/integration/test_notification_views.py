@@ -1,0 +1,213 @@
+"""The pages around notifications: a person's choices and devices, the offer after a
+booking, the provider's delivery log, and the owner's reminder setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Notification, NotificationPrefs, Organisation, PushSubscription, User
+from services import booking as bookings
+from services import notify
+from tests.integration.webpages import csrf_token, parse, text_of
+from tests.integration.workspace import as_user
+
+PAGE = "/account/notifications"
+DEVICE = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/abc123",
+    "expirationTime": None,
+    "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0", "auth": "tBHI"},
+}
+CHROME_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+def post(client, url, data=None, **kw):
+    token = csrf_token(client.get(PAGE))
+    return client.post(url, data=data, headers={"X-CSRFToken": token} | kw.pop("headers", {}), **kw)
+
+
+def checked(response) -> set[str]:
+    return {i.attrs["name"] for i in parse(response).find_all("input") if "checked" in i.attrs}
+
+
+def test_signed_out_people_are_sent_to_sign_in(app):
+    assert as_user(app, None).get(PAGE).status_code == 302
+
+
+def test_the_defaults_email_reminders_and_push_not_texts(app, clinic):
+    page = as_user(app, clinic["customer"]).get(PAGE)
+    assert page.status_code == 200
+    assert checked(page) == {"email_reminders", "push"}
+    assert "Your bookings, as a provider" not in text_of(page)  # a customer only
+    assert "No device gets push notifications yet." in text_of(page)
+
+
+def test_choices_are_saved(app, clinic):
+    customer = clinic["customer"]
+    customer.phone = "+447700900123"
+    customer.save()
+    client = as_user(app, customer)
+    response = post(client, PAGE, {"sms": "on"})
+    assert response.status_code == 303
+    prefs = NotificationPrefs.get(NotificationPrefs.user == customer.id)
+    assert (prefs.email_reminders, prefs.push, prefs.sms) == (False, False, True)
+    assert checked(client.get(PAGE)) == {"sms"}
+
+
+def test_texts_without_a_phone_number_are_refused_and_the_choices_kept(app, clinic):
+    client = as_user(app, clinic["customer"])
+    response = post(client, PAGE, {"sms": "on", "email_reminders": "on"})
+    assert response.status_code == 422
+    assert "Add your mobile number" in text_of(response)
+    assert checked(response) == {"sms", "email_reminders"}  # what was ticked stays ticked
+    assert NotificationPrefs.select().count() == 0
+
+
+def test_providers_choose_what_they_hear(app, clinic):
+    client = as_user(app, clinic["ana_user"])
+    page = client.get(PAGE)
+    assert "Your bookings, as a provider" in text_of(page)
+    choices = {"email_reminders": "on", "push": "on", "staff_email_cancelled": "on"}
+    assert post(client, PAGE, choices).status_code == 303
+    prefs = NotificationPrefs.get(NotificationPrefs.user == clinic["ana_user"].id)
+    assert prefs.staff_email_cancelled
+    assert not prefs.staff_email_new
+    assert not prefs.staff_push_new
+
+
+def test_a_customer_cannot_set_provider_choices(app, clinic):
+    client = as_user(app, clinic["customer"])
+    post(client, PAGE, {"push": "on"})
+    prefs = NotificationPrefs.get(NotificationPrefs.user == clinic["customer"].id)
+    assert prefs.staff_email_new  # untouched default: not theirs to choose
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+def test_a_device_is_added_named_and_listed(app, clinic):
+    client = as_user(app, clinic["customer"])
+    body = {"subscription": DEVICE, "timezone": "Europe/Paris"}
+    response = post(client, "/account/devices", json=body, headers={"User-Agent": CHROME_ANDROID})
+    assert response.status_code == 201
+    assert response.json["label"] == "Chrome on Android"
+    (device,) = PushSubscription.select()
+    assert device.user_id == clinic["customer"].id
+    assert device.p256dh == DEVICE["keys"]["p256dh"]
+    assert User.get_by_id(clinic["customer"].id).timezone == "Europe/Paris"
+    page = client.get(PAGE)
+    assert "Chrome on Android" in text_of(page)
+    # The same device again is the same row.
+    again = post(client, "/account/devices", json=body, headers={"User-Agent": CHROME_ANDROID})
+    assert again.json["id"] == device.id
+    assert PushSubscription.select().count() == 1
+
+
+def test_adding_a_device_needs_the_csrf_token(app, clinic):
+    client = as_user(app, clinic["customer"])
+    response = client.post("/account/devices", json={"subscription": DEVICE})
+    assert response.status_code in (400, 403)
+    assert PushSubscription.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    "subscription",
+    [None, "nonsense", {"endpoint": "https://x.test/1"}, {"endpoint": 5, "keys": {}}],
+)
+def test_an_unusable_subscription_is_422(app, clinic, subscription):
+    client = as_user(app, clinic["customer"])
+    response = post(client, "/account/devices", json={"subscription": subscription})
+    assert response.status_code == 422
+    assert "subscription" in response.json["errors"]
+    assert PushSubscription.select().count() == 0
+
+
+def test_a_device_is_removed_only_by_its_owner(app, clinic):
+    mine = PushSubscription.create(
+        user=clinic["customer"], endpoint="https://p.test/1", p256dh="k", auth="a"
+    )
+    theirs = PushSubscription.create(
+        user=clinic["ana_user"], endpoint="https://p.test/2", p256dh="k", auth="a"
+    )
+    client = as_user(app, clinic["customer"])
+    assert post(client, f"/account/devices/{theirs.id}/delete").status_code == 303
+    assert PushSubscription.get_or_none(id=theirs.id) is not None
+    assert post(client, f"/account/devices/{mine.id}/delete").status_code == 303
+    assert PushSubscription.get_or_none(id=mine.id) is None
+
+
+# --- the offer after booking ---------------------------------------------------------------
+
+
+def confirmed_page(app, clinic, clock):
+    from datetime import UTC, datetime
+
+    made = bookings.book(
+        customer_id=clinic["customer"].id,
+        service_id=clinic["follow_up"].id,
+        start=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        now=clock(),
+    )
+    notify.take_pending()
+    return as_user(app, clinic["customer"]).get(f"/appointments/{made.id}/confirmed")
+
+
+def test_the_confirmation_offers_push_without_asking(app, clinic, clock):
+    page = confirmed_page(app, clinic, clock)
+    offer = parse(page).one("div", class_="push-offer")
+    assert "hidden" in offer.attrs  # push.js shows it only where push works
+    assert offer.attrs["data-key"]  # the VAPID public key
+    assert "A reminder on this phone?" in text_of(page)
+
+
+def test_no_offer_when_push_is_turned_off(app, clinic, clock):
+    NotificationPrefs.create(user=clinic["customer"], push=False)
+    page = confirmed_page(app, clinic, clock)
+    assert parse(page).find("div", class_="push-offer") is None
+
+
+# --- the provider's delivery log ------------------------------------------------------------
+
+
+def test_the_panel_shows_what_was_sent_and_what_failed(app, world, clock):
+    booking_id = world["ana's booking"]
+    rows = {n.kind: n for n in Notification.select().where(Notification.booking == booking_id)}
+    Notification.update(status="sent", sent_at=clock(), attempts=1).where(
+        Notification.id == rows["confirmed"].id
+    ).execute()
+    Notification.update(
+        status="failed", attempts=12, last_error="SMTPRecipientsRefused: 550 no such user"
+    ).where(Notification.id == rows["staff_new"].id).execute()
+    panel = as_user(app, world["provider"]).get(f"/w/clinic/bookings/{booking_id}")
+    log = text_of(panel)
+    assert "Booking confirmed to Casey Morgan by email" in log
+    assert "Sent Wed 25 Nov 12:00" in log
+    assert "New booking to Ana Silva by email" in log
+    assert "550 no such user" in log
+
+
+# --- the owner's reminder hours --------------------------------------------------------------
+
+
+def test_the_owner_sets_when_customers_are_reminded(app, world):
+    from tests.integration.test_ws_settings import GOOD
+
+    client = as_user(app, world["owner"])
+    token = csrf_token(client.get("/w/clinic/settings"))
+    bad = client.post(
+        "/w/clinic/settings",
+        data=GOOD | {"reminder_hours": "tomorrow"},
+        headers={"X-CSRFToken": token},
+    )
+    assert bad.status_code == 422
+    assert "up to three numbers of hours" in text_of(bad)
+    assert parse(bad).one("input", id="reminder_hours").attrs["value"] == "tomorrow"
+    good = client.post(
+        "/w/clinic/settings",
+        data=GOOD | {"reminder_hours": "48, 3"},
+        headers={"X-CSRFToken": token},
+    )
+    assert good.status_code == 303
+    assert Organisation.get(slug="clinic").reminder_hours == "48,3"

@@ -1,0 +1,97 @@
+"""A person's notifications: what they receive, and the devices web push reaches."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from services import accounts, preferences, push
+from services.errors import Invalid, NotFound
+from views import account_support as support
+from views.support import now
+
+bp = Blueprint("notifications", __name__, url_prefix="/account")
+
+
+def vapid_key() -> str:
+    keys = current_app.extensions.get("kairos.vapid")
+    if keys is None:
+        keys = current_app.extensions["kairos.vapid"] = push.vapid(current_app.config["SETTINGS"])
+    return keys.public_key
+
+
+def push_offer() -> dict:
+    """What a page offering "Notify me on this device" needs; nothing when the person
+    turned push off."""
+    if not preferences.NotificationPrefs.of(current_user.id).push:
+        return {"offer_push": False}
+    endpoints = [d.endpoint for d in push.devices(current_user.id)]
+    return {"offer_push": True, "vapid_key": vapid_key(), "push_endpoints": endpoints}
+
+
+def _page(status: int = 200, errors: dict | None = None, typed: dict | None = None):
+    prefs = preferences.NotificationPrefs.of(current_user.id)
+    chosen = {
+        name: (typed[name] if typed is not None else getattr(prefs, name))
+        for name in preferences.CUSTOMER_CHOICES + preferences.STAFF_CHOICES
+    }
+    devices = push.devices(current_user.id)
+    html = render_template(
+        "account/notifications.html",
+        chosen=chosen,
+        errors=errors or {},
+        devices=devices,
+        push_endpoints=[d.endpoint for d in devices],
+        staff=preferences.is_staff(current_user.id),
+        phone=accounts.phone_for_display(current_user.phone),
+        vapid_key=vapid_key(),
+    )
+    return html, status
+
+
+@bp.get("/notifications")
+@login_required
+def settings():
+    return _page()
+
+
+@bp.post("/notifications")
+@login_required
+def save():
+    names = preferences.CUSTOMER_CHOICES + preferences.STAFF_CHOICES
+    typed = {name: request.form.get(name) == "on" for name in names}
+    try:
+        preferences.save(current_user, typed)
+    except Invalid as exc:
+        return _page(422, exc.fields, typed)
+    return support.done(url_for(".settings"), "Your notification choices are saved.")
+
+
+@bp.post("/devices")
+@login_required
+def add_device():
+    """The browser's PushSubscription, sent by static/js/push.js once permission is given."""
+    body = request.get_json(silent=True) or {}
+    settings = current_app.config["SETTINGS"]
+    try:
+        device = push.subscribe(
+            current_user.id,
+            body.get("subscription"),
+            push.describe(request.user_agent.string),
+            now(),
+            production=settings.env == "production",
+        )
+    except Invalid as exc:
+        return jsonify(errors=exc.fields), 422
+    preferences.set_timezone(current_user, body.get("timezone"))
+    return jsonify(id=device.id, label=device.label), 201
+
+
+@bp.post("/devices/<int:device_id>/delete")
+@login_required
+def remove_device(device_id: int):
+    with contextlib.suppress(NotFound):  # already gone: another tab, or the push service
+        push.remove(current_user.id, device_id)
+    return support.done(url_for(".settings"), "That device will no longer get notifications.")
