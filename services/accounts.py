@@ -29,6 +29,7 @@ from models import (
 )
 from services import account_links as links
 from services import mail as mailer
+from services import notify
 from services.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 
@@ -289,7 +290,9 @@ def upcoming_bookings(user: User, now: datetime) -> int:
 
 
 def _future_bookings(user_id: int, now: datetime):
-    return Booking.select(Booking.id).where(
+    return Booking.select(
+        Booking.id, Booking.organisation, Booking.provider, Booking.customer
+    ).where(
         (Booking.customer == user_id) & (Booking.status == "confirmed") & (Booking.start_at > now)
     )
 
@@ -311,6 +314,7 @@ def delete_account(user: User, now: datetime) -> int:
             password_hash=None,
         ).where(User.id == user.id).execute()
         links.forget(user.id)
+        notify.forget(user.id)
         for model in (ApiToken, IdempotencyKey):
             model.delete().where(model.user == user.id).execute()
     log.info("account.deleted user_id=%s cancelled=%s", user.id, len(cancelled))
@@ -322,7 +326,8 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> list[int]:
     query = _future_bookings(user_id, now)
     if not is_sqlite():
         query = query.for_update()  # SQLite holds the write lock already
-    ids = [row.id for row in query]
+    bookings = list(query)
+    ids = [row.id for row in bookings]
     if not ids:
         return []
     Booking.update(
@@ -331,4 +336,6 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> list[int]:
     detail = json.dumps({"reason": ACCOUNT_DELETED})
     event = {"actor": user_id, "action": "cancelled", "detail": detail, "created_at": now}
     BookingEvent.insert_many([{"booking": i, **event} for i in ids]).execute()
+    for booking in bookings:  # their providers hear of it; the customer is gone
+        notify.booking_cancelled(booking, user_id, now, ACCOUNT_DELETED, tell_customer=False)
     return ids

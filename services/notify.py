@@ -122,7 +122,11 @@ class Outbox:
         """Insert the rows (a key already there is left alone); the queued ones' ids."""
         if not self.rows:
             return []
-        Notification.insert_many(self.rows).on_conflict_ignore().execute()
+        # Only a second row with the same key is let go (not "INSERT OR IGNORE", which on
+        # SQLite would silently drop a row breaking any other constraint too).
+        Notification.insert_many(self.rows).on_conflict(
+            action="NOTHING", conflict_target=[Notification.dedup_key]
+        ).execute()
         keys = [row["dedup_key"] for row in self.rows if row["status"] == "queued"]
         ids = [
             n.id
@@ -174,14 +178,21 @@ def booking_made(
     outbox.write()
 
 
-def booking_cancelled(booking: Booking, actor_id: int | None, now: datetime, reason: str) -> None:
+def booking_cancelled(
+    booking: Booking,
+    actor_id: int | None,
+    now: datetime,
+    reason: str,
+    *,
+    tell_customer: bool = True,
+) -> None:
     provider = Provider.get_by_id(booking.provider_id)
     people = _people([booking.customer_id, provider.user_id])
     by_customer = actor_id == booking.customer_id
     detail = {"actor": actor_id, "by": "customer" if by_customer else "staff", "reason": reason}
     outbox = Outbox(booking, now)
     customer = people.get(booking.customer_id)
-    if customer is not None:
+    if customer is not None and tell_customer:
         _tell_customer(outbox, customer, "cancelled", detail, business_acted=not by_customer)
     _tell_staff(outbox, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
     outbox.write()
@@ -211,6 +222,16 @@ def _tell_staff(
         outbox.add(person, "email", kind, detail)
     if person.prefs.staff_wants(kind, "push"):
         outbox.add_pushes(person, kind, detail)
+
+
+def forget(user_id: int) -> None:
+    """A person deleted their account: nothing more goes to them, and their devices and
+    choices go."""
+    Notification.update(status="skipped", last_error="The account was deleted.").where(
+        (Notification.recipient == user_id) & (Notification.status == "queued")
+    ).execute()
+    PushSubscription.delete().where(PushSubscription.user == user_id).execute()
+    NotificationPrefs.delete().where(NotificationPrefs.user == user_id).execute()
 
 
 # --- reminders ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask_login import current_user, login_url
 
 from scheduling import change_deadline, customer_may_change
 from services import booking as bookings
-from services import catalogue, journey
+from services import catalogue, journey, preferences
 from services.availability import providers_for
 from services.errors import Invalid, SlotTaken, StartPassed
 from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
@@ -106,6 +106,7 @@ def confirm(slug: str, service_id: int):
             taken=gone,
             next=request.full_path,
         )
+    preferences.set_timezone(current_user, request.form.get("tz"))
     return redirect(url_for("appointments.confirmed", booking_id=made.id), 303)
 
 

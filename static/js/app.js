@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   var here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // The device's zone goes with a booking, so messages can give times on its clock too.
+  document.querySelectorAll("[data-device-tz]").forEach(function (input) { input.value = here; });
   var mine = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
   // When the phone's clock differs from the business's, show the customer's time too.

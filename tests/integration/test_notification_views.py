@@ -211,3 +211,22 @@ def test_the_owner_sets_when_customers_are_reminded(app, world):
     )
     assert good.status_code == 303
     assert Organisation.get(slug="clinic").reminder_hours == "48,3"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus", None), ("", None)]
+)
+def test_a_booking_remembers_the_device_time_zone(app, clinic, sent, kept):
+    from datetime import UTC, datetime
+
+    from tests.integration.test_journey import review_url
+
+    client = as_user(app, clinic["customer"])
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    token = csrf_token(client.get(review_url(clinic["follow_up"], start, "any")))
+    response = client.post(
+        f"/clinic/book/{clinic['follow_up'].id}/confirm",
+        data={"csrf_token": token, "start": start.isoformat(), "provider": "any", "tz": sent},
+    )
+    assert response.status_code == 303
+    assert User.get_by_id(clinic["customer"].id).timezone == kept
