@@ -85,10 +85,13 @@ def _free_port() -> int:
 def gunicorn(database_url: str) -> Iterator[str]:
     """The app under gunicorn with production settings; yields its base URL."""
     port = _free_port()
+    queue = Path(tempfile.mkdtemp(prefix="kairos-bench-queue-")) / "huey.db"
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "KAIROS_ENV": "production",
+        # Its own queue: the notifications it enqueues must not reach a development worker.
+        "HUEY_URL": os.environ.get("BENCH_HUEY_URL", f"sqlite:///{queue}"),
     }
     # As in the Procfile, access log included (it goes to the log file below).
     cmd = [

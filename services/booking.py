@@ -86,10 +86,20 @@ def book(
         "currency": service.organisation.currency,
         "source": source,
     }
-    for provider in _free_providers(service, start, now, provider_id):
+    candidates = _free_providers(service, start, now, provider_id)
+    # Who will hear of it, looked up before any lock is taken.
+    people = notify.recipients([customer_id, *(p.user_id for p in candidates)])
+    for provider in candidates:
         try:
             made = _take(
-                service, provider, start, fields, actor_id or customer_id, now, event="booked"
+                service,
+                provider,
+                start,
+                fields,
+                actor_id or customer_id,
+                now,
+                event="booked",
+                people=people,
             )
         except SlotTaken:
             continue  # with "any provider", the next one may still be free
@@ -183,10 +193,20 @@ def reschedule(
         "rescheduled_from": old.id,
         "source": old.source,
     }
-    for provider in _free_providers(service, start, now, provider_id, ignore_booking=old.id):
+    candidates = _free_providers(service, start, now, provider_id, ignore_booking=old.id)
+    people = notify.recipients([old.customer_id, *(p.user_id for p in candidates)])
+    for provider in candidates:
         try:
             return _take(
-                service, provider, start, fields, actor_id, now, event="booked", release=old
+                service,
+                provider,
+                start,
+                fields,
+                actor_id,
+                now,
+                event="booked",
+                release=old,
+                people=people,
             )
         except SlotTaken:
             continue
@@ -243,7 +263,9 @@ def _taken_or_invalid(service, start, now, provider_id, ignore_booking=None) -> 
     return Invalid({"start": "This service is not offered at that time."})
 
 
-def _take(service, provider, start, fields, actor_id, now, *, event, release=None) -> Booking:
+def _take(
+    service, provider, start, fields, actor_id, now, *, event, release=None, people=None
+) -> Booking:
     """Insert the booking so that the database itself refuses an overlap.
 
     SQLite: take the write lock first (BEGIN IMMEDIATE), look again, insert.
@@ -289,7 +311,7 @@ def _take(service, provider, start, fields, actor_id, now, *, event, release=Non
             if release is not None:
                 detail["rescheduled_from"] = release.id
             record_event(booking.id, actor_id, event, now, **detail)
-            notify.booking_made(booking, provider, actor_id, now, previous=release)
+            notify.booking_made(booking, provider, actor_id, now, previous=release, known=people)
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from email.utils import parseaddr
+from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from models import Booking
 
@@ -39,6 +40,7 @@ def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> 
     cal.add("prodid", "-//Kairos//Bookings//EN")
     cal.add("version", "2.0")
     cal.add("method", method)
+    cal.add_component(_vtimezone(booking.organisation.timezone, booking.start_at.year))
     event = Event()
     event.add("uid", uid(booking))
     event.add("sequence", sequence)
@@ -51,8 +53,17 @@ def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> 
     event.add("url", manage_url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     cal.add_component(event)
-    cal.add_missing_timezones()
     return cal
+
+
+@cache
+def _vtimezone(name: str, year: int) -> Timezone:
+    """The zone's rules around ``year``: enough for an event that year, and small
+    (the zone's whole history makes each invitation slow and long). Never changed
+    once made, so one copy serves every calendar."""
+    return Timezone.from_tzid(
+        name, first_date=date(year - 1, 1, 1), last_date=date(year + 1, 12, 31)
+    )
 
 
 def ics(booking: Booking, manage_url: str) -> bytes:

@@ -24,6 +24,7 @@ from models import (
     Notification,
     NotificationPrefs,
     Organisation,
+    Prepared,
     Provider,
     PushSubscription,
     User,
@@ -57,21 +58,63 @@ class Person:
     devices: list[int] = field(default_factory=list)
 
 
+def recipients(
+    user_ids: Iterable[int | None], known: dict[int, Person] | None = None
+) -> dict[int, Person]:
+    """The recipients among ``user_ids``; those in ``known`` (looked up earlier, before
+    a lock was taken, say) are not read again."""
+    known = known or {}
+    wanted = [i for i in user_ids if i is not None]
+    found = _people(i for i in wanted if i not in known)
+    return {i: known.get(i) or found[i] for i in wanted if i in known or i in found}
+
+
+CHOICES = tuple(
+    name for name in NotificationPrefs._meta.sorted_field_names if name not in ("id", "user")
+)
+
+_with_choices = Prepared(
+    lambda ids: (
+        User.select(
+            User.id,
+            User.email,
+            User.phone,
+            NotificationPrefs.id,
+            *(getattr(NotificationPrefs, name) for name in CHOICES),
+        )
+        .join(NotificationPrefs, JOIN.LEFT_OUTER, on=(NotificationPrefs.user == User.id))
+        .where(User.id.in_(ids))
+    ),
+    rows=True,
+    ids=(),
+)
+_devices = Prepared(
+    lambda ids: (
+        PushSubscription.select(PushSubscription.id, PushSubscription.user)
+        .where(PushSubscription.user.in_(ids))
+        .order_by(PushSubscription.id)
+    ),
+    rows=True,
+    ids=(),
+)
+
+
 def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
-    ids = {i for i in user_ids if i is not None}
+    """Two prepared queries (they run on every booking): people with their choices,
+    and their devices."""
+    ids = tuple(sorted({i for i in user_ids if i is not None}))
     if not ids:
         return {}
-    people = {
-        u.id: Person(u.id, u.email, u.phone, NotificationPrefs(user=u.id))
-        for u in User.select(User.id, User.email, User.phone).where(User.id.in_(ids))
-    }
-    for prefs in NotificationPrefs.select().where(NotificationPrefs.user.in_(ids)):
-        people[prefs.user_id].prefs = prefs
-    devices = PushSubscription.select(PushSubscription.id, PushSubscription.user).where(
-        PushSubscription.user.in_(ids)
-    )
-    for device in devices.order_by(PushSubscription.id):
-        people[device.user_id].devices.append(device.id)
+    people = {}
+    for user_id, email, phone, prefs_id, *chosen in _with_choices(ids=ids):
+        prefs = NotificationPrefs(user=user_id)
+        if prefs_id is not None:
+            prefs.id = prefs_id
+            for name, value in zip(CHOICES, chosen, strict=True):
+                setattr(prefs, name, bool(value))
+        people[user_id] = Person(user_id, email, phone, prefs)
+    for device_id, user_id in _devices(ids=ids):
+        people[user_id].devices.append(device_id)
     return people
 
 
@@ -123,19 +166,16 @@ class Outbox:
         if not self.rows:
             return []
         # Only a second row with the same key is let go (not "INSERT OR IGNORE", which on
-        # SQLite would silently drop a row breaking any other constraint too).
-        Notification.insert_many(self.rows).on_conflict(
-            action="NOTHING", conflict_target=[Notification.dedup_key]
-        ).execute()
-        keys = [row["dedup_key"] for row in self.rows if row["status"] == "queued"]
-        ids = [
-            n.id
-            for n in Notification.select(Notification.id).where(
-                Notification.dedup_key.in_(keys)
-                & (Notification.status == "queued")
-                & (Notification.created_at == self.now)
-            )
-        ]
+        # SQLite would silently drop a row breaking any other constraint too). RETURNING
+        # gives the rows actually inserted.
+        inserted = (
+            Notification.insert_many(self.rows)
+            .on_conflict(action="NOTHING", conflict_target=[Notification.dedup_key])
+            .returning(Notification.id, Notification.status)
+            .tuples()
+            .execute()
+        )
+        ids = [row_id for row_id, status in inserted if status == "queued"]
         _remember(ids)
         return ids
 
@@ -146,14 +186,16 @@ def booking_made(
     actor_id: int | None,
     now: datetime,
     previous: Booking | None = None,
+    known: dict[int, Person] | None = None,
 ) -> None:
-    """A booking was made, or (``previous``) moved here from another booking."""
+    """A booking was made, or (``previous``) moved here from another booking. ``known``:
+    recipients already looked up (see ``recipients``)."""
     provider_users = [provider.user_id]
     old_provider = None
     if previous is not None and previous.provider_id != provider.id:
         old_provider = Provider.get_by_id(previous.provider_id)
         provider_users.append(old_provider.user_id)
-    people = _people([booking.customer_id, *provider_users])
+    people = recipients([booking.customer_id, *provider_users], known)
     by_customer = actor_id == booking.customer_id
     detail: dict = {"actor": actor_id, "by": "customer" if by_customer else "staff"}
     if previous is not None:
