@@ -64,6 +64,7 @@ def deliver(ids: list[int]) -> None:
     """Send these notifications; each one that must wait for a retry is scheduled again."""
     from services import outbox
 
+    open_db()  # also when called outside the consumer
     with db.connection_context():
         for notification_id in ids:
             now = datetime.now(UTC)
@@ -78,6 +79,7 @@ def sweep() -> None:
     worker or a lost queue left waiting."""
     from services import notify, outbox
 
+    open_db()  # also when called outside the consumer (cron, a shell)
     now = datetime.now(UTC)
     offsets = notify.parse_offsets(settings.reminder_offsets) if settings.reminder_offsets else None
     with db.connection_context():

@@ -147,7 +147,7 @@ def _still_wanted(row: Notification, booking: Booking) -> None:
         raise Undeliverable(f"The booking is {booking.status.replace('_', ' ')}.", skip=True)
     if booking.start_at.isoformat() != row.details.get("start"):
         raise Undeliverable("The booking moved since.", skip=True)
-    if booking.start_at <= row.created_at:
+    if booking.start_at <= row.claimed_at:
         raise Undeliverable("The appointment had started.", skip=True)
 
 
@@ -221,15 +221,15 @@ def waiting(now: datetime, channels: Channels) -> list[int]:
     and due for a while with nobody sending them (the queue was lost or the worker
     down). They are due now; the caller enqueues them again."""
     cut = [
-        n.id
-        for n in Notification.select(Notification.id).where(
+        row_id
+        for (row_id,) in Notification.update(status="queued", due_at=now)
+        .where(
             (Notification.status == "sending") & (Notification.claimed_at < now - channels.lease)
         )
+        .returning(Notification.id)
+        .tuples()
+        .execute()
     ]
-    if cut:
-        Notification.update(status="queued", due_at=now).where(
-            Notification.id.in_(cut) & (Notification.status == "sending")
-        ).execute()
     lost = [
         n.id
         for n in Notification.select(Notification.id)

@@ -9,7 +9,10 @@ unsubscribed: its row goes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -71,10 +74,14 @@ def vapid(settings: Settings, instance: Path = INSTANCE) -> Vapid:
             instance.mkdir(parents=True, exist_ok=True)
             fresh = Vapid02()
             fresh.generate_keys()
-            partial = path.with_suffix(".part")
+            # Written under a name of its own, then linked into place: if several
+            # processes start at once, the first link wins and all load that one key.
+            partial = instance / f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
             partial.write_bytes(fresh.private_pem())
             partial.chmod(0o600)
-            partial.replace(path)  # two processes starting at once: one key wins whole
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, path)
+            partial.unlink()
         key = Vapid02.from_file(str(path))
     subject = settings.vapid_subject or f"mailto:{parseaddr(settings.mail_from)[1]}"
     return Vapid(key, subject)
