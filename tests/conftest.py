@@ -20,6 +20,7 @@ from app import create_app
 from config import Settings
 from migrations import upgrade
 from models import ALL_MODELS, db, is_sqlite, open_database
+from services import notify
 from services.auth import issue_token
 from tests import factories
 from tests.server import gunicorn
@@ -92,12 +93,21 @@ def dispatched() -> list[int]:
 def app(database_url, clock, dispatched):
     settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
     app = create_app(settings, TESTING=True, CLOCK=clock, DISPATCH=dispatched.extend)
+    notify.take_pending()  # nothing left over from an earlier test in this thread
     with db.connection_context():
         _empty_tables()
     db.connect(reuse_if_open=True)  # the test's own connection, for factories and checks
     yield app
     if not db.is_closed():
         db.close()
+
+
+@pytest.fixture
+def production_database(database_url):
+    """For the slowest whole-system tests: PostgreSQL when it is available, else SQLite."""
+    if TEST_DATABASE_URL and database_url.startswith("sqlite"):
+        pytest.skip("runs on PostgreSQL, the production database, when it is available")
+    return database_url
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_booking_e2e import check_page
 from tests.standins.push_service import PushService
 
+# Whole-system and slow: on PostgreSQL when it is available (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("production_database")
+
 LONDON = ZoneInfo("Europe/London")
 # Android Chrome user agents: push works there, so the label reads "Chrome on Android".
 PHONE_UA = (

@@ -175,7 +175,7 @@ class Live:
 
 
 @pytest.fixture
-def live(app, clinic, database_url, tmp_path) -> Iterator[Live]:
+def live(production_database, app, clinic, database_url, tmp_path) -> Iterator[Live]:
     smtp = SmtpStandIn()
     queue = tmp_path / "huey.db"
     env = os.environ | {
