@@ -79,34 +79,29 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
     price = money(booking.price_cents, booking.currency)
     facts.append(("Price", price))
     footer = f"You received this email because of your booking with {org.name}."
-    if n.kind == "confirmed":
-        deadline = change_deadline(
-            booking.start_at, timedelta(hours=booking.service.cancellation_window_hours)
-        )
-        by = "" if detail.get("by") == "customer" else f"{org.name} booked it for you. "
-        return Message(
-            subject=f"Booked: {booking.service.name}, {start}",
-            lines=[
+    if n.kind in ("confirmed", "rescheduled"):
+        if n.kind == "confirmed":
+            deadline = change_deadline(
+                booking.start_at, timedelta(hours=booking.service.cancellation_window_hours)
+            )
+            by = "" if detail.get("by") == "customer" else f"{org.name} booked it for you. "
+            subject = f"Booked: {booking.service.name}, {start}"
+            lines = [
                 f"Your {booking.service.name} with {booking.provider.name} is booked for {start}.",
                 f"{by}You can move or cancel it until {when(deadline, tz)}.",
-            ],
-            link=link,
-            button="See your booking",
-            facts=facts,
-            footer=footer,
-            ics=invite(booking, link, sender, "REQUEST", sequence=len(chain) - 1),
-            ics_method="REQUEST",
-            topic=topic,
-        )
-    if n.kind == "rescheduled":
-        was = when(datetime.fromisoformat(detail["from"]), tz)
-        who = "You moved" if detail.get("by") == "customer" else f"{org.name} moved"
-        return Message(
-            subject=f"Moved: {booking.service.name}, now {start}",
-            lines=[
+            ]
+        else:
+            was = when(datetime.fromisoformat(detail["from"]), tz)
+            who = "You moved" if detail.get("by") == "customer" else f"{org.name} moved"
+            subject = f"Moved: {booking.service.name}, now {start}"
+            lines = [
                 f"{who} your {booking.service.name} to {start}.",
                 f"It was {was}; that time no longer holds.",
-            ],
+            ]
+        business_moved = n.kind == "rescheduled" and detail.get("by") != "customer"
+        return Message(
+            subject=subject,
+            lines=lines,
             link=link,
             button="See your booking",
             facts=facts,
@@ -114,7 +109,7 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
             ics=invite(booking, link, sender, "REQUEST", sequence=len(chain) - 1),
             ics_method="REQUEST",
             topic=topic,
-            urgency="high" if detail.get("by") != "customer" else "normal",
+            urgency="high" if business_moved else "normal",
         )
     if n.kind == "cancelled":
         reason = detail.get("reason", "")

@@ -106,14 +106,19 @@ def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
     if not ids:
         return {}
     people = {}
-    for user_id, email, phone, prefs_id, *chosen in _with_choices(ids=ids):
+    # A booking asks about two or three people: prepared. The sweep asks about many at
+    # once, of varying number: built each time (each length would compile its own SQL).
+    small = len(ids) <= 4
+    found = _with_choices(ids=ids) if small else _with_choices.build(ids=ids).tuples()
+    devices = _devices(ids=ids) if small else _devices.build(ids=ids).tuples()
+    for user_id, email, phone, prefs_id, *chosen in found:
         prefs = NotificationPrefs(user=user_id)
         if prefs_id is not None:
             prefs.id = prefs_id
             for name, value in zip(CHOICES, chosen, strict=True):
                 setattr(prefs, name, bool(value))
         people[user_id] = Person(user_id, email, phone, prefs)
-    for device_id, user_id in _devices(ids=ids):
+    for device_id, user_id in devices:
         people[user_id].devices.append(device_id)
     return people
 
@@ -313,8 +318,10 @@ def create_reminders(now: datetime, override: list[timedelta] | None = None) -> 
     ids: list[int] = []
     for offsets, org_ids in groups.items():
         for offset in sorted(offsets):  # nearest first: it supersedes the earlier ones
-            for booking in _due(org_ids, offset, now):
-                ids += _remind(booking, offset, now)
+            due = list(_due(org_ids, offset, now))
+            people = _people(b.customer_id for b in due)  # one look-up for them all
+            for booking in due:
+                ids += _remind(booking, offset, now, people[booking.customer_id])
     return ids
 
 
@@ -339,9 +346,8 @@ def _due(org_ids: list[int], offset: timedelta, now: datetime):
     )
 
 
-def _remind(booking: Booking, offset: timedelta, now: datetime) -> list[int]:
+def _remind(booking: Booking, offset: timedelta, now: datetime, person: Person) -> list[int]:
     minutes = int(offset.total_seconds() // 60)
-    person = _people([booking.customer_id])[booking.customer_id]
     outbox = Outbox(booking, now)
     detail = {"start": booking.start_at.isoformat()}
     if booking.created_at > booking.start_at - offset:

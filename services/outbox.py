@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
-from models import Booking, Notification, User
+from models import Booking, Notification, PushSubscription, User
 from services import mail, messages, push, sms
+from services.calendar_links import lineage
 from services.mail import MailConfig
 
 log = logging.getLogger("kairos.outbox")
@@ -202,8 +203,8 @@ def _push(row: Notification, message, channels: Channels) -> None:
         if exc.gone:
             push.forget(device.id)
         raise
-    push.PushSubscription.update(last_success_at=row.claimed_at).where(
-        push.PushSubscription.id == device.id
+    PushSubscription.update(last_success_at=row.claimed_at).where(
+        PushSubscription.id == device.id
     ).execute()
 
 
@@ -275,8 +276,6 @@ class Delivery:
 def log_for(booking: Booking) -> list[Delivery]:
     """What was sent about a booking (and the bookings it was moved from), to whom, on
     which channel, and what went wrong: the provider's delivery log."""
-    from services.calendar_links import lineage
-
     rows = (
         Notification.select(Notification, User)
         .join(User, on=(Notification.recipient == User.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from models import Membership, NotificationPrefs, User, db
 from services.errors import Invalid
@@ -37,10 +37,6 @@ def save(user: User, choices: dict[str, bool]) -> NotificationPrefs:
 def set_timezone(user: User, name: str | None) -> None:
     """Remember the zone the person's device is in, if it is a real one."""
     if not name or name == user.timezone or name not in _zones():
-        return
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
         return
     User.update(timezone=name).where(User.id == user.id).execute()
     user.timezone = name

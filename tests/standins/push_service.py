@@ -24,12 +24,10 @@ import binascii
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import http_ece
@@ -37,6 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from tests.standins._http import LocalService
 
 MAX_BODY = 4096  # RFC 8030 §7.2: services accept at least 4096 bytes and may refuse more with 413
 MAX_JWT_LIFETIME = 24 * 60 * 60  # RFC 8292 §2: "exp" no further than 24 hours ahead
@@ -87,7 +87,7 @@ class _Reject(Exception):
         self.reason = reason
 
 
-class PushService:
+class PushService(LocalService):
     """A push service on ``http://127.0.0.1:<free port>``; use as a context manager.
 
     ``application_server_key`` (unpadded base64url of the uncompressed P-256 point) is the key
@@ -95,27 +95,13 @@ class PushService:
     """
 
     def __init__(self, application_server_key: str | None = None) -> None:
+        super().__init__()
         self.application_server_key = application_server_key
-        self._server = _Server(self)
-        self.origin = f"http://127.0.0.1:{self._server.server_port}"  # the JWT "aud" must be this
-        self.base_url = self.origin
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._changed = threading.Condition()
+        self.origin = self.base_url  # the JWT "aud" must be this
         self._subscriptions: dict[str, _Subscription] = {}
         self._deliveries: list[Delivery] = []
         self._attempts: list[tuple[str, int]] = []
         self._failures: list[int] = []
-
-    def __enter__(self) -> PushService:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
 
     def subscribe(self, name: str, application_server_key: str | None = None) -> dict[str, Any]:
         """Play the browser: make a P-256 key pair and auth secret, return ``toJSON()`` of it.
@@ -164,11 +150,11 @@ class PushService:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Delivery]:
         """Block until ``count`` pushes were delivered; all deliveries so far, or TimeoutError."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(self._deliveries) >= count, timeout):
-                got = len(self._deliveries)
-                raise TimeoutError(f"expected {count} push deliveries in {timeout}s, got {got}")
-            return list(self._deliveries)
+        return self._wait(self._deliveries, count, timeout, "push deliveries")
+
+    def _answer(self, path: str, headers: Message, body: bytes) -> tuple[int, dict, bytes]:
+        status, text, extra = self._receive(path, headers, body)
+        return status, {**extra, "Content-Type": "text/plain; charset=utf-8"}, text.encode()
 
     def _receive(self, path: str, headers: Message, body: bytes) -> tuple[int, str, dict[str, str]]:
         token = path.removeprefix("/push/") if path.startswith("/push/") else path
@@ -277,28 +263,3 @@ def _decrypt(body: bytes, subscription: _Subscription) -> bytes:
         )
     except Exception as exc:  # a bad body surfaces as ECEException, InvalidTag, struct.error...
         raise _Reject(400, "payload does not decrypt for this subscription (RFC 8291)") from exc
-
-
-class _Server(ThreadingHTTPServer):
-    def __init__(self, service: PushService) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.service = service
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, text, headers = self.server.service._receive(self.path, self.headers, body)
-        data = text.encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        """Keep test output quiet."""

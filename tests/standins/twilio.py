@@ -25,14 +25,14 @@ import json
 import math
 import re
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.standins._http import LocalService
 
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # alphanumeric sender, e.g. "Kairos"
@@ -76,20 +76,15 @@ class _Reject(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class TwilioStandIn:
+class TwilioStandIn(LocalService):
     """Twilio's Messages endpoint on ``http://127.0.0.1:<free port>``; use as a context manager."""
 
     def __init__(
         self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-auth-token"
     ) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self._server = _Server(self)
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._changed = threading.Condition()
         self._messages: list[SentMessage] = []
         self._unsubscribed: set[str] = set()
         self._failures: list[int] = []
@@ -97,15 +92,6 @@ class TwilioStandIn:
     @property
     def messages_url(self) -> str:
         return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-
-    def __enter__(self) -> TwilioStandIn:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
 
     def unsubscribe(self, number: str) -> None:
         """The person replied STOP: sending to ``number`` now fails with 21610."""
@@ -126,11 +112,15 @@ class TwilioStandIn:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[SentMessage]:
         """Block until ``count`` messages were accepted; all so far, or TimeoutError."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(self._messages) >= count, timeout):
-                got = len(self._messages)
-                raise TimeoutError(f"expected {count} SMS in {timeout}s, got {got}")
-            return list(self._messages)
+        return self._wait(self._messages, count, timeout, "SMS")
+
+    def _answer(self, path: str, headers: Message, body: bytes) -> tuple[int, dict, bytes]:
+        status, document = self._receive(path, headers, body)
+        return (
+            status,
+            {"Content-Type": "application/json; charset=utf-8"},
+            json.dumps(document).encode(),
+        )
 
     def _receive(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
@@ -232,26 +222,3 @@ class TwilioStandIn:
             "to": message.to,
             "uri": f"{uri}.json",
         }
-
-
-class _Server(ThreadingHTTPServer):
-    def __init__(self, standin: TwilioStandIn) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.standin = standin
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, document = self.server.standin._receive(self.path, self.headers, body)
-        data = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        """Keep test output quiet."""

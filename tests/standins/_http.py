@@ -1,0 +1,64 @@
+"""What the HTTP stand-ins share: a server on a free localhost port, run from a thread,
+and waiting until enough has arrived."""
+
+from __future__ import annotations
+
+import threading
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class LocalService:
+    """Subclasses answer POSTs in ``_answer``; use as a context manager."""
+
+    def __init__(self) -> None:
+        self._server = _Server(self)
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._changed = threading.Condition()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+    def _wait(self, items: list, count: int, timeout: float, what: str) -> list:
+        """Block until ``items`` (guarded by ``_changed``) holds ``count``; a copy of it."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(items) >= count, timeout):
+                raise TimeoutError(f"expected {count} {what} in {timeout}s, got {len(items)}")
+            return list(items)
+
+    def _answer(self, path: str, headers: Message, body: bytes) -> tuple[int, dict, bytes]:
+        """(status, response headers, response body) for one POST."""
+        raise NotImplementedError
+
+
+class _Server(ThreadingHTTPServer):
+    def __init__(self, service: LocalService) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.service = service
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, data = self.server.service._answer(self.path, self.headers, body)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        """Keep test output quiet."""
