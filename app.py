@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-import click
 from flask import Flask
 
+import commands
 from config import ROOT, Settings
 from models import db, open_database
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         app.register_blueprint(blueprint)
     web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     errors.register(app)
-    _register_cli(app)
+    commands.register(app)
     return app
 
 
@@ -87,7 +87,7 @@ def _dispatch_notifications(app: Flask) -> None:
     """Hand the worker the notifications this request wrote, now that its transaction
     is over: rows rolled back are simply not found by the task. If the queue cannot be
     reached, the sweep sends them a couple of minutes later."""
-    from services import notify
+    from services.notifications import outbox as notify
 
     ids = notify.take_pending()
     if not ids:
@@ -99,25 +99,3 @@ def _dispatch_notifications(app: Flask) -> None:
         dispatch(ids)
     except Exception:  # the response is already decided; the sweep will catch up
         logging.getLogger("kairos").exception("notifications.enqueue_failed ids=%s", ids)
-
-
-def _register_cli(app: Flask) -> None:
-    @app.cli.command("db-upgrade")
-    def db_upgrade() -> None:
-        """Apply pending schema migrations."""
-        from migrations import upgrade
-
-        applied = upgrade(db.obj)
-        click.echo(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
-
-    @app.cli.command("seed-demo")
-    def seed_demo() -> None:
-        """Create the demo organisation, staff, services and bookings (idempotent)."""
-        from services.demo import DEMO_LOGINS, DEMO_PASSWORD
-        from services.demo import seed_demo as seed
-
-        with db.connection_context():
-            created = seed(app.config["CLOCK"]())
-        click.echo("demo data created" if created else "demo data already present")
-        for email, role in DEMO_LOGINS.items():
-            click.echo(f"  {email:<24} {DEMO_PASSWORD}   {role}")

@@ -36,7 +36,9 @@ def open_db() -> None:
 def purge_expired_credentials() -> None:
     """Forget API tokens long expired, Idempotency-Keys older than a day, and emailed
     sign-in links that can no longer be used."""
-    from services import account_links, auth, idempotency
+    from services.accounts import auth
+    from services.accounts import links as account_links
+    from services.booking import idempotency
 
     moment = datetime.now(UTC)
     with db.connection_context():
@@ -48,7 +50,7 @@ def purge_expired_credentials() -> None:
 
 @cache
 def channels():
-    from services.outbox import Channels
+    from services.notifications.delivery import Channels
 
     return Channels.from_settings(settings)
 
@@ -62,14 +64,14 @@ def enqueue(ids: list[int]) -> None:
 @huey.task()
 def deliver(ids: list[int]) -> None:
     """Send these notifications; each one that must wait for a retry is scheduled again."""
-    from services import outbox
+    from services.notifications import delivery
 
     open_db()  # also when called outside the consumer
     with db.connection_context():
         for notification_id in ids:
             now = datetime.now(UTC)
-            if outbox.deliver(notification_id, channels(), now) == "queued":
-                due = outbox.due_at(notification_id)
+            if delivery.deliver(notification_id, channels(), now) == "queued":
+                due = delivery.due_at(notification_id)
                 deliver.schedule(([notification_id],), eta=due)
 
 
@@ -77,7 +79,8 @@ def deliver(ids: list[int]) -> None:
 def sweep() -> None:
     """Every minute: queue the reminders that fell due, and enqueue again what a dead
     worker or a lost queue left waiting."""
-    from services import notify, outbox
+    from services.notifications import delivery
+    from services.notifications import outbox as notify
 
     open_db()  # also when called outside the consumer (cron, a shell)
     now = datetime.now(UTC)
@@ -85,7 +88,7 @@ def sweep() -> None:
     with db.connection_context():
         reminders = notify.create_reminders(now, offsets)
         notify.take_pending()  # the same ids as ``reminders``
-        lost = outbox.waiting(now, channels())
+        lost = delivery.waiting(now, channels())
     if reminders or lost:
         log.info("sweep reminders=%s requeued=%s", len(reminders), len(lost))
     enqueue(reminders + lost)

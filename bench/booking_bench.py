@@ -31,7 +31,7 @@ from bench.harness import (
     scratch_database,
 )
 from models import Booking, db
-from services.auth import issue_token
+from services.accounts.auth import issue_token
 from tests import factories
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -30,9 +30,9 @@ from bench.harness import (
     scratch_database,
     wrk,
 )
+from commands.demo import seed_demo
 from models import Booking, Organisation, Service, ServiceProvider
-from services import booking as bookings
-from services.demo import seed_demo
+from services.booking import appointments as bookings
 from services.errors import Invalid, SlotTaken
 from tests import factories
 

@@ -1,6 +1,6 @@
 """The notification outbox: what delivery and the every-minute sweep cost.
 
-(a) Delivery: --messages confirmation emails sent through ``outbox.deliver`` (claim the
+(a) Delivery: --messages confirmation emails sent through ``delivery.deliver`` (claim the
     row, load the booking, compose the text, HTML and calendar invitation, send by SMTP,
     mark it sent) to a local aiosmtpd server. Floor: the same number of ready-made
     messages sent with smtplib, one connection each, as mail.send does.
@@ -27,10 +27,11 @@ from aiosmtpd.controller import Controller
 from bench.harness import connected, scratch_database
 from config import Settings
 from models import Booking, Notification, Organisation, Provider, Service, User, WeeklyHours, db
-from services import messages as messages_module
-from services import notify, outbox
 from services.mail import MailConfig, render
-from services.sms import ConsoleSms
+from services.notifications import delivery
+from services.notifications import messages as messages_module
+from services.notifications import outbox as notify
+from services.notifications.sms import ConsoleSms
 from tests.server import free_port
 
 
@@ -104,7 +105,7 @@ def deliveries(messages: int, now: datetime) -> tuple[float, float]:
             secret_key="bench", smtp_host="127.0.0.1", smtp_port=controller.port, env="production"
         )
         with tempfile.TemporaryDirectory() as folder:
-            channels = outbox.Channels(
+            channels = delivery.Channels(
                 mail=MailConfig(settings, Path(folder)),
                 sms=ConsoleSms(),
                 base_url="https://kairos.example",
@@ -121,11 +122,11 @@ def deliveries(messages: int, now: datetime) -> tuple[float, float]:
             notify.take_pending()
             began = time.perf_counter()
             for notification_id in ids:
-                assert outbox.deliver(notification_id, channels, now) == "sent"
+                assert delivery.deliver(notification_id, channels, now) == "sent"
             through_outbox = messages / (time.perf_counter() - began)
         ready = messages_module.compose(
             Notification.get_by_id(ids[0]),
-            outbox._booking(booking.id),
+            delivery._booking(booking.id),
             User.get_by_id(booking.customer_id),
             base_url="https://kairos.example",
             sender=settings.mail_from,
@@ -160,12 +161,12 @@ def main() -> None:
     with scratch_database(args.database_url or None) as url, connected(url):
         seed(args.bookings, now)
         offsets = [timedelta(hours=24), timedelta(hours=2)]  # nothing is within 24 h
-        channels = outbox.Channels(mail=MailConfig(Settings(secret_key="b")), sms=ConsoleSms())
+        channels = delivery.Channels(mail=MailConfig(Settings(secret_key="b")), sms=ConsoleSms())
         floor = best_ms(lambda: db.execute_sql("SELECT count(*) FROM booking").fetchall())
 
         def sweep():
             notify.create_reminders(now, offsets)
-            outbox.waiting(now, channels)
+            delivery.waiting(now, channels)
 
         idle = best_ms(sweep)
         # Make --due of them fall inside 24 h, then time the sweep that creates them.
@@ -192,7 +193,7 @@ def main() -> None:
         )
         print(f"  SMTP floor (smtplib, ready-made)   {smtp_floor:8.0f} messages/s")
         print(
-            f"  outbox.deliver                     {per_message:8.0f} messages/s"
+            f"  delivery.deliver                     {per_message:8.0f} messages/s"
             f"  ({per_message / smtp_floor:.0%} of the floor)"
         )
 

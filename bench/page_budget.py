@@ -32,7 +32,7 @@ from app import create_app
 from bench.harness import gunicorn, scratch_database
 from bench.http_bench import seed_and_count
 from config import Settings
-from services import availability
+from services.booking import slots as availability
 
 BUDGET_KB, BUDGET_MS = 50, 50
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

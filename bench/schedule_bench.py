@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from app import create_app
 from bench.harness import connected, scratch_database
+from commands.demo import seed_demo
 from config import Settings
 from models import User
-from services.demo import seed_demo
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 

@@ -20,8 +20,8 @@ from app import create_app
 from config import Settings
 from migrations import upgrade
 from models import ALL_MODELS, db, is_sqlite, open_database
-from services import notify
-from services.auth import issue_token
+from services.accounts.auth import issue_token
+from services.notifications import outbox as notify
 from tests import factories
 from tests.server import gunicorn
 

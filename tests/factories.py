@@ -6,7 +6,7 @@ from datetime import time
 from functools import cache
 
 from models import Membership, Organisation, Provider, Service, ServiceProvider, User, WeeklyHours
-from services.auth import hash_password
+from services.accounts.auth import hash_password
 
 PASSWORD = "correct horse battery"
 

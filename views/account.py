@@ -12,12 +12,12 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 
-from services import accounts
-from services.account_links import LinkInvalid
-from services.auth import authenticate
+from services import validation
+from services.accounts import account as accounts
+from services.accounts.auth import authenticate
+from services.accounts.links import LinkInvalid
 from services.errors import Forbidden, Invalid, InvalidCredentials
-from views import account_forms as forms
-from views import account_support as support
+from views import account_forms, account_support, forms, support
 from views.support import now
 from views.web import page
 
@@ -25,15 +25,23 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.app_template_global()
-def sign_in_form(form: object = None) -> forms.SignInForm:
+def sign_in_form(form: object = None) -> account_forms.SignInForm:
     """``form`` if it is a sign-in form, else an empty one (for pages that include the
     sign-in partial without making a form)."""
-    return form if isinstance(form, forms.SignInForm) else forms.SignInForm(formdata=None)
+    return (
+        form
+        if isinstance(form, account_forms.SignInForm)
+        else account_forms.SignInForm(formdata=None)
+    )
 
 
 @bp.app_template_global()
-def sign_up_form(form: object = None) -> forms.SignUpForm:
-    return form if isinstance(form, forms.SignUpForm) else forms.SignUpForm(formdata=None)
+def sign_up_form(form: object = None) -> account_forms.SignUpForm:
+    return (
+        form
+        if isinstance(form, account_forms.SignUpForm)
+        else account_forms.SignUpForm(formdata=None)
+    )
 
 
 @bp.after_request
@@ -49,9 +57,9 @@ def private(response):
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    form = forms.SignInForm(next=request.args.get("next", ""))
+    form = account_forms.SignInForm(next=request.args.get("next", ""))
     if request.method == "GET" and current_user.is_authenticated:
-        return redirect(support.destination(form.next.data), 303)
+        return redirect(account_support.destination(form.next.data), 303)
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
@@ -59,13 +67,13 @@ def sign_in():
             form.form_errors.append(exc.message)
         else:
             support.start_session(user, remember=form.remember.data)
-            return support.done(support.destination(form.next.data))
-    return support.form_page("account/sign_in.html", form, next=form.next.data)
+            return forms.done(account_support.destination(form.next.data))
+    return forms.form_page("account/sign_in.html", form, next=form.next.data)
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
 def sign_up():
-    form = forms.SignUpForm(next=request.args.get("next", ""))
+    form = account_forms.SignUpForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
             user = accounts.sign_up(
@@ -76,18 +84,18 @@ def sign_up():
                 support.phone_region(),
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
             support.start_session(user)
-            return support.done(support.destination(form.next.data), f"Welcome, {user.name}.")
-    return support.form_page("account/sign_up.html", form, next=form.next.data)
+            return forms.done(account_support.destination(form.next.data), f"Welcome, {user.name}.")
+    return forms.form_page("account/sign_up.html", form, next=form.next.data)
 
 
 @bp.post("/sign-out")
 def sign_out():
     session.clear()
     logout_user()  # after clear(): it leaves a note in the session to drop the remember cookie
-    return support.done(url_for("public.home"), "You have signed out.")
+    return forms.done(url_for("public.home"), "You have signed out.")
 
 
 # Emailed links ----------------------------------------------------------------------
@@ -100,74 +108,74 @@ def check_email():
 
 @bp.route("/reset", methods=["GET", "POST"])
 def forgot_password():
-    form = forms.EmailOnlyForm(next=request.args.get("next"))
+    form = account_forms.EmailOnlyForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        link = support.link_builder("account.reset_password", form.next.data)
+        link = account_support.link_builder("account.reset_password", form.next.data)
         accounts.request_password_reset(
             form.email.data, now(), link=link, mail=support.mail_config()
         )
-        return support.done(url_for("account.check_email"))
-    return support.form_page("account/forgot.html", form)
+        return forms.done(url_for("account.check_email"))
+    return forms.form_page("account/forgot.html", form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     if not accounts.link_is_valid(token, "reset", now()):
-        return support.link_invalid()
-    form = forms.ResetForm(next=request.args.get("next"))
+        return account_support.link_invalid()
+    form = account_forms.ResetForm(next=request.args.get("next"))
     if form.validate_on_submit():
         try:
             accounts.reset_password(token, form.password.data, now())
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         except LinkInvalid:
-            return support.link_invalid()
+            return account_support.link_invalid()
         else:
-            target = url_for("account.sign_in", next=support.safe_next(form.next.data))
-            return support.done(target, "Your password has been changed. Sign in with it now.")
-    return support.form_page("account/reset.html", form, token=token)
+            target = url_for("account.sign_in", next=account_support.safe_next(form.next.data))
+            return forms.done(target, "Your password has been changed. Sign in with it now.")
+    return forms.form_page("account/reset.html", form, token=token)
 
 
 @bp.route("/magic", methods=["GET", "POST"])
 def magic_link():
-    form = forms.EmailOnlyForm(next=request.args.get("next"))
+    form = account_forms.EmailOnlyForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        link = support.link_builder("account.magic_sign_in", form.next.data)
+        link = account_support.link_builder("account.magic_sign_in", form.next.data)
         accounts.request_magic_link(form.email.data, now(), link=link, mail=support.mail_config())
-        return support.done(url_for("account.check_email"))
-    return support.form_page("account/magic.html", form)
+        return forms.done(url_for("account.check_email"))
+    return forms.form_page("account/magic.html", form)
 
 
 @bp.route("/magic/<token>", methods=["GET", "POST"])
 def magic_sign_in(token: str):
-    form = forms.LinkForm(next=request.args.get("next"))
+    form = account_forms.LinkForm(next=request.args.get("next"))
     if request.method == "GET" or not form.validate_on_submit():
         if not accounts.link_is_valid(token, "magic", now()):
-            return support.link_invalid()
+            return account_support.link_invalid()
         return render_template("account/magic_landing.html", form=form, token=token)
     try:
         user = accounts.sign_in_with_magic_link(token, now())
     except LinkInvalid:
-        return support.link_invalid()
+        return account_support.link_invalid()
     support.start_session(user)
-    return support.done(support.destination(form.next.data), f"Welcome back, {user.name}.")
+    return forms.done(account_support.destination(form.next.data), f"Welcome back, {user.name}.")
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
 def confirm_email(token: str):
-    form = forms.LinkForm()
+    form = account_forms.LinkForm()
     if request.method == "GET" or not form.validate_on_submit():
         if not accounts.link_is_valid(token, "email_change", now()):
-            return support.link_invalid()
+            return account_support.link_invalid()
         return render_template("account/email_landing.html", form=form, token=token)
     try:
         user = accounts.confirm_email_change(token, now())
     except LinkInvalid:
-        return support.link_invalid()
+        return account_support.link_invalid()
     except Invalid as exc:
         return render_template("account/link_invalid.html", message=exc.fields["email"]), 409
     target = "account.profile" if current_user.is_authenticated else "account.sign_in"
-    return support.done(url_for(target), f"Your email address is now {user.email}.")
+    return forms.done(url_for(target), f"Your email address is now {user.email}.")
 
 
 # The profile ------------------------------------------------------------------------
@@ -177,11 +185,11 @@ def _profile(block: str | None = None, **bound: FlaskForm):
     """The profile page; ``bound`` replaces the empty form that was just submitted."""
     user = current_user
     context = {
-        "details_form": forms.DetailsForm(
-            formdata=None, name=user.name, phone=accounts.phone_for_display(user.phone)
+        "details_form": account_forms.DetailsForm(
+            formdata=None, name=user.name, phone=validation.phone_for_display(user.phone)
         ),
-        "email_form": forms.EmailChangeForm(formdata=None),
-        "password_form": forms.PasswordChangeForm(formdata=None),
+        "email_form": account_forms.EmailChangeForm(formdata=None),
+        "password_form": account_forms.PasswordChangeForm(formdata=None),
     } | bound
     status = 422 if bound else 200
     return page("account/profile.html", block, status=status, user=user, **context)
@@ -196,69 +204,69 @@ def profile():
 @bp.post("/profile")
 @login_required
 def update_details():
-    form = forms.DetailsForm()
+    form = account_forms.DetailsForm()
     if form.validate_on_submit():
         try:
             accounts.update_profile(
                 current_user, form.name.data, form.phone.data, support.phone_region()
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(url_for("account.profile"), "Your details are saved.")
+            return forms.done(url_for("account.profile"), "Your details are saved.")
     return _profile("details_form", details_form=form)
 
 
 @bp.post("/profile/email")
 @login_required
 def change_email():
-    form = forms.EmailChangeForm()
+    form = account_forms.EmailChangeForm()
     if form.validate_on_submit():
         try:
             accounts.verify_password(current_user, form.email_password.data, "email_password")
-            link = support.link_builder("account.confirm_email")
+            link = account_support.link_builder("account.confirm_email")
             address = accounts.request_email_change(
                 current_user, form.new_email.data, now(), link=link, mail=support.mail_config()
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
             message = f"We've emailed a link to {address}. Open it within an hour to confirm."
-            return support.done(url_for("account.profile"), message)
+            return forms.done(url_for("account.profile"), message)
     return _profile("email_form", email_form=form)
 
 
 @bp.post("/profile/password")
 @login_required
 def change_password():
-    form = forms.PasswordChangeForm()
+    form = account_forms.PasswordChangeForm()
     if form.validate_on_submit():
         try:
             accounts.change_password(
                 current_user, form.current_password.data, form.new_password.data
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(url_for("account.profile"), "Your password has been changed.")
+            return forms.done(url_for("account.profile"), "Your password has been changed.")
     return _profile("password_form", password_form=form)
 
 
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
-    form = forms.DeleteForm()
+    form = account_forms.DeleteForm()
     if form.validate_on_submit():
         try:
             accounts.verify_password(current_user, form.password.data)
             accounts.delete_account(current_user, now())
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         except Forbidden as exc:
             form.form_errors.append(exc.message)
         else:
             session.clear()
             logout_user()
-            return support.done(url_for("public.home"), "Your account has been deleted.")
+            return forms.done(url_for("public.home"), "Your account has been deleted.")
     upcoming = accounts.upcoming_bookings(current_user, now())
-    return support.form_page("account/delete.html", form, upcoming=upcoming)
+    return forms.form_page("account/delete.html", form, upcoming=upcoming)

@@ -1,5 +1,5 @@
 """The account forms. They only check that something was typed: what makes a name,
-email, phone or password acceptable is decided in services/accounts.py."""
+email, phone or password acceptable is decided in services/accounts/account.py."""
 
 from __future__ import annotations
 

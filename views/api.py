@@ -12,9 +12,10 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from models import Booking
-from services import auth, catalogue, idempotency
-from services import booking as bookings
-from services.availability import MAX_RANGE_DAYS, find_slots
+from services.accounts import auth
+from services.booking import appointments as bookings
+from services.booking import catalogue, idempotency
+from services.booking.slots import MAX_RANGE_DAYS, find_slots
 from services.errors import Invalid, NotFound
 from views.api_json import booking_json, organisation_json, service_json, slot_json
 from views.support import LARGEST_INT, now, parse_date, parse_instant, parse_int

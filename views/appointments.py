@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from models import Booking
 from scheduling import change_deadline, customer_may_change
-from services import booking as bookings
-from services import calendar_links, journey
+from services.booking import appointments as bookings
+from services.booking import calendar_links, journey
 from services.errors import DomainError, SlotTaken
 from views.errors import status_for
 from views.notifications import push_offer

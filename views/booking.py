@@ -11,10 +11,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_url
 
 from scheduling import change_deadline, customer_may_change
-from services import booking as bookings
-from services import catalogue, journey, preferences
-from services.availability import providers_for
+from services.booking import appointments as bookings
+from services.booking import catalogue, journey
+from services.booking.slots import providers_for
 from services.errors import Invalid, SlotTaken, StartPassed
+from services.notifications import preferences
 from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
 from views.web import login_manager, page
 

@@ -10,9 +10,9 @@ from flask import Blueprint
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 
-from services import organisations
+from services.accounts import business as organisations
 from services.errors import Invalid
-from views import account_support as support
+from views import forms, support
 from views.account_forms import EMAIL, NEW_PASSWORD, PASSWORD_HINT
 from views.support import now
 
@@ -26,7 +26,7 @@ def _zone_label(zone: str) -> str:
 
 
 class BusinessSignUpForm(FlaskForm):
-    """Only collects what was typed: services/organisations.py decides what is acceptable
+    """Only collects what was typed: services/accounts/business.py decides what is acceptable
     (so the selects accept any value, and the service names an unknown one)."""
 
     business_name = StringField(
@@ -82,8 +82,8 @@ def sign_up():
                 region=support.phone_region(),
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
             support.start_session(owner)
-            return support.done(f"/w/{org.slug}", f"Welcome to Kairos, {org.name}.")
-    return support.form_page("business/sign_up.html", form)
+            return forms.done(f"/w/{org.slug}", f"Welcome to Kairos, {org.name}.")
+    return forms.form_page("business/sign_up.html", form)

@@ -7,9 +7,10 @@ import contextlib
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from services import accounts, preferences, push
+from services import validation
 from services.errors import Invalid, NotFound
-from views import account_support as support
+from services.notifications import preferences, push
+from views import forms
 from views.support import now
 
 bp = Blueprint("notifications", __name__, url_prefix="/account")
@@ -45,7 +46,7 @@ def _page(status: int = 200, errors: dict | None = None, typed: dict | None = No
         devices=devices,
         push_endpoints=[d.endpoint for d in devices],
         staff=preferences.is_staff(current_user.id),
-        phone=accounts.phone_for_display(current_user.phone),
+        phone=validation.phone_for_display(current_user.phone),
         vapid_key=vapid_key(),
     )
     return html, status
@@ -66,7 +67,7 @@ def save():
         preferences.save(current_user, typed)
     except Invalid as exc:
         return _page(422, exc.fields, typed)
-    return support.done(url_for(".settings"), "Your notification choices are saved.")
+    return forms.done(url_for(".settings"), "Your notification choices are saved.")
 
 
 @bp.post("/devices")
@@ -94,4 +95,4 @@ def add_device():
 def remove_device(device_id: int):
     with contextlib.suppress(NotFound):  # already gone: another tab, or the push service
         push.remove(current_user.id, device_id)
-    return support.done(url_for(".settings"), "That device will no longer get notifications.")
+    return forms.done(url_for(".settings"), "That device will no longer get notifications.")

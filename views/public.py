@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from models import Organisation
-from services import catalogue, org_settings
+from services.booking import catalogue
+from services.workspace import settings as org_settings
 
 bp = Blueprint("public", __name__)
 

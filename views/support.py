@@ -1,12 +1,18 @@
-"""Small helpers shared by the views: the clock, and reading request input."""
+"""Small helpers shared by the views: the clock, reading request input, the settings a
+view hands to a service, and starting a signed-in session."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
-from flask import current_app
+from flask import current_app, session
+from flask_login import login_user
 
+from models import User
 from services.errors import Invalid
+from services.mail import MailConfig
+from services.validation import DEFAULT_REGION
 
 # The largest integer SQLite (and a PostgreSQL bigint) holds: larger ids overflow the driver.
 LARGEST_INT = 2**63 - 1
@@ -72,3 +78,17 @@ def picker_context(shown, here: str, then: str, args: dict) -> dict:
         "slot_endpoint": then,
         "slot_args": args,
     }
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    session.clear()  # a new session on every sign-in: nothing from before carries over
+    login_user(user, remember=remember)
+
+
+def mail_config() -> MailConfig:
+    outbox = current_app.config.get("MAIL_OUTBOX") or Path(current_app.instance_path) / "outbox"
+    return MailConfig(current_app.config["SETTINGS"], Path(outbox))
+
+
+def phone_region() -> str:
+    return current_app.config.get("PHONE_REGION", DEFAULT_REGION)

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from config import ROOT
 from models import Booking, User
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests import factories
 from tests.e2e.conftest import screenshot
 

@@ -20,10 +20,11 @@ from playwright.sync_api import expect
 
 from config import Settings
 from models import Notification, PushSubscription, User
-from services import booking as bookings
-from services import notify, outbox, push
+from services.booking import appointments as bookings
 from services.mail import MailConfig
-from services.sms import ConsoleSms
+from services.notifications import delivery, push
+from services.notifications import outbox as notify
+from services.notifications.sms import ConsoleSms
 from tests import factories
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_booking_e2e import check_page
@@ -253,19 +254,19 @@ def test_a_cancellation_by_the_business_reaches_the_device(
     ]
     assert len(pushes) == 1
     settings = Settings(secret_key="x", base_url=e2e_server, env="testing")
-    channels = outbox.Channels(
+    channels = delivery.Channels(
         mail=MailConfig(settings, tmp_path / "outbox"),
         sms=ConsoleSms(),
         vapid=server_vapid,
         base_url=e2e_server,
     )
-    assert outbox.deliver(pushes[0], channels, now) == "sent"
+    assert delivery.deliver(pushes[0], channels, now) == "sent"
 
-    (delivery,) = push_service.wait_for(1)
-    assert delivery.name == "phone"
-    assert delivery.topic == f"booking-{booking_id}"
-    assert delivery.urgency == "high"
-    message = delivery.json()
+    (received,) = push_service.wait_for(1)
+    assert received.name == "phone"
+    assert received.topic == f"booking-{booking_id}"
+    assert received.urgency == "high"
+    message = received.json()
     assert message["url"] == f"{e2e_server}/appointments/{booking_id}"
     assert message["title"].startswith("Cancelled:")
     assert "Follow-up" in message["body"]

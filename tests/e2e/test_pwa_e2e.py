@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from config import ROOT
-from services import booking
+from services.booking import appointments as booking
 from tests.e2e.conftest import screenshot
 from tests.server import _wait_until_healthy, free_port
 

@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import expect
 
 from models import Booking, Membership
-from services.auth import issue_token
+from services.accounts.auth import issue_token
 from tests import factories
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_booking_e2e import check_page

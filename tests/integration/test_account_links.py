@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from models import AccountToken, User, db
-from services import accounts
-from services.account_links import LinkInvalid
+from services.accounts import account as accounts
+from services.accounts.links import LinkInvalid
 from services.mail import MailConfig
 from tests import factories
 from tests.integration.test_accounts import (

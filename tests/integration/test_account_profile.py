@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import ApiToken, Booking, BookingEvent, User
-from services import booking
-from services.auth import issue_token
+from services.accounts.auth import issue_token
+from services.booking import appointments as booking
 from tests import factories
 from tests.integration.test_accounts import (
     NEW_PASSWORD,

@@ -1,4 +1,5 @@
-"""services.booking called directly: staff rights, history, prices, and the lost race."""
+"""services.booking.appointments called directly: staff rights, history, prices, the
+lost race."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from models import Booking, BookingEvent, Provider, Service, TimeOff, WeeklyHours
-from services import booking as bookings
-from services.availability import providers_for
+from services.booking import appointments as bookings
+from services.booking.slots import providers_for
 from services.errors import Invalid, NotChangeable, NotFound, OutsideCancellationWindow, SlotTaken
 from tests import factories
 from tests.conftest import api_client_for

@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from models import Booking, Provider, Service
-from services import booking as bookings
-from services.auth import issue_token
+from services.accounts.auth import issue_token
+from services.booking import appointments as bookings
 from tests import factories
 
 pytestmark = pytest.mark.live

@@ -10,7 +10,7 @@ from datetime import time
 import psycopg
 import pytest
 
-import services.demo
+import commands.demo
 from app import create_app
 from config import Settings
 from migrations import DIRECTORY as MIGRATIONS
@@ -26,7 +26,7 @@ from models import (
     WeeklyHours,
     db,
 )
-from services.auth import hash_password
+from services.accounts.auth import hash_password
 from tests.conftest import TEST_DATABASE_URL, _server_url
 
 DB_DOWN = {
@@ -222,7 +222,7 @@ _hash_once = functools.cache(hash_password)
 @pytest.fixture(autouse=True)
 def hash_each_password_once(monkeypatch):
     """argon2 is slow on purpose; seeding hashes the same demo password four times."""
-    monkeypatch.setattr(services.demo, "hash_password", _hash_once)
+    monkeypatch.setattr(commands.demo, "hash_password", _hash_once)
 
 
 def counts() -> dict[str, int]:

@@ -6,7 +6,7 @@ import pytest
 from peewee import IntegrityError
 
 from models import BookingEvent
-from services import booking
+from services.booking import appointments as booking
 
 
 def test_history_rows_cannot_be_edited(app, clinic, clock):

@@ -13,7 +13,7 @@ import icalendar
 import pytest
 
 from models import Booking
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,

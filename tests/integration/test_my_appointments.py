@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Booking, BookingEvent
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,

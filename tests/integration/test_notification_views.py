@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from models import Notification, NotificationPrefs, Organisation, PushSubscription, User
-from services import booking as bookings
-from services import notify
+from services.booking import appointments as bookings
+from services.notifications import outbox as notify
 from tests.integration.webpages import csrf_token, parse, text_of
 from tests.integration.workspace import as_user
 

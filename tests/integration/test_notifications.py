@@ -13,10 +13,11 @@ from icalendar import Calendar
 
 from config import Settings
 from models import Booking, Notification, NotificationPrefs, PushSubscription
-from services import booking as bookings
-from services import notify, outbox, push
+from services.booking import appointments as bookings
 from services.mail import MailConfig
-from services.sms import ConsoleSms, TwilioSms
+from services.notifications import delivery, push
+from services.notifications import outbox as notify
+from services.notifications.sms import ConsoleSms, TwilioSms
 from tests.standins.push_service import PushService
 from tests.standins.twilio import TwilioStandIn
 
@@ -26,7 +27,7 @@ START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday; London is on GMT
 @pytest.fixture
 def channels(tmp_path):
     settings = Settings(secret_key="x", base_url="https://kairos.example", env="testing")
-    return outbox.Channels(
+    return delivery.Channels(
         mail=MailConfig(settings, tmp_path / "outbox"),
         sms=ConsoleSms(),
         vapid=push.vapid(settings, tmp_path),
@@ -49,7 +50,7 @@ def rows(**where) -> list[Notification]:
 
 
 def deliver_all(channels, now) -> dict[int, str | None]:
-    return {n.id: outbox.deliver(n.id, channels, now) for n in rows(status="queued")}
+    return {n.id: delivery.deliver(n.id, channels, now) for n in rows(status="queued")}
 
 
 def book(clinic, clock, start=START, actor=None, **kw) -> Booking:
@@ -230,8 +231,8 @@ def test_a_customer_elsewhere_sees_their_own_clock_too(app, clinic, clock, chann
 def test_a_row_is_sent_once_however_often_it_is_delivered(app, clinic, clock, channels):
     book(clinic, clock)
     first = rows()[0]
-    assert outbox.deliver(first.id, channels, clock()) == "sent"
-    assert outbox.deliver(first.id, channels, clock()) is None
+    assert delivery.deliver(first.id, channels, clock()) == "sent"
+    assert delivery.deliver(first.id, channels, clock()) is None
     assert len(sent_mail(channels)) == 1
 
 
@@ -242,7 +243,7 @@ def test_smtp_down_then_up(app, clinic, clock, tmp_path):
         settings = Settings(
             secret_key="x", smtp_host="127.0.0.1", smtp_port=server.port, env="testing"
         )
-        live = outbox.Channels(
+        live = delivery.Channels(
             mail=MailConfig(settings), sms=ConsoleSms(), base_url="https://kairos.example"
         )
         server.stop()
@@ -253,7 +254,7 @@ def test_smtp_down_then_up(app, clinic, clock, tmp_path):
         assert waiting.attempts == 1
         assert "Connection refused" in waiting.last_error
         assert waiting.due_at == clock() + timedelta(seconds=30)
-        assert outbox.deliver(waiting.id, live, clock()) is None  # not due yet
+        assert delivery.deliver(waiting.id, live, clock()) is None  # not due yet
         clock.advance(seconds=30)
         assert set(deliver_all(live, clock()).values()) == {"queued"}
         assert rows()[0].due_at == clock() + timedelta(seconds=60)  # twice as long
@@ -267,16 +268,16 @@ def test_smtp_down_then_up(app, clinic, clock, tmp_path):
 def test_permanent_failures_are_recorded(app, clinic, clock, channels):
     made = book(clinic, clock)
     first = rows(booking=made.id)[0]
-    for attempt in range(outbox.MAX_ATTEMPTS):
+    for attempt in range(delivery.MAX_ATTEMPTS):
         Notification.update(status="queued", due_at=clock()).where(
             Notification.id == first.id
         ).execute()
         channels.mail = MailConfig(Settings(secret_key="x", smtp_host="127.0.0.1", smtp_port=9))
-        status = outbox.deliver(first.id, channels, clock())
-        assert status == ("failed" if attempt == outbox.MAX_ATTEMPTS - 1 else "queued")
+        status = delivery.deliver(first.id, channels, clock())
+        assert status == ("failed" if attempt == delivery.MAX_ATTEMPTS - 1 else "queued")
     failed = Notification.get_by_id(first.id)
     assert failed.status == "failed"
-    assert failed.attempts == outbox.MAX_ATTEMPTS
+    assert failed.attempts == delivery.MAX_ATTEMPTS
 
 
 def test_the_sweep_requeues_what_a_dead_worker_left(app, clinic, clock, channels):
@@ -285,11 +286,11 @@ def test_the_sweep_requeues_what_a_dead_worker_left(app, clinic, clock, channels
     Notification.update(status="sending", claimed_at=clock()).where(
         Notification.id == cut.id
     ).execute()
-    assert outbox.waiting(clock() + timedelta(minutes=1), channels) == []
+    assert delivery.waiting(clock() + timedelta(minutes=1), channels) == []
     later = clock() + timedelta(minutes=6)
-    assert sorted(outbox.waiting(later, channels)) == sorted([cut.id, lost.id])
+    assert sorted(delivery.waiting(later, channels)) == sorted([cut.id, lost.id])
     assert {n.status for n in rows()} == {"queued"}
-    assert outbox.waiting(later, channels) == []  # their new tasks get time first
+    assert delivery.waiting(later, channels) == []  # their new tasks get time first
     assert set(deliver_all(channels, later).values()) == {"sent"}
 
 
@@ -355,7 +356,7 @@ def test_cancelled_and_moved_bookings_get_no_stale_reminder(app, clinic, clock, 
         start=START + timedelta(days=3),
         now=clock(),
     )
-    assert outbox.deliver(queued[0].id, channels, clock()) == "skipped"
+    assert delivery.deliver(queued[0].id, channels, clock()) == "skipped"
     assert Notification.get_by_id(queued[0].id).last_error == "The booking is cancelled."
     notify.create_reminders(clock())
     assert rows(booking=new.id, kind="reminder") == []  # its new time is days away
@@ -463,7 +464,7 @@ def test_texts_go_through_twilio_with_the_stop_note(app, clinic, clock, channels
 
 
 def test_a_deleted_account_is_told_nothing_more_and_its_provider_hears(app, clinic, clock):
-    from services import accounts
+    from services.accounts import account as accounts
 
     customer = clinic["customer"]
     PushSubscription.create(user=customer, endpoint="https://push.test/a", p256dh="k", auth="a")
@@ -494,6 +495,6 @@ def test_a_reminder_delivered_after_the_start_is_not_sent(app, clinic, clock, ch
     made = book(clinic, clock)
     clock.now = START - timedelta(hours=2)
     (reminder,) = notify.create_reminders(clock())
-    assert outbox.deliver(reminder, channels, START + timedelta(hours=3)) == "skipped"
+    assert delivery.deliver(reminder, channels, START + timedelta(hours=3)) == "skipped"
     assert Notification.get_by_id(reminder).last_error == "The appointment had started."
     assert rows(booking=made.id, status="sent") == []

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from models import Booking, Prepared
-from services import booking
+from services.booking import appointments as booking
 
 _live_after = Prepared(
     lambda provider, after: (

@@ -29,7 +29,7 @@ from huey import SqliteHuey
 
 from config import ROOT
 from models import Booking, Notification
-from services.auth import issue_token
+from services.accounts.auth import issue_token
 from tests.server import gunicorn
 from tests.standins.smtp import SmtpStandIn
 

@@ -11,8 +11,8 @@ import threading
 from datetime import time
 
 from models import db
-from services import hours
-from services.orphans import Edit
+from services.workspace import availability as hours
+from services.workspace.orphans import Edit
 from tests.integration.test_ws_availability import hours_of
 
 THREADS = 8

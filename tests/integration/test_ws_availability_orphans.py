@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from models import Booking, DateOverride, TimeOff
-from services import availability
-from services import booking as bookings
+from services.booking import appointments as bookings
+from services.booking import slots as availability
 from tests.integration.test_ws_availability import (
     ANAS_WEEK,
     PAGE,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Booking, BookingEvent, Note
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests.integration.webpages import csrf_token, parse
 from tests.integration.workspace import MON_10, as_user
 

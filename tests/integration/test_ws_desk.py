@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Booking, User
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests.integration.webpages import csrf_token, parse
 from tests.integration.workspace import as_user
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from models import TimeOff
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import parse
 from tests.integration.workspace import MON_10, as_user

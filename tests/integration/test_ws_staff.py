@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from models import Invitation, Membership, Provider, User
-from services import invitations
+from services.workspace import invitations
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body, link_path, mails, text_part, use_outbox
 from tests.integration.webpages import csrf_token, parse

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Booking, Membership, Provider
-from services import booking as bookings
-from services import deactivation
+from services.booking import appointments as bookings
+from services.workspace import deactivation
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body
 from tests.integration.test_ws_staff import STAFF, post

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from models import Invitation, Membership, Provider, User, db
-from services import invitations
+from services.workspace import invitations
 from tests import factories
 from tests.integration.test_accounts import (
     PARTIAL,

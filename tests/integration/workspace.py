@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models import Membership
-from services import booking as bookings
+from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import csrf_token
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduling import DateOverride, Interval, ProviderCalendar, WeeklyRule
-from services.dashboard import (
+from services.workspace.dashboard import (
     DayFigures,
     Totals,
     bar_chart,

@@ -11,8 +11,13 @@ import pytest
 
 from scheduling import DateOverride, Interval, WeeklyRule
 from services.errors import Invalid
-from services.hours import TypedInterval, TypedTimeOff, clean_intervals, clean_time_off
-from services.orphans import Hours, newly_orphaned
+from services.workspace.availability import (
+    TypedInterval,
+    TypedTimeOff,
+    clean_intervals,
+    clean_time_off,
+)
+from services.workspace.orphans import Hours, newly_orphaned
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

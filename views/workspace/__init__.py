@@ -2,7 +2,7 @@
 
 One blueprint, one module per part of it. Every route goes through ``staff_only`` (any
 member of the organisation's staff) or ``owner_only``; what a provider may see inside a
-page is decided by services/policy.py, never by ifs in the views.
+page is decided by services/access.py, never by ifs in the views.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import wraps
 from flask import Blueprint, current_app, g, request
 from flask_login import current_user, login_required
 
-from services import policy
+from services import access
 from services.errors import Forbidden
 
 bp = Blueprint("workspace", __name__, url_prefix="/w/<slug>")
@@ -21,12 +21,12 @@ bp = Blueprint("workspace", __name__, url_prefix="/w/<slug>")
 def staff_only(view):
     """Signed-in staff of this organisation only: others are sent to sign in (anonymous)
     or refused (403); an organisation that does not exist is not found (404).
-    The view gets ``g.staff`` (services.policy.Staff) instead of the slug."""
+    The view gets ``g.staff`` (services.access.Staff) instead of the slug."""
 
     @wraps(view)
     @login_required
     def wrapper(slug: str, **kwargs):
-        g.staff = policy.staff_of(current_user.id, slug)
+        g.staff = access.staff_of(current_user.id, slug)
         return view(**kwargs)
 
     return wrapper

@@ -3,7 +3,7 @@
 A provider edits their own; the owner picks whose (``?provider=<id>``). Each form posts
 to a route under the provider's id. A change that would leave bookings outside working
 time answers 409 with the form as typed and those bookings, and asks to keep them or
-cancel them with a message (services/orphans.py).
+cancel them with a message (services/workspace/orphans.py).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from wtforms import (
 from wtforms.widgets import DateInput, TimeInput
 
 from models import Provider
-from services import hours, policy
+from services import access
 from services.errors import Invalid, NotFound
-from services.orphans import CANCEL, KEEP, Decision, Edit, NeedsDecision, Outcome
-from views.account_support import done
+from services.workspace import availability as hours
+from services.workspace.orphans import CANCEL, KEEP, Decision, Edit, NeedsDecision, Outcome
+from views.forms import done
 from views.support import LARGEST_INT, now, parse_date
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
@@ -194,7 +195,7 @@ def _provider(value: int | str) -> Provider:
     text = str(value)
     if not text.isdigit() or int(text) > LARGEST_INT:
         raise NotFound("No such provider.")
-    return policy.provider_for(g.staff, int(text))
+    return access.provider_for(g.staff, int(text))
 
 
 def _edit(form: DecisionForm) -> Edit:

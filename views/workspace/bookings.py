@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 
-from services import desk, journey, outbox, policy
-from services.booking import reschedule
+from services import access
+from services.booking import journey
+from services.booking.appointments import reschedule
 from services.errors import DomainError, SlotTaken
+from services.notifications import delivery
+from services.workspace import bookings
 from views.errors import status_for
 from views.support import now, parse_date, parse_instant, picker_context
 from views.web import page, wants_fragment
@@ -31,9 +34,9 @@ def panel(booking, status: int = 200, **extra):
         org=g.staff.organisation,
         booking=booking,
         history=list(booking.events.order_by(booking.events.model.created_at)),
-        notes=desk.booking_notes(booking),
-        deliveries=outbox.log_for(booking),
-        markable=desk.markable(booking, g.staff.organisation.timezone, now()),
+        notes=bookings.booking_notes(booking),
+        deliveries=delivery.log_for(booking),
+        markable=bookings.markable(booking, g.staff.organisation.timezone, now()),
         **extra,
     )
     if request.method == "POST" and status < 400:
@@ -46,7 +49,7 @@ def _acted(booking_id: int, action, done_message: str):
     try:
         booking = action()
     except DomainError as refused:
-        booking = policy.booking_for(g.staff, booking_id)
+        booking = access.booking_for(g.staff, booking_id)
         problem = getattr(refused, "fields", None) or {"action": refused.message}
         return panel(booking, status_for(refused), problems=problem, form=request.form)
     if wants_fragment():
@@ -58,7 +61,7 @@ def _acted(booking_id: int, action, done_message: str):
 @bp.get("/bookings/<int:booking_id>")
 @staff_only
 def booking(booking_id: int):
-    return panel(policy.booking_for(g.staff, booking_id))
+    return panel(access.booking_for(g.staff, booking_id))
 
 
 @bp.post("/bookings/<int:booking_id>/status")
@@ -68,7 +71,7 @@ def mark(booking_id: int):
     done = {"completed": "Marked completed.", "no_show": "Marked as a no-show."}
     return _acted(
         booking_id,
-        lambda: desk.mark(g.staff, booking_id, status, now()),
+        lambda: bookings.mark(g.staff, booking_id, status, now()),
         done.get(status, "Marked as not yet seen."),
     )
 
@@ -79,7 +82,7 @@ def cancel(booking_id: int):
     reason = request.form.get("reason")
     return _acted(
         booking_id,
-        lambda: desk.cancel(g.staff, booking_id, reason, now()),
+        lambda: bookings.cancel(g.staff, booking_id, reason, now()),
         "Cancelled.",
     )
 
@@ -90,7 +93,7 @@ def add_note(booking_id: int):
     body = request.form.get("body")
     return _acted(
         booking_id,
-        lambda: desk.add_note(g.staff, booking_id, body, now()).booking,
+        lambda: bookings.add_note(g.staff, booking_id, body, now()).booking,
         "Note added.",
     )
 
@@ -99,7 +102,7 @@ def add_note(booking_id: int):
 @staff_only
 def move(booking_id: int):
     """The customers' day-and-time picker, for this booking's provider."""
-    found = policy.booking_for(g.staff, booking_id)
+    found = access.booking_for(g.staff, booking_id)
     day_asked = parse_date(request.args["day"], "day") if request.args.get("day") else None
     shown = journey.picker(
         found.service,
@@ -124,7 +127,7 @@ def move(booking_id: int):
 @bp.route("/bookings/<int:booking_id>/move/confirm", methods=["GET", "POST"])
 @staff_only
 def move_confirm(booking_id: int):
-    found = policy.booking_for(g.staff, booking_id)
+    found = access.booking_for(g.staff, booking_id)
     start = parse_instant(request.values.get("start"))
     context = {"booking": found, "org": g.staff.organisation, "start": start}
     if request.method == "GET":

@@ -8,10 +8,10 @@ from flask import g, make_response, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
-from services import customers
-from services.accounts import phone_for_display
 from services.errors import Invalid
-from views import account_support as support
+from services.validation import phone_for_display
+from services.workspace import customers
+from views import forms
 from views.support import now
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
@@ -20,7 +20,7 @@ SEARCH_MAX = 200  # longer than any name, email or phone
 
 
 class NoteForm(FlaskForm):
-    """Only collects the text: services/customers.py decides what is acceptable."""
+    """Only collects the text: services/workspace/customers.py decides what is acceptable."""
 
     body = TextAreaField(
         "Add a note",
@@ -65,11 +65,11 @@ def customer(customer_id: int):
         try:
             customers.add_note(g.staff, customer_id, form.body.data, now())
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
             if not wants_fragment():
                 url = url_for(".customer", slug=g.staff.organisation.slug, customer_id=customer_id)
-                return support.done(url + "#notes", "Note added.")
+                return forms.done(url + "#notes", "Note added.")
             form, added = NoteForm(formdata=None), True  # htmx: the notes again, form emptied
     return page(
         "workspace/customer.html",

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g, request
 
-from services import dashboard as figures
+from services.workspace import dashboard as figures
 from views.support import now, parse_date
 from views.web import page
 from views.workspace import bp, staff_only

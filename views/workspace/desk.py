@@ -1,6 +1,6 @@
 """Booking from the schedule: tap a free time, pick the service and the customer (found
 by active search, or new: a walk-in or a phone call), book. The same rules and the same
-double-booking protection as a customer's own booking apply (services/desk.py)."""
+double-booking protection as a customer's own booking apply (services/workspace/desk.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, g, make_response, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
-from services import customers, desk, policy
-from services.accounts import DEFAULT_REGION
+from services import access
 from services.errors import DomainError, Invalid, SlotTaken
+from services.validation import DEFAULT_REGION
+from services.workspace import customers, desk
 from views.errors import status_for
 from views.support import now, parse_instant, parse_int
 from views.web import page, wants_fragment
@@ -43,7 +44,7 @@ class Asked:
 def _form(asked: Asked, status: int = 200, problems: dict | None = None, **extra):
     org = g.staff.organisation
     tz = ZoneInfo(org.timezone)
-    provider = policy.provider_for(g.staff, asked.provider_id)
+    provider = access.provider_for(g.staff, asked.provider_id)
     offered = desk.services_of(provider)
     service = next(
         (s for s in offered if s.id == asked.service_id), offered[0] if offered else None
@@ -132,6 +133,6 @@ def create_booking():
     at = made.start_at.astimezone(ZoneInfo(g.staff.organisation.timezone))
     message = f"Booked {made.customer.name} for {at:%H:%M}."
     if wants_fragment():
-        return panel(policy.booking_for(g.staff, made.id), status=201, message=message)
+        return panel(access.booking_for(g.staff, made.id), status=201, message=message)
     flash(message, "success")
     return redirect(url_for(".booking", slug=g.staff.organisation.slug, booking_id=made.id), 303)

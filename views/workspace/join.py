@@ -9,9 +9,9 @@ from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TelField
 
-from services import invitations
 from services.errors import Invalid
-from views import account_support as support
+from services.workspace import invitations
+from views import forms, support
 from views.account_forms import NEW_PASSWORD, PASSWORD_HINT
 from views.support import now
 from views.web import page, wants_fragment
@@ -54,7 +54,7 @@ def join(slug: str, token: str):
             if status == 200:
                 return _private(_accept(invitation, token, state, form))
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
             status = 422
         except invitations.CannotJoin as exc:
             state, problem, status = "blocked", exc.message, 409
@@ -96,7 +96,7 @@ def _accept(invitation, token: str, state: str, form: JoinForm):
             region=support.phone_region(),
         )
         support.start_session(user)
-    return support.done(url_for("workspace.day", slug=org.slug), f"Welcome to {org.name}.")
+    return forms.done(url_for("workspace.day", slug=org.slug), f"Welcome to {org.name}.")
 
 
 def _gone():

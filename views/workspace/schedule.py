@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from flask import g, make_response, request
 
-from services import policy, schedule
+from services import access
+from services.workspace import schedule
 from views.support import now, parse_date, parse_int
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
@@ -68,7 +69,7 @@ def week():
     providers = g.staff.visible_providers()
     if request.args.get("provider"):
         asked = parse_int(request.args["provider"], "provider", "Choose a provider.")
-        provider = policy.provider_for(g.staff, asked)
+        provider = access.provider_for(g.staff, asked)
     elif providers:
         provider = providers[0]
     else:

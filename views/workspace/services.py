@@ -1,6 +1,6 @@
 """The owner's services: the list, the new and edit forms, archive and restore.
 
-Forms only collect what was typed; services/offerings.py decides what is acceptable.
+Forms only collect what was typed; services/workspace/services.py decides what is acceptable.
 Archive and restore answer htmx with the refreshed list, a plain POST with a redirect.
 """
 
@@ -12,9 +12,9 @@ from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 
-from services import offerings
 from services.errors import Invalid
-from views import account_support as support
+from services.workspace import services as offerings
+from views import forms
 from views.web import page, wants_fragment
 from views.workspace import bp, owner_only
 
@@ -71,7 +71,7 @@ def _draft(form: ServiceForm) -> offerings.ServiceDraft:
 def _form_page(form: ServiceForm, service=None):
     org = g.staff.organisation
     form.price.label.text = f"Price ({org.currency})"
-    return support.form_page(
+    return forms.form_page(
         "workspace/service_form.html",
         form,
         org=org,
@@ -104,9 +104,9 @@ def new_service():
         try:
             made = offerings.create(org, _draft(form))
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(_list_url(), f"“{made.name}” is on your booking page.")
+            return forms.done(_list_url(), f"“{made.name}” is on your booking page.")
     return _form_page(form)
 
 
@@ -120,9 +120,9 @@ def edit_service(service_id: int):
         try:
             saved = offerings.update(org, service.id, _draft(form))
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(_list_url(), f"Saved “{saved.name}”.")
+            return forms.done(_list_url(), f"Saved “{saved.name}”.")
     return _form_page(form, service)
 
 

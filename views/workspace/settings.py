@@ -1,7 +1,7 @@
 """The owner's organisation settings: name, time zone, currency, booking page intro, logo.
 
 The form is sent as multipart/form-data, by a plain POST or by htmx (which sends a
-form's files when its enctype says so); services/org_settings.py decides what is
+form's files when its enctype says so); services/workspace/settings.py decides what is
 acceptable, the logo's real type included.
 """
 
@@ -12,9 +12,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from services import org_settings, organisations
+from services.accounts import business as organisations
 from services.errors import Invalid
-from views import account_support as support
+from services.workspace import settings as org_settings
+from views import forms
 from views.workspace import bp, owner_only
 
 
@@ -100,9 +101,9 @@ def settings():
                 reminder_hours=form.reminder_hours.data or "",
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(url_for("workspace.settings", slug=org.slug), "Settings saved.")
-    return support.form_page(
+            return forms.done(url_for("workspace.settings", slug=org.slug), "Settings saved.")
+    return forms.form_page(
         "workspace/settings.html", form, org=org, logo=org_settings.logo_shown(org)
     )

@@ -9,11 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 
 from models import Organisation
-from services import deactivation, invitations, policy
-from services import staff as staffing
-from services.accounts import LinkBuilder
+from services import access
+from services.accounts.account import LinkBuilder
 from services.errors import Invalid
-from views import account_support as support
+from services.workspace import deactivation, invitations
+from services.workspace import staff as staffing
+from views import forms, support
 from views.account_forms import EMAIL
 from views.support import now
 from views.web import page
@@ -63,11 +64,11 @@ def staff():
                 mail=support.mail_config(),
             )
         except Invalid as exc:
-            support.show_problems(form, exc)
+            forms.show_problems(form, exc)
         else:
-            return support.done(_staff_url(), f"Invitation sent to {invitation.email}.")
+            return forms.done(_staff_url(), f"Invitation sent to {invitation.email}.")
     team = staffing.team(org, g.staff.user_id)
-    return support.form_page("workspace/staff.html", form, org=org, team=team, now=now())
+    return forms.form_page("workspace/staff.html", form, org=org, team=team, now=now())
 
 
 @bp.post("/staff/invitations/<int:invitation_id>/resend")
@@ -77,7 +78,7 @@ def resend_invitation(invitation_id: int):
     invitation = invitations.resend(
         org, invitation_id, current_user, now(), link=_join_link(org), mail=support.mail_config()
     )
-    return support.done(
+    return forms.done(
         _staff_url(), f"A new link was sent to {invitation.email}. The old link no longer works."
     )
 
@@ -86,14 +87,14 @@ def resend_invitation(invitation_id: int):
 @owner_only
 def revoke_invitation(invitation_id: int):
     invitation = invitations.revoke(g.staff.organisation, invitation_id, now())
-    return support.done(_staff_url(), f"The invitation to {invitation.email} was withdrawn.")
+    return forms.done(_staff_url(), f"The invitation to {invitation.email} was withdrawn.")
 
 
 @bp.post("/staff/add-me")
 @owner_only
 def add_me():
     staffing.add_self(g.staff.organisation, current_user)
-    return support.done(
+    return forms.done(
         _staff_url(), "You are a provider now: set your hours and choose your services."
     )
 
@@ -101,14 +102,14 @@ def add_me():
 @bp.post("/staff/<int:provider_id>/reactivate")
 @owner_only
 def reactivate(provider_id: int):
-    provider = staffing.reactivate(policy.provider_for(g.staff, provider_id))
-    return support.done(_staff_url(), f"{provider.name} is active again.")
+    provider = staffing.reactivate(access.provider_for(g.staff, provider_id))
+    return forms.done(_staff_url(), f"{provider.name} is active again.")
 
 
 @bp.route("/staff/<int:provider_id>/deactivate", methods=["GET", "POST"])
 @owner_only
 def deactivate(provider_id: int):
-    provider = policy.provider_for(g.staff, provider_id)
+    provider = access.provider_for(g.staff, provider_id)
     if not provider.active:
         return redirect(_staff_url(), 303)
     form, decisions, problems, status = DeactivateForm(), _decisions(), {}, 200
@@ -120,7 +121,7 @@ def deactivate(provider_id: int):
         except deactivation.NotAllDone as exc:
             problems, status = {f"decision-{i}": m for i, m in exc.problems.items()}, 409
         else:
-            return support.done(_staff_url(), f"{provider.name} is deactivated.")
+            return forms.done(_staff_url(), f"{provider.name} is deactivated.")
     if "message" in problems:
         form.message.errors = [problems["message"]]
     return page(

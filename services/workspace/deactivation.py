@@ -14,10 +14,10 @@ from peewee import JOIN
 
 from models import Booking, Membership, Provider, Service, ServiceProvider, User
 from scheduling import available_slots
-from services import availability
-from services import booking as bookings
+from services.booking import appointments as bookings
+from services.booking import slots as availability
 from services.errors import DomainError, Invalid, NotChangeable, SlotTaken
-from services.staff import locked
+from services.workspace.staff import locked
 
 log = logging.getLogger("kairos.staff")
 

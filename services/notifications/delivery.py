@@ -20,9 +20,10 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from models import Booking, Notification, PushSubscription, User
-from services import mail, messages, push, sms
-from services.calendar_links import lineage
+from services import mail
+from services.booking.calendar_links import lineage
 from services.mail import MailConfig
+from services.notifications import messages, push, sms
 
 log = logging.getLogger("kairos.outbox")
 

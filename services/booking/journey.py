@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from models import Booking, Provider, Service
 from scheduling import Slot
-from services.availability import find_slots, providers_for
+from services.booking.slots import find_slots, providers_for
 from services.errors import Invalid
 
 EARLIEST_MONTH, LATEST_MONTH = date(1900, 1, 1), date(9000, 12, 1)

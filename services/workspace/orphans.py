@@ -34,7 +34,7 @@ from scheduling import DateOverride as Override
 from scheduling import Interval, WeeklyRule, working_intervals
 from scheduling.localtime import local_date
 from scheduling.slots import merge
-from services import booking as bookings
+from services.booking import appointments as bookings
 from services.errors import DomainError
 
 KEEP, CANCEL = "keep", "cancel"
@@ -135,7 +135,7 @@ def _calendar_held(provider_id: int):
     """A transaction in which nobody else books, cancels or moves this provider's bookings.
 
     SQLite: the write lock, taken first. PostgreSQL: the provider's row, which booking,
-    cancelling and moving lock first too (services.booking), so they wait for us.
+    cancelling and moving lock first too (services.booking.appointments), so they wait for us.
     """
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
         if not is_sqlite():

@@ -1,7 +1,7 @@
 """A provider's availability: weekly hours, date overrides and time off.
 
 Hours are the organisation's wall-clock time. Every change goes through
-services.orphans.apply_change, so none of them silently leaves a booking outside
+services.workspace.orphans.apply_change, so none of them silently leaves a booking outside
 working time. Input arrives as typed (strings); problems are reported per form field.
 
 Time off is entered in local time and stored in UTC. A local time that does not exist
@@ -25,7 +25,7 @@ from scheduling import DateOverride as Override
 from scheduling import Interval, WeeklyRule
 from scheduling.localtime import boundary, instants, local_date, offset_at
 from services.errors import Invalid, NotFound
-from services.orphans import Edit, Hours, Outcome, apply_change, as_date, as_time
+from services.workspace.orphans import Edit, Hours, Outcome, apply_change, as_date, as_time
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 YEARS_AHEAD = 5

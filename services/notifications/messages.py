@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from models import Booking, Notification, User
 from scheduling import change_deadline
-from services.calendar_links import invite, lineage
+from services.booking.calendar_links import invite, lineage
 from services.formats import money, when
 
 STAFF_KINDS = ("staff_new", "staff_rescheduled", "staff_cancelled")

@@ -1,6 +1,6 @@
 """The owner's staff list, the owner adding themself as a provider, and reactivating a
-provider. Inviting and joining live in services/invitations.py, deactivating in
-services/deactivation.py; both build on the transaction helpers here.
+provider. Inviting and joining live in invitations.py, deactivating in
+deactivation.py; both build on the transaction helpers here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from services.errors import NotChangeable
 log = logging.getLogger("kairos.staff")
 
 
-# Shared with services/invitations.py and services/deactivation.py ---------------------
+# Shared with invitations.py and deactivation.py beside this module ----------------------
 
 
 @contextmanager

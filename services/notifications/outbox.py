@@ -4,7 +4,7 @@ due: rows in the outbox (models.Notification).
 The rows are written inside the transaction of the change itself, so a booking never
 exists without its messages, nor messages without their booking. Their ids are kept
 aside (``take_pending``) and handed to the worker once that transaction has committed;
-services/outbox.py delivers them.
+services/notifications/delivery.py delivers them.
 """
 
 from __future__ import annotations

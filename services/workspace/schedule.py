@@ -12,7 +12,7 @@ from peewee import JOIN
 
 from models import Booking, Provider, Service, User
 from scheduling import Interval, working_intervals
-from services.availability import calendars
+from services.booking.slots import calendars
 
 DEFAULT_OPEN, DEFAULT_CLOSE = 8, 18
 CELL = timedelta(minutes=30)  # the size of an empty slot's "book here" target

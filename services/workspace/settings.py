@@ -15,9 +15,9 @@ import struct
 from dataclasses import dataclass
 
 from models import Organisation, db
-from services import organisations
-from services.accounts import check_all
+from services.accounts import business as organisations
 from services.errors import Invalid, NotFound
+from services.validation import check_all
 
 log = logging.getLogger("kairos.org_settings")
 

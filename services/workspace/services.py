@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from models import Organisation, Provider, Service, ServiceProvider, db
-from services.accounts import check_all
 from services.errors import Invalid, NotFound
+from services.validation import check_all
 
 log = logging.getLogger("kairos.offerings")
 

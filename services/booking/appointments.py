@@ -25,7 +25,7 @@ from models import (
     is_sqlite,
 )
 from scheduling import ServiceRules, available_slots, change_deadline, customer_may_change
-from services import availability, notify
+from services.booking import slots as availability
 from services.errors import (
     Invalid,
     NotChangeable,
@@ -34,6 +34,7 @@ from services.errors import (
     SlotTaken,
     StartPassed,
 )
+from services.notifications import outbox as notify
 
 log = logging.getLogger("kairos.booking")
 

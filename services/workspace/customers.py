@@ -1,6 +1,6 @@
 """The business's customers as the staff see them: finding one, and their record.
 
-A provider sees only the customers they have seen (policy.Staff.customers), and of each
+A provider sees only the customers they have seen (access.Staff.customers), and of each
 customer only the bookings with them; the owner sees every booking with the business.
 """
 
@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN, Case, fn
 
 from models import Booking, Note, Provider, Service, User
-from services import policy
-from services.accounts import phone_for_display
+from services import access
+from services.access import Staff
 from services.errors import Invalid
-from services.policy import Staff
+from services.validation import phone_for_display
 
 SEARCH_LIMIT = 20
 PAGE_SIZE = 25
@@ -130,7 +130,7 @@ def listing(staff: Staff, text: str, now: datetime, shown: int = PAGE_SIZE) -> L
 def record(staff: Staff, customer_id: int, now: datetime) -> Record:
     """A customer's record: contact details, bookings in reach and the staff's notes.
     NotFound for anyone the staff member may not see."""
-    customer = policy.customer_for(staff, customer_id)
+    customer = access.customer_for(staff, customer_id)
     bookings = (
         Booking.select(Booking, Service, Provider)
         .join(Service)
@@ -170,7 +170,7 @@ def clean_note(body: str | None) -> str:
 
 def add_note(staff: Staff, customer_id: int, body: str | None, now: datetime) -> Note:
     """A note about a customer the staff member may see, signed by them."""
-    customer = policy.customer_for(staff, customer_id)
+    customer = access.customer_for(staff, customer_id)
     text = clean_note(body)
     return Note.create(
         organisation=staff.organisation,

@@ -19,10 +19,11 @@ from models import (
     WeeklyHours,
     db,
 )
-from services import booking, notify
-from services.auth import hash_password
-from services.booking import record_event
+from services.accounts.auth import hash_password
+from services.booking import appointments as booking
+from services.booking.appointments import record_event
 from services.errors import DomainError
+from services.notifications import outbox as notify
 
 DEMO_PASSWORD = "demo-pass-1234"
 DEMO_LOGINS = {

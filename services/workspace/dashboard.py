@@ -19,7 +19,7 @@ from models import Booking, Provider, Service, User
 from scheduling import Interval, ProviderCalendar, working_intervals
 from scheduling.localtime import boundary
 from scheduling.slots import merge
-from services.availability import calendars
+from services.booking.slots import calendars
 
 NEXT_TODAY = 6  # appointments listed under "Today at a glance"
 

@@ -18,19 +18,19 @@ from peewee import IntegrityError
 
 from models import Invitation, Membership, Organisation, Provider, User
 from services import mail as mailer
-from services.accounts import (
+from services.accounts.account import LinkBuilder
+from services.accounts.auth import hash_password
+from services.booking.catalogue import organisation
+from services.errors import DomainError, Forbidden, Invalid, NotChangeable, NotFound
+from services.validation import (
     DEFAULT_REGION,
-    LinkBuilder,
     check_all,
     clean_email,
     clean_name,
     clean_password,
     clean_phone,
 )
-from services.auth import hash_password
-from services.catalogue import organisation
-from services.errors import DomainError, Forbidden, Invalid, NotChangeable, NotFound
-from services.staff import join_as_provider, locked, open_invitations, writing
+from services.workspace.staff import join_as_provider, locked, open_invitations, writing
 
 log = logging.getLogger("kairos.staff")
 

@@ -11,8 +11,8 @@ from zoneinfo import available_timezones
 from peewee import IntegrityError
 
 from models import Membership, Organisation, User, db
-from services import accounts
-from services.auth import hash_password
+from services import validation
+from services.accounts.auth import hash_password
 from services.errors import Invalid
 
 log = logging.getLogger("kairos.organisations")
@@ -109,19 +109,19 @@ def sign_up_business(
     password: str,
     phone: str | None,
     now: datetime,
-    region: str = accounts.DEFAULT_REGION,
+    region: str = validation.DEFAULT_REGION,
 ) -> tuple[Organisation, User]:
     """Create the organisation, its owner's account and the owner's membership, all or
     nothing. An email that already has an account is refused: sign in first."""
-    fields = accounts.check_all(
+    fields = validation.check_all(
         lambda: clean_business_name(business_name),
         lambda: clean_slug(slug),
         lambda: clean_timezone(timezone),
         lambda: clean_currency(currency),
-        lambda: accounts.clean_name(owner_name),
-        lambda: accounts.clean_email(email),
-        lambda: accounts.clean_password(password),
-        lambda: accounts.clean_phone(phone, region),
+        lambda: validation.clean_name(owner_name),
+        lambda: validation.clean_email(email),
+        lambda: validation.clean_password(password),
+        lambda: validation.clean_phone(phone, region),
     )
     business_name, slug, timezone, currency, owner_name, email, password, phone = fields
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Booking, Membership, Organisation, Prepared, Provider, User
-from services.catalogue import organisation
+from services.booking.catalogue import organisation
 from services.errors import Forbidden, NotFound
 
 

@@ -1,0 +1,2 @@
+"""Booking: what a business offers, when it is free, and booking, cancelling and moving
+appointments."""
