@@ -1,12 +1,37 @@
-"""Who may do what in an organisation's workspace. Every workspace view asks here."""
+"""Who may see or change what: the one place these rules live. The customer's pages,
+the API, the workspace and the booking services all ask here.
+
+A booking:
+
+- its customer sees it (``customer_booking``, ``customer_bookings``);
+- staff see it (``Staff.may_manage``, ``booking_for``): the owner, any booking of the
+  organisation; a provider, the bookings in their own column;
+- anybody else is told it does not exist (NotFound), never that it is someone else's;
+- it may be changed (cancelled or moved) only while it is confirmed: by staff at any
+  time, by its customer only until the service's cancellation window opens
+  (``changeable``, ``change_facts``; OutsideCancellationWindow after that).
+
+The workspace: ``staff_of`` (who is staff, and in which roles), ``customer_for`` and
+``provider_for`` (whose records a staff member may open).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from models import Booking, Membership, Organisation, Prepared, Provider, User
+from models import Booking, Membership, Organisation, Prepared, Provider, Service, User
+from scheduling import change_deadline, customer_may_change
 from services.booking.catalogue import organisation
-from services.errors import Forbidden, NotFound
+from services.errors import (
+    Forbidden,
+    NotChangeable,
+    NotFound,
+    OutsideCancellationWindow,
+)
+from services.validation import LARGEST_INT
+
+NO_SUCH_BOOKING = "No such booking."
 
 
 @dataclass(frozen=True)
@@ -41,6 +66,9 @@ class Staff:
         return User.select().where(User.id.in_(booked))
 
     def may_manage(self, booking: Booking) -> bool:
+        """The owner: any booking of the organisation; a provider: their own column's."""
+        if booking.organisation_id != self.organisation.id:
+            return False
         return self.is_owner or (
             self.provider is not None and booking.provider_id == self.provider.id
         )
@@ -72,27 +100,118 @@ _own_provider = Prepared(
 )
 
 
-def staff_of(user_id: int, slug: str) -> Staff:
-    """The user's place in the organisation's staff; Forbidden when they have none."""
-    org = organisation(slug)
+def staff_in(user_id: int, org: Organisation) -> Staff | None:
+    """The user's place in the organisation's staff, or None when they have none."""
     roles = frozenset(role for (role,) in _roles(user=user_id, org=org.id))
     if not roles:
-        raise Forbidden("This workspace is for the business's staff.")
+        return None
     own = _own_provider(user=user_id, org=org.id)
     return Staff(org, user_id, roles, own[0] if own else None)
+
+
+def staff_of(user_id: int, slug: str) -> Staff:
+    """The user's place in the organisation's staff; Forbidden when they have none."""
+    staff = staff_in(user_id, organisation(slug))
+    if staff is None:
+        raise Forbidden("This workspace is for the business's staff.")
+    return staff
+
+
+# Bookings -------------------------------------------------------------------------------
+
+
+def customer_bookings(customer_id: int):
+    """Every booking the customer made (or was made for them), with its details."""
+    return Booking.with_details().where(Booking.customer == customer_id)
+
+
+def customer_booking(customer_id: int, booking_id: int, missing: str = NO_SUCH_BOOKING) -> Booking:
+    """The customer's own booking, with its details; anyone else's, or an id too large
+    for the database, is not found (``missing`` says so)."""
+    booking = None
+    if booking_id <= LARGEST_INT:  # a larger id overflows the database driver
+        booking = customer_bookings(customer_id).where(Booking.id == booking_id).get_or_none()
+    if booking is None:
+        raise NotFound(missing)
+    return booking
 
 
 def booking_for(staff: Staff, booking_id: int) -> Booking:
     """A booking the staff member may see; anything else, another organisation's
     included, is not found."""
-    booking = (
-        Booking.with_details()
-        .where((Booking.id == booking_id) & (Booking.organisation == staff.organisation))
+    booking = None
+    if booking_id <= LARGEST_INT:
+        booking = (
+            Booking.with_details()
+            .where((Booking.id == booking_id) & (Booking.organisation == staff.organisation))
+            .get_or_none()
+        )
+    if booking is None or not staff.may_manage(booking):
+        raise NotFound(NO_SUCH_BOOKING)
+    return booking
+
+
+def changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
+    """The booking, if ``actor_id`` may cancel or move it now: its staff while it is
+    confirmed, its customer while it is confirmed and before the deadline. Otherwise
+    why not; to anybody else it does not exist."""
+    booking = _for_change(booking_id)
+    if booking is None:
+        raise NotFound(NO_SUCH_BOOKING)
+    staff = staff_in(actor_id, booking.organisation)
+    as_staff = staff is not None and staff.may_manage(booking)
+    if not as_staff and booking.customer_id != actor_id:
+        raise NotFound(NO_SUCH_BOOKING)  # never reveal that someone else's booking exists
+    if booking.status != "confirmed":
+        raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")
+    if not as_staff and not _before_deadline(booking, now):
+        raise OutsideCancellationWindow(_deadline(booking), booking.organisation.timezone)
+    return booking
+
+
+def change_facts(booking: Booking, now: datetime, *, as_staff: bool = False) -> dict:
+    """What the pages say about changing the booking: ``changeable`` (the rule of
+    ``changeable``, for its customer or, ``as_staff``, for staff allowed to see it),
+    ``deadline`` (until when its customer may change it online) and ``past``."""
+    confirmed = booking.status == "confirmed"
+    return {
+        "changeable": confirmed and (as_staff or _before_deadline(booking, now)),
+        "deadline": _deadline(booking),
+        "past": booking.start_at <= now,
+    }
+
+
+def _window(booking: Booking) -> timedelta:
+    return timedelta(hours=booking.service.cancellation_window_hours)
+
+
+def _deadline(booking: Booking) -> datetime:
+    return change_deadline(booking.start_at, _window(booking))
+
+
+def _before_deadline(booking: Booking, now: datetime) -> bool:
+    return customer_may_change(booking.start_at, _window(booking), now)
+
+
+# What deciding on a change reads: the booking, its service's window and its
+# organisation's time zone (not its logo), in one query.
+_ORGANISATION = (Organisation.id, Organisation.slug, Organisation.name, Organisation.timezone)
+
+
+def _for_change(booking_id: int) -> Booking | None:
+    if booking_id > LARGEST_INT:
+        return None
+    return (
+        Booking.select(Booking, Service, *_ORGANISATION)
+        .join(Service)
+        .switch(Booking)
+        .join(Organisation)
+        .where(Booking.id == booking_id)
         .get_or_none()
     )
-    if booking is None or not staff.may_manage(booking):
-        raise NotFound("No such booking.")
-    return booking
+
+
+# The workspace's other records ----------------------------------------------------------
 
 
 def customer_for(staff: Staff, customer_id: int) -> User:

@@ -12,6 +12,8 @@ from models import User
 from services.errors import Invalid
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+# The largest integer SQLite (and a PostgreSQL bigint) holds: larger ids overflow the driver.
+LARGEST_INT = 2**63 - 1
 DEFAULT_REGION = "GB"
 
 

@@ -12,13 +12,14 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from models import Booking
+from services import access
 from services.accounts import auth
 from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
-from services.errors import Invalid, NotFound
+from services.errors import Invalid
 from views.api_json import booking_json, organisation_json, service_json, slot_json
-from views.support import LARGEST_INT, now, parse_date, parse_instant, parse_int
+from views.support import now, parse_date, parse_instant, parse_int
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -44,18 +45,6 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise Invalid({"body": "Send a JSON object with Content-Type: application/json."})
     return body
-
-
-def own_booking(booking_id: int) -> Booking:
-    if booking_id > LARGEST_INT:  # the URL converter takes any number of digits
-        raise NotFound("No such booking.")
-    found = Booking.with_details().where(
-        (Booking.id == booking_id) & (Booking.customer == g.api_user.id)
-    )
-    booking = found.get_or_none()
-    if booking is None:
-        raise NotFound("No such booking.")
-    return booking
 
 
 def booking_response(booking_id: int, status: int = 200):
@@ -170,7 +159,7 @@ def idempotent(work, fingerprint: str):
 @bp.get("/bookings")
 @token_required
 def list_bookings():
-    mine = Booking.with_details().where(Booking.customer == g.api_user.id)
+    mine = access.customer_bookings(g.api_user.id)
     moment = now()
     upcoming = mine.where(Booking.start_at >= moment).order_by(Booking.start_at)
     past = mine.where(Booking.start_at < moment).order_by(Booking.start_at.desc())
@@ -180,7 +169,7 @@ def list_bookings():
 @bp.get("/bookings/<int:booking_id>")
 @token_required
 def show_booking(booking_id: int):
-    return jsonify(booking_json(own_booking(booking_id)))
+    return jsonify(booking_json(access.customer_booking(g.api_user.id, booking_id)))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
@@ -190,7 +179,7 @@ def cancel_booking(booking_id: int):
     reason = body.get("reason") if isinstance(body, dict) else None
     if reason is not None and not isinstance(reason, str):
         raise Invalid({"reason": "Give the reason as text."})
-    own_booking(booking_id)
+    access.customer_booking(g.api_user.id, booking_id)
     bookings.cancel(booking_id=booking_id, actor_id=g.api_user.id, reason=reason or "", now=now())
     return booking_response(booking_id)
 
@@ -203,7 +192,7 @@ def reschedule_booking(booking_id: int):
     provider_id = None
     if body.get("provider") is not None:
         provider_id = parse_int(body["provider"], "provider", "Give the id of a provider.")
-    own_booking(booking_id)
+    access.customer_booking(g.api_user.id, booking_id)
     moved = bookings.reschedule(
         booking_id=booking_id,
         actor_id=g.api_user.id,

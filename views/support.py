@@ -12,10 +12,8 @@ from flask_login import login_user
 from models import User
 from services.errors import Invalid
 from services.mail import MailConfig
-from services.validation import DEFAULT_REGION
+from services.validation import DEFAULT_REGION, LARGEST_INT
 
-# The largest integer SQLite (and a PostgreSQL bigint) holds: larger ids overflow the driver.
-LARGEST_INT = 2**63 - 1
 # Far from date.min and date.max, so that day arithmetic (ranges, the days either side
 # of a range, zone offsets) never overflows.
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9000, 12, 31)

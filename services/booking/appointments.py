@@ -16,7 +16,6 @@ from peewee import IntegrityError
 from models import (
     Booking,
     BookingEvent,
-    Membership,
     Organisation,
     Prepared,
     Provider,
@@ -24,16 +23,10 @@ from models import (
     db,
     is_sqlite,
 )
-from scheduling import ServiceRules, available_slots, change_deadline, customer_may_change
+from scheduling import ServiceRules, available_slots
+from services import access
 from services.booking import slots as availability
-from services.errors import (
-    Invalid,
-    NotChangeable,
-    NotFound,
-    OutsideCancellationWindow,
-    SlotTaken,
-    StartPassed,
-)
+from services.errors import Invalid, NotChangeable, SlotTaken, StartPassed
 from services.notifications import outbox as notify
 
 log = logging.getLogger("kairos.booking")
@@ -147,8 +140,9 @@ def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | 
 
 
 def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -> Booking:
-    """Cancel a booking. Customers only inside the cancellation window; staff any time."""
-    booking = _changeable(booking_id, actor_id, now)
+    """Cancel a booking, if ``actor_id`` may (services/access.py: staff any time, its
+    customer until the cancellation window opens)."""
+    booking = access.changeable(booking_id, actor_id, now)
     with db.atomic():
         if not is_sqlite():
             _queue_behind_others_booking(booking.provider_id)
@@ -180,7 +174,7 @@ def reschedule(
 ) -> Booking:
     """Move a booking to ``start``: the new time is taken and the old released together,
     or nothing changes. Returns the new booking, which points back at the old one."""
-    old = _changeable(booking_id, actor_id, now)
+    old = access.changeable(booking_id, actor_id, now)
     service = active_service(old.service_id)
     if start == old.start_at and provider_id in (None, old.provider_id):
         raise Invalid({"start": "That is the time it already has."})
@@ -212,21 +206,6 @@ def reschedule(
         except SlotTaken:
             continue
     raise _taken_or_invalid(service, start, now, provider_id, ignore_booking=old.id)
-
-
-def staff_role(user_id: int, booking: Booking) -> str | None:
-    """'owner' or 'provider' when ``user_id`` may manage ``booking`` as staff."""
-    roles = {
-        m.role
-        for m in Membership.select(Membership.role).where(
-            (Membership.user == user_id) & (Membership.organisation == booking.organisation_id)
-        )
-    }
-    if "owner" in roles:
-        return "owner"
-    if "provider" in roles and booking.provider.user_id == user_id:
-        return "provider"
-    return None
 
 
 def _check_start(service: Service, start: datetime, now: datetime, ignore_booking=None):
@@ -394,28 +373,6 @@ def _release(booking: Booking, actor_id: int, now: datetime) -> None:
     if not changed:
         raise NotChangeable("This booking was changed meanwhile.")
     record_event(booking.id, actor_id, "rescheduled", now)
-
-
-def _changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
-    """The booking, if ``actor_id`` may change it now; the reason why not otherwise."""
-    booking = Booking.get_or_none(Booking.id == booking_id)
-    if booking is None:
-        raise NotFound("No such booking.")
-    staff = staff_role(actor_id, booking)
-    if booking.customer_id != actor_id and staff is None:
-        raise NotFound("No such booking.")  # never reveal that someone else's booking exists
-    if booking.status != "confirmed":
-        raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")
-    if staff is None:
-        window = timedelta(hours=booking.service.cancellation_window_hours)
-        if not customer_may_change(booking.start_at, window, now):
-            raise _outside_window(booking, window)
-    return booking
-
-
-def _outside_window(booking: Booking, window: timedelta) -> OutsideCancellationWindow:
-    deadline = change_deadline(booking.start_at, window)
-    return OutsideCancellationWindow(deadline, booking.organisation.timezone)
 
 
 def record_event(

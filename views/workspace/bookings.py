@@ -10,13 +10,12 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 
 from services import access
-from services.booking import journey
-from services.booking.appointments import reschedule
-from services.errors import DomainError, SlotTaken
+from services.errors import DomainError
 from services.notifications import delivery
 from services.workspace import bookings
+from views import moves
 from views.errors import status_for
-from views.support import now, parse_date, parse_instant, picker_context
+from views.support import now
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
 
@@ -98,52 +97,29 @@ def add_note(booking_id: int):
     )
 
 
+def mover() -> moves.Mover:
+    """Staff move a booking within its column, at any time while it is confirmed."""
+    return moves.Mover(
+        actor_id=g.staff.user_id,
+        find=lambda booking_id: access.booking_for(g.staff, booking_id),
+        picker_endpoint="workspace.move",
+        confirm_endpoint="workspace.move_confirm",
+        done_endpoint="workspace.booking",
+        moved_message="Moved to the new time.",
+        layout="workspace/layout.html",
+        staff=True,
+        offer_anyone=False,
+        url_args={"slug": g.staff.organisation.slug},
+    )
+
+
 @bp.get("/bookings/<int:booking_id>/move")
 @staff_only
 def move(booking_id: int):
-    """The customers' day-and-time picker, for this booking's provider."""
-    found = access.booking_for(g.staff, booking_id)
-    day_asked = parse_date(request.args["day"], "day") if request.args.get("day") else None
-    shown = journey.picker(
-        found.service,
-        now(),
-        month_asked=request.args.get("month"),
-        day_asked=day_asked,
-        provider_id=found.provider_id,
-        moving=found,
-    )
-    args = {"slug": g.staff.organisation.slug, "booking_id": found.id}
-    return page(
-        "workspace/move.html",
-        "picker",
-        booking=found,
-        org=g.staff.organisation,
-        service=found.service,
-        provider=None,  # no "anyone available" link: staff move within the column
-        **picker_context(shown, "workspace.move", "workspace.move_confirm", args),
-    )
+    return moves.picker(mover(), booking_id)
 
 
 @bp.route("/bookings/<int:booking_id>/move/confirm", methods=["GET", "POST"])
 @staff_only
 def move_confirm(booking_id: int):
-    found = access.booking_for(g.staff, booking_id)
-    start = parse_instant(request.values.get("start"))
-    context = {"booking": found, "org": g.staff.organisation, "start": start}
-    if request.method == "GET":
-        return page("workspace/move_confirm.html", **context)
-    try:
-        moved = reschedule(
-            booking_id=found.id,
-            actor_id=g.staff.user_id,
-            start=start,
-            provider_id=found.provider_id,
-            now=now(),
-        )
-    except SlotTaken as taken:
-        return page("workspace/move_confirm.html", status=409, taken=taken, **context)
-    except DomainError as refused:
-        status = status_for(refused)
-        return page("workspace/move_confirm.html", status=status, error=refused.message, **context)
-    flash("Moved to the new time.", "success")
-    return redirect(url_for(".booking", slug=g.staff.organisation.slug, booking_id=moved.id), 303)
+    return moves.confirm(mover(), booking_id)
