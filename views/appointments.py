@@ -12,6 +12,7 @@ from scheduling import change_deadline, customer_may_change
 from services.booking import appointments as bookings
 from services.booking import calendar_links, journey
 from services.errors import DomainError, SlotTaken
+from views.appointment_forms import REASON_LIMIT, CancelForm
 from views.errors import status_for
 from views.notifications import push_offer
 from views.support import LARGEST_INT, now, parse_date, parse_instant, picker_context
@@ -102,23 +103,16 @@ def ics(booking_id: int):
 @bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
 def cancel(booking_id: int):
     booking = own(booking_id)
+    form = CancelForm()
+    context = {"booking": booking, "org": booking.organisation, "form": form, **policy(booking)}
     if request.method == "GET":
-        return page(
-            "appointments/cancel.html", booking=booking, org=booking.organisation, **policy(booking)
-        )
-    reason = request.form.get("reason", "")[:500]
+        return page("appointments/cancel.html", **context)
+    reason = (form.reason.data or "")[:REASON_LIMIT]
     try:
         bookings.cancel(booking_id=booking.id, actor_id=current_user.id, reason=reason, now=now())
     except DomainError as refused:
-        return page(
-            "appointments/cancel.html",
-            status=status_for(refused),
-            booking=booking,
-            error=refused.message,
-            org=booking.organisation,
-            reason=reason,
-            **policy(booking),
-        )
+        form.form_errors.append(refused.message)
+        return page("appointments/cancel.html", status=status_for(refused), **context)
     flash("Your appointment is cancelled.", "success")
     return redirect(url_for(".detail", booking_id=booking.id), 303)
 
