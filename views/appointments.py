@@ -11,6 +11,7 @@ from services.booking import appointments as bookings
 from services.booking import calendar_links
 from services.errors import DomainError
 from views import moves
+from views.appointment_forms import REASON_LIMIT, CancelForm
 from views.errors import status_for
 from views.notifications import push_offer
 from views.support import now
@@ -88,26 +89,21 @@ def ics(booking_id: int):
 @bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
 def cancel(booking_id: int):
     booking = mine(booking_id)
+    form = CancelForm()
+    context = {
+        "booking": booking,
+        "org": booking.organisation,
+        "form": form,
+        **access.change_facts(booking, now()),
+    }
     if request.method == "GET":
-        return page(
-            "appointments/cancel.html",
-            booking=booking,
-            org=booking.organisation,
-            **access.change_facts(booking, now()),
-        )
-    reason = request.form.get("reason", "")[:500]
+        return page("appointments/cancel.html", **context)
+    reason = (form.reason.data or "")[:REASON_LIMIT]
     try:
         bookings.cancel(booking_id=booking.id, actor_id=current_user.id, reason=reason, now=now())
     except DomainError as refused:
-        return page(
-            "appointments/cancel.html",
-            status=status_for(refused),
-            booking=booking,
-            error=refused.message,
-            org=booking.organisation,
-            reason=reason,
-            **access.change_facts(booking, now()),
-        )
+        form.form_errors.append(refused.message)
+        return page("appointments/cancel.html", status=status_for(refused), **context)
     flash("Your appointment is cancelled.", "success")
     return redirect(url_for(".detail", booking_id=booking.id), 303)
 

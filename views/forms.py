@@ -3,8 +3,9 @@ problems beside the fields (422, what was typed kept), or on to the next page.""
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, request
+from flask import flash, redirect, request
 from flask_wtf import FlaskForm
+from htmx_flask import make_response
 
 from services.errors import Invalid
 from views.web import page
@@ -14,10 +15,8 @@ def done(url: str, message: str | None = None):
     """After a successful POST: 303 to ``url``, or for htmx a full-page HX-Redirect."""
     if message:
         flash(message, "success")
-    if request.headers.get("HX-Request") == "true":
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
+    if request.htmx:
+        return make_response("", 200, redirect=url)
     return redirect(url, 303)
 
 
@@ -27,11 +26,13 @@ def form_page(template: str, form: FlaskForm, **context):
     return page(template, "form", status=status, form=form, **context)
 
 
-def show_problems(form: FlaskForm, error: Invalid) -> None:
-    """Put the service's complaints next to the fields they are about."""
+def show_problems(form: FlaskForm, error: Invalid, renamed: dict[str, str] | None = None) -> None:
+    """Put the service's complaints next to the fields they are about (``renamed``: the
+    service's name for a field → the form's); one about a field not shown (hidden, or not
+    in the form) is the form's own."""
     for name, message in error.fields.items():
-        field = form._fields.get(name)
-        if field is None:
+        field = form._fields.get((renamed or {}).get(name, name))
+        if field is None or field.type == "HiddenField":
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]

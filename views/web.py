@@ -90,11 +90,16 @@ def staff_workspace() -> str | None:
 def wants_fragment() -> bool:
     """An htmx request that swaps part of the page (not a boosted page, not a history
     restore, which must get the whole page)."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-Request-Type", "partial") == "partial"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and request_type() == "partial"
+
+
+def request_type() -> str:
+    """htmx 4's HX-Request-Type: "partial" when it swaps part of the page, "full" for a
+    boosted link or form. htmx-flask 0.1 was written for htmx 1 and does not read this
+    header, so it is read here, the one place outside request.htmx. (Absent: an older
+    htmx or a hand-made request, taken as partial.)"""
+    return request.headers.get("HX-Request-Type", "partial")
 
 
 def page(template: str, block: str | None = None, *, status: int = 200, **context):

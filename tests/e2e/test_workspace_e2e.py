@@ -108,6 +108,9 @@ def test_a_walk_in_is_booked_seen_and_completed(screen, e2e_server, daytime_busi
     expect(panel.get_by_role("heading", name="New booking with Pat Desk")).to_be_visible()
     expect(panel.get_by_role("heading", name="New booking with Pat Desk")).to_be_focused()
 
+    panel.get_by_role("button", name="Book").click()  # nobody chosen yet
+    expect(panel.get_by_text("Choose a customer, or add a new one.")).to_be_visible()
+    screenshot(screen, "workspace-walk-in-error")
     panel.get_by_text("New customer").click()
     panel.get_by_label("Name").fill("Wally Walker")
     panel.get_by_label("Walk-in").check()
@@ -136,6 +139,9 @@ def test_workspace_pages_have_no_serious_accessibility_problems(screen, e2e_serv
     screen.locator(".ws-free").first.click()
     expect(screen.locator("#panel-title")).to_be_focused()
     check_page(screen)  # the new-booking form in the panel
+    screen.locator("#panel").get_by_role("button", name="Book").click()
+    expect(screen.get_by_text("Choose a customer, or add a new one.")).to_be_visible()
+    check_page(screen)  # the same, with a problem shown on its field
 
     screen.goto(f"{e2e_server}/w/clinic/week?date={day.isoformat()}")
     check_page(screen)

@@ -105,7 +105,9 @@ def test_no_customer_is_a_422_that_keeps_the_form(ana, world, clinic):
     response = post(ana, form(world, clinic, q="zzz"))
     assert response.status_code == 422
     page = parse(response)
-    assert "Choose a customer, or add a new one." in page.one("p", class_="form-error").text
+    customer = page.one("fieldset", class_="ws-customer")
+    assert customer.attrs["aria-describedby"] == "nb-customer-error"
+    assert "Choose a customer, or add a new one." in page.one("p", id="nb-customer-error").text
     assert page.one("input", name="q").attrs["value"] == "zzz"
     assert Booking.select().count() == 3
 
@@ -116,9 +118,13 @@ def test_bad_new_customer_details_are_shown_on_their_fields(ana, world, clinic):
     )
     assert response.status_code == 422
     page = parse(response)
-    errors = {p.attrs["id"]: p.text for p in page.find_all("p", class_="error")}
-    assert set(errors) >= {"email-error", "phone-error"}
-    assert page.one("input", name="new_email").attrs["value"] == "not-an-email"
+    email, phone = page.one("input", name="new_email"), page.one("input", name="new_phone")
+    for typed in (email, phone):
+        assert typed.attrs["aria-invalid"] == "true"
+        assert page.one("p", id=typed.attrs["aria-describedby"]).classes == {"error"}
+    assert email.attrs["value"] == "not-an-email"
+    assert phone.attrs["value"] == "12"
+    assert page.one("input", name="new_name").attrs["value"] == "Al"
     assert page.one("details", class_="ws-new-customer").attrs.get("open") == ""
     assert User.select().where(User.name == "Al").count() == 0
 
@@ -135,8 +141,9 @@ def test_a_time_taken_meanwhile_is_409_and_creates_nobody(ana, world, clinic, cl
 
     assert response.status_code == 409
     page = parse(response)
-    assert "That time was just taken" in page.one("p", class_="form-error").text
-    assert "14:00" not in [o.text for o in page.one("select", name="start").find_all("option")]
+    times = page.one("select", name="start")
+    assert "That time was just taken" in page.one("p", id=times.attrs["aria-describedby"]).text
+    assert "14:00" not in [o.text for o in times.find_all("option")]
     assert page.one("input", name="new_name").attrs["value"] == "Late Larry"
     assert User.select().where(User.name == "Late Larry").count() == 0
 
@@ -163,3 +170,14 @@ def test_search_only_finds_customers_the_provider_has_seen(ana, world):
     assert "No customer matches" in found.text
     owner = as_user(ana.application, world["owner"])
     assert "Sam Lee" in parse(owner.get("/w/clinic/bookings/new/customers?q=sam")).text
+
+
+def test_search_without_javascript_keeps_what_was_typed(ana, world, clinic):
+    asked = form(world, clinic, q="casey", new_name="Half Typed", source="walk_in")
+    page = parse(ana.get("/w/clinic/bookings/new", query_string=asked))
+    assert page.one("input", name="q").attrs["value"] == "casey"
+    assert page.one("input", name="customer").attrs["value"] == str(world["ana's customer"])
+    assert page.one("input", name="new_name").attrs["value"] == "Half Typed"
+    assert "checked" in page.one("input", name="source", value="walk_in").attrs
+    service = page.one("select", name="service").one("option", selected="")
+    assert service.attrs["value"] == str(clinic["follow_up"].id)

@@ -8,24 +8,30 @@ schedule); without JavaScript they are plain forms that redirect back to the boo
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from htmx_flask import make_response as htmx_response
 
 from services import access
-from services.errors import DomainError
+from services.errors import DomainError, Invalid
 from services.notifications import delivery
 from services.workspace import bookings
-from views import moves
+from views import forms, moves
 from views.errors import status_for
 from views.support import now
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
+from views.workspace.forms import CancelForm, MarkForm, NoteForm
 
 PANEL = "workspace/booking.html"
 
 
-def panel(booking, status: int = 200, **extra):
-    """The booking's panel (a whole page without htmx), telling the schedule to refresh."""
-    extra.setdefault("problems", {})
-    extra.setdefault("form", {})
+def panel(booking, status: int = 200, acted=None, **extra):
+    """The booking's panel (a whole page without htmx), telling the schedule to refresh.
+    ``acted``: the form of an action that was refused, with its problems."""
+    shown = {"cancel_form": CancelForm(formdata=None), "note_form": NoteForm(formdata=None)}
+    if isinstance(acted, CancelForm):
+        shown["cancel_form"] = acted
+    elif isinstance(acted, NoteForm):
+        shown["note_form"] = acted
     response = page(
         PANEL,
         "panel",
@@ -36,21 +42,26 @@ def panel(booking, status: int = 200, **extra):
         notes=bookings.booking_notes(booking),
         deliveries=delivery.log_for(booking),
         markable=bookings.markable(booking, g.staff.organisation.timezone, now()),
+        refused=acted.form_errors[0] if acted and acted.form_errors else None,
+        **shown,
         **extra,
     )
     if request.method == "POST" and status < 400:
-        response.headers["HX-Trigger"] = "schedule-changed"
+        return htmx_response(response, trigger="schedule-changed")
     return response
 
 
-def _acted(booking_id: int, action, done_message: str):
+def _acted(booking_id: int, form, action, done_message: str):
     """Run a panel action; the panel again (htmx) or back to the booking (a plain form)."""
     try:
-        booking = action()
+        booking = action(form)
     except DomainError as refused:
         booking = access.booking_for(g.staff, booking_id)
-        problem = getattr(refused, "fields", None) or {"action": refused.message}
-        return panel(booking, status_for(refused), problems=problem, form=request.form)
+        if isinstance(refused, Invalid):
+            forms.show_problems(form, refused)
+        else:
+            form.form_errors.append(refused.message)
+        return panel(booking, status_for(refused), acted=form)
     if wants_fragment():
         return panel(booking, message=done_message)
     flash(done_message, "success")
@@ -66,22 +77,23 @@ def booking(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/status")
 @staff_only
 def mark(booking_id: int):
-    status = request.form.get("status", "")
+    form = MarkForm()
     done = {"completed": "Marked completed.", "no_show": "Marked as a no-show."}
     return _acted(
         booking_id,
-        lambda: bookings.mark(g.staff, booking_id, status, now()),
-        done.get(status, "Marked as not yet seen."),
+        form,
+        lambda f: bookings.mark(g.staff, booking_id, f.status.data or "", now()),
+        done.get(form.status.data, "Marked as not yet seen."),
     )
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @staff_only
 def cancel(booking_id: int):
-    reason = request.form.get("reason")
     return _acted(
         booking_id,
-        lambda: bookings.cancel(g.staff, booking_id, reason, now()),
+        CancelForm(),
+        lambda f: bookings.cancel(g.staff, booking_id, f.reason.data, now()),
         "Cancelled.",
     )
 
@@ -89,10 +101,10 @@ def cancel(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/notes")
 @staff_only
 def add_note(booking_id: int):
-    body = request.form.get("body")
     return _acted(
         booking_id,
-        lambda: bookings.add_note(g.staff, booking_id, body, now()).booking,
+        NoteForm(),
+        lambda f: bookings.add_note(g.staff, booking_id, f.body.data, now()).booking,
         "Note added.",
     )
 

@@ -12,36 +12,36 @@ from jinja2_fragments.flask import render_block
 
 from services import access
 from services.errors import DomainError, Invalid, SlotTaken
+from services.formats import local_time, money
 from services.validation import DEFAULT_REGION
 from services.workspace import customers, desk
+from views import forms
 from views.errors import status_for
 from views.support import now, parse_instant, parse_int
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
 from views.workspace.bookings import panel
+from views.workspace.forms import DeskForm
 
 FORM = "workspace/new_booking.html"
 
 
 class Asked:
-    """What the form holds so far, read from the query string or the posted form."""
+    """What the form holds so far (from the query string or the post), as the service
+    wants it: ids and an instant. Unreadable ones are a 422 page, as for any request."""
 
-    def __init__(self, values) -> None:
-        self.values = values
-        self.provider_id = parse_int(values.get("provider"), "provider", "Choose a provider.")
-        self.start = parse_instant(values.get("start"), "start")
-        service = values.get("service")
+    def __init__(self, form: DeskForm) -> None:
+        self.provider_id = parse_int(form.provider.data, "provider", "Choose a provider.")
+        self.start = parse_instant(form.start.data, "start")
+        service, customer = form.service.data, form.customer.data
         self.service_id = parse_int(service, "service", "Choose a service.") if service else None
-        customer = values.get("customer")
         self.customer_id = (
             parse_int(customer, "customer", "Choose a customer.") if customer else None
         )
 
-    def get(self, name: str, default: str = "") -> str:
-        return self.values.get(name, default)
 
-
-def _form(asked: Asked, status: int = 200, problems: dict | None = None, **extra):
+def _form(form: DeskForm, asked: Asked, status: int = 200, **extra):
+    """The form with the provider's services and the day's free times as choices."""
     org = g.staff.organisation
     tz = ZoneInfo(org.timezone)
     provider = access.provider_for(g.staff, asked.provider_id)
@@ -56,23 +56,35 @@ def _form(asked: Asked, status: int = 200, problems: dict | None = None, **extra
         if asked.start in starts
         else next((s for s in starts if s >= asked.start), None)
     )
-    found = customers.search(g.staff, asked.get("q")) if asked.get("q").strip() else []
+    form.service.choices = {str(s.id): _service_label(s, org.currency) for s in offered}
+    form.service.data = str(service.id) if service else None
+    form.start.choices = {
+        local_time(s, org.timezone, "iso"): local_time(s, org.timezone) for s in starts
+    }
+    form.start.data = local_time(chosen, org.timezone, "iso") if chosen else None
+    form.source.data = form.source.data or _likely_source(asked.start)
+    if not starts:  # no time to choose: say what is wrong with the one asked for
+        form.form_errors.extend(form.start.errors)
+    q = (form.q.data or "").strip()
     return page(
         FORM,
         "panel",
         status=status,
         org=org,
         provider=provider,
-        services=offered,
         service=service,
         day=day,
         starts=starts,
-        chosen=chosen,
         asked=asked,
-        found=found,
-        problems=problems or {},
-        source=asked.get("source") or _likely_source(asked.start),
+        form=form,
+        found=customers.search(g.staff, q) if q else [],
         **extra,
+    )
+
+
+def _service_label(service, currency: str) -> str:
+    return (
+        f"{service.name} · {service.duration_minutes} min · {money(service.price_cents, currency)}"
     )
 
 
@@ -84,7 +96,8 @@ def _likely_source(start: datetime) -> str:
 @bp.get("/bookings/new")
 @staff_only
 def new_booking():
-    return _form(Asked(request.args))
+    form = DeskForm(formdata=request.args)
+    return _form(form, Asked(form))
 
 
 @bp.get("/bookings/new/customers")
@@ -95,7 +108,7 @@ def find_customer():
     found = customers.search(g.staff, asked) if asked.strip() else []
     # Only ever a fragment: without JavaScript the form's Search button reloads the form.
     html = render_block(
-        FORM, "customers", org=g.staff.organisation, found=found, asked=None, q=asked
+        FORM, "customers", org=g.staff.organisation, found=found, form=None, q=asked
     )
     response = make_response(html)
     response.headers["Cache-Control"] = "no-store"
@@ -105,12 +118,12 @@ def find_customer():
 @bp.post("/bookings/new")
 @staff_only
 def create_booking():
-    form = request.form
+    form = DeskForm()
     asked = Asked(form)
     new = None
-    if asked.customer_id is None and form.get("new_name", "").strip():
+    if asked.customer_id is None and (form.new_name.data or "").strip():
         new = desk.NewCustomer(
-            form.get("new_name", ""), form.get("new_email", ""), form.get("new_phone", "")
+            form.new_name.data, form.new_email.data or "", form.new_phone.data or ""
         )
     try:
         made = desk.book_for(
@@ -118,18 +131,21 @@ def create_booking():
             provider_id=asked.provider_id,
             service_id=asked.service_id or 0,
             start=asked.start,
-            source=form.get("source", ""),
+            source=form.source.data or "",
             now=now(),
             customer_id=asked.customer_id,
             new_customer=new,
             region=current_app.config.get("PHONE_REGION", DEFAULT_REGION),
         )
     except SlotTaken:
-        return _form(asked, 409, {"start": "That time was just taken. Pick another."})
+        form.start.errors = ["That time was just taken. Pick another."]
+        return _form(form, asked, 409)
     except Invalid as invalid:
-        return _form(asked, 422, invalid.fields)
+        forms.show_problems(form, invalid, DeskForm.PROBLEM_FIELDS)
+        return _form(form, asked, 422)
     except DomainError as refused:
-        return _form(asked, status_for(refused), {"start": refused.message})
+        form.start.errors = [refused.message]
+        return _form(form, asked, status_for(refused))
     at = made.start_at.astimezone(ZoneInfo(g.staff.organisation.timezone))
     message = f"Booked {made.customer.name} for {at:%H:%M}."
     if wants_fragment():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
+from htmx_flask import make_response as htmx_response
 from wtforms import PasswordField, StringField, TelField
 
 from services.errors import Invalid
@@ -108,9 +109,7 @@ def _gone():
 
 def _reload():
     """For htmx: load this address as a whole page."""
-    response = make_response("", 200)
-    response.headers["HX-Redirect"] = request.path
-    return _private(response)
+    return _private(htmx_response("", 200, redirect=request.path))
 
 
 def _private(response):
