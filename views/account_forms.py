@@ -98,3 +98,18 @@ class DeleteForm(FlaskForm):
     password = PasswordField(
         "Your password", _required("Enter your password to confirm."), render_kw=CURRENT_PASSWORD
     )
+
+
+class NotificationChoicesForm(FlaskForm):
+    """What a person chooses to receive (services/notifications/preferences.py). The
+    provider's choices are shown only to staff; the service ignores them for anyone else."""
+
+    email_reminders = BooleanField("Reminders by email")
+    push = BooleanField("Push notifications", description="On the devices listed below.")
+    sms = BooleanField("Text messages")
+    staff_email_new = BooleanField("New bookings")
+    staff_email_rescheduled = BooleanField("Moved bookings")
+    staff_email_cancelled = BooleanField("Cancellations")
+    staff_push_new = BooleanField("New bookings")
+    staff_push_rescheduled = BooleanField("Moved bookings")
+    staff_push_cancelled = BooleanField("Cancellations")

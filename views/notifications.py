@@ -11,6 +11,7 @@ from services import validation
 from services.errors import Invalid, NotFound
 from services.notifications import preferences, push
 from views import forms
+from views.account_forms import NotificationChoicesForm
 from views.support import now
 
 bp = Blueprint("notifications", __name__, url_prefix="/account")
@@ -32,17 +33,11 @@ def push_offer() -> dict:
     return {"offer_push": True, "vapid_key": vapid_key(), "push_endpoints": endpoints}
 
 
-def _page(status: int = 200, errors: dict | None = None, typed: dict | None = None):
-    prefs = preferences.NotificationPrefs.of(current_user.id)
-    chosen = {
-        name: (typed[name] if typed is not None else getattr(prefs, name))
-        for name in preferences.CUSTOMER_CHOICES + preferences.STAFF_CHOICES
-    }
+def _page(form: NotificationChoicesForm, status: int = 200):
     devices = push.devices(current_user.id)
     html = render_template(
         "account/notifications.html",
-        chosen=chosen,
-        errors=errors or {},
+        form=form,
         devices=devices,
         push_endpoints=[d.endpoint for d in devices],
         staff=preferences.is_staff(current_user.id),
@@ -55,18 +50,22 @@ def _page(status: int = 200, errors: dict | None = None, typed: dict | None = No
 @bp.get("/notifications")
 @login_required
 def settings():
-    return _page()
+    prefs = preferences.NotificationPrefs.of(current_user.id)
+    return _page(NotificationChoicesForm(formdata=None, obj=prefs))
 
 
 @bp.post("/notifications")
 @login_required
 def save():
-    names = preferences.CUSTOMER_CHOICES + preferences.STAFF_CHOICES
-    typed = {name: request.form.get(name) == "on" for name in names}
+    form = NotificationChoicesForm()
+    if not form.validate():  # only the CSRF token can be wrong
+        return _page(form, 422)
+    chosen = {name: form[name].data for name in preferences.ALL_CHOICES}
     try:
-        preferences.save(current_user, typed)
+        preferences.save(current_user, chosen)
     except Invalid as exc:
-        return _page(422, exc.fields, typed)
+        forms.show_problems(form, exc)
+        return _page(form, 422)
     return forms.done(url_for(".settings"), "Your notification choices are saved.")
 
 

@@ -14,6 +14,7 @@ STAFF_CHOICES = tuple(
     for channel in ("email", "push")
     for kind in ("new", "cancelled", "rescheduled")
 )
+ALL_CHOICES = CUSTOMER_CHOICES + STAFF_CHOICES
 
 
 def is_staff(user_id: int) -> bool:

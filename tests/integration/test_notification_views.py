@@ -230,3 +230,16 @@ def test_a_booking_remembers_the_device_time_zone(app, clinic, sent, kept):
     )
     assert response.status_code == 303
     assert User.get_by_id(clinic["customer"].id).timezone == kept
+
+
+def test_the_refused_choice_says_why_beside_it(app, clinic):
+    """The problem is on the texts checkbox, linked to it, as on every other form."""
+    client = as_user(app, clinic["customer"])
+    response = post(client, PAGE, {"sms": "on"})
+    assert response.status_code == 422
+    sms = parse(response).one("input", id="sms")
+    assert sms.attrs.get("aria-invalid") == "true"
+    described = sms.attrs["aria-describedby"].split()
+    assert "sms-error" in described
+    error = parse(response).one("p", id="sms-error")
+    assert "Add your mobile number" in error.text
