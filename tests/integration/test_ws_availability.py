@@ -13,7 +13,6 @@ import pytest
 
 from models import DateOverride, TimeOff, WeeklyHours
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import as_user
 
 PAGE = "/w/clinic/availability"
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -63,13 +62,13 @@ def error_near(response, field_id: str) -> str:
 
 
 @pytest.fixture
-def ana(app, world):
-    return as_user(app, world["provider"])
+def ana(signed_in, world):
+    return signed_in(world["provider"])
 
 
 @pytest.fixture
-def owner(app, world):
-    return as_user(app, world["owner"])
+def owner(signed_in, world):
+    return signed_in(world["owner"])
 
 
 def hours_url(world, who="ana") -> str:

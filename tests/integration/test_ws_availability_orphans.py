@@ -30,7 +30,6 @@ from tests.integration.test_ws_availability import (
     week,
 )
 from tests.integration.webpages import parse
-from tests.integration.workspace import as_user
 
 NO_MONDAY = {key: rows for key, rows in ANAS_WEEK.items() if key != "mon"} | {
     "tue": [("08:00", "12:00")]
@@ -38,13 +37,13 @@ NO_MONDAY = {key: rows for key, rows in ANAS_WEEK.items() if key != "mon"} | {
 
 
 @pytest.fixture
-def ana(app, world):
-    return as_user(app, world["provider"])
+def ana(signed_in, world):
+    return signed_in(world["provider"])
 
 
 @pytest.fixture
-def owner(app, world):
-    return as_user(app, world["owner"])
+def owner(signed_in, world):
+    return signed_in(world["owner"])
 
 
 def status_of(booking_id: int) -> str:
@@ -117,7 +116,7 @@ def test_cancel_needs_a_message_and_saves_nothing_without_one(ana, world):
     assert status_of(world["ana's booking"]) == "confirmed"
 
 
-def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world):
+def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world, signed_in):
     first = post(ana, hours_url(world), week(NO_MONDAY))
     message = "Sorry, I no longer work on Mondays. Please book another day."
     typed = week(NO_MONDAY) | {"decision": "cancel", "seen": seen(first), "message": message}
@@ -129,7 +128,7 @@ def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world):
     assert cancelled.cancel_reason == message
     assert cancelled.cancelled_by_id == world["provider"].id
     assert "1 booking cancelled, with your message." in body(ana.get(response.headers["Location"]))
-    customer = as_user(ana.application, world["customer"])
+    customer = signed_in(world["customer"])
     assert message in body(customer.get(f"/appointments/{cancelled.id}"))
 
 
