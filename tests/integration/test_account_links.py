@@ -10,6 +10,7 @@ import pytest
 
 from models import AccountToken, User, db
 from services.accounts import account as accounts
+from services.accounts.auth import authenticate
 from services.accounts.links import LinkInvalid
 from services.mail import MailConfig
 from tests import factories
@@ -90,6 +91,7 @@ def test_a_reset_link_works_once(client, casey, outbox, clock):
     ask_for_reset(client, "casey@example.com")
     link = link_path(mails(outbox)[0])
     assert submit(client, link, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
     again = client.get(link)
     assert again.status_code == 410
     assert "doesn't work any more" in body(again)
@@ -106,6 +108,7 @@ def test_a_short_new_password_is_refused_without_using_up_the_link(client, casey
     assert "Use at least 10 characters." in body(response)
     assert 'value="short"' not in body(response)
     assert submit(client, link, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
 
 
 def test_a_reset_link_expires_after_an_hour(client, casey, outbox, clock):
@@ -126,6 +129,7 @@ def test_a_new_password_retires_the_other_reset_links(client, casey, outbox):
     ask_for_reset(client, "casey@example.com")
     first, second = (link_path(m) for m in mails(outbox))
     assert submit(client, second, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
     assert client.get(first).status_code == 410
 
 

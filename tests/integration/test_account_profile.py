@@ -106,6 +106,7 @@ def test_changing_the_password(client, casey):
     assert response.status_code == 303
     token = csrf_token(client, PROFILE)
     client.post("/account/sign-out", data={"csrf_token": token})
+    assert signed_in_user_id(client) is None
     assert post_sign_in(client, "casey@example.com").status_code == 422
     assert post_sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
 

@@ -107,6 +107,7 @@ def test_sign_up_phone_is_optional_and_other_countries_work(client, app):
     assert submit(client, "/account/sign-up", GOOD).status_code == 303
     assert User.get(User.email == "robin@example.com").phone is None
     client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/profile")})
+    assert signed_in_user_id(client) is None
     other = GOOD | {"email": "sam@example.com", "phone": "+1 415 555 2671"}
     assert submit(client, "/account/sign-up", other).status_code == 303
     assert User.get(User.email == "sam@example.com").phone == "+14155552671"

@@ -279,6 +279,7 @@ def test_cancel_twice_is_a_409_and_says_why(client, clinic, customer):
     made = book(clinic, customer, MON_9)
     token = csrf_token(client.get(f"/appointments/{made.id}/cancel"))
     client.post(f"/appointments/{made.id}/cancel", data={"csrf_token": token})
+    assert Booking.get_by_id(made.id).status == "cancelled"
 
     again = client.post(f"/appointments/{made.id}/cancel", data={"csrf_token": token})
     page = parse(client.get(f"/appointments/{made.id}/cancel"))

@@ -78,8 +78,9 @@ def test_providers_choose_what_they_hear(signed_in, clinic):
 
 def test_a_customer_cannot_set_provider_choices(signed_in, clinic):
     client = signed_in(clinic["customer"])
-    post(client, PAGE, {"push": "on"})
+    assert post(client, PAGE, {"push": "on"}).status_code == 303
     prefs = NotificationPrefs.get(NotificationPrefs.user == clinic["customer"].id)
+    assert (prefs.email_reminders, prefs.push) == (False, True)  # their own choices, saved
     assert prefs.staff_email_new  # untouched default: not theirs to choose
 
 

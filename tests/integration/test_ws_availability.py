@@ -239,6 +239,7 @@ def test_a_closed_day_is_saved_listed_and_deleted(ana, world):
 
 def test_different_hours_replace_an_override_on_the_same_date(ana, world):
     post(ana, overrides_url(world), {"day": "2026-12-24", "kind": "closed"})
+    assert overrides_of(world["ana"]) == [(date(2026, 12, 24), None, None)]
     data = {
         "day": "2026-12-24",
         "kind": "hours",

@@ -172,7 +172,9 @@ def test_past_bookings_and_bookings_still_inside_do_not_count(ana, world, clock)
 
 def test_a_booking_already_outside_working_time_is_not_asked_about_again(ana, world):
     first = post(ana, hours_url(world), week(NO_MONDAY))
-    post(ana, hours_url(world), week(NO_MONDAY) | {"decision": "keep", "seen": seen(first)})
+    kept = post(ana, hours_url(world), week(NO_MONDAY) | {"decision": "keep", "seen": seen(first)})
+    assert kept.status_code == 303
+    assert 0 not in hours_of(world["ana"])
     response = post(ana, hours_url(world), week(NO_MONDAY | {"wed": [("10:00", "12:00")]}))
     assert response.status_code == 303
     assert hours_of(world["ana"])[2] == [(time(10), time(12))]
@@ -266,6 +268,7 @@ def test_time_off_that_only_touches_a_booking_does_not_ask(ana, world):
         "end_time": "12:00",
     }
     assert post(ana, time_off_url(world), data).status_code == 303
+    assert TimeOff.select().count() == 1
 
 
 # DST (London: clocks forward Sun 28 Mar 2027 01:00 GMT, back Sun 31 Oct 2027 02:00 BST) --

@@ -377,6 +377,7 @@ def test_restoring_puts_it_back_and_it_can_be_booked_again(app, world, clock, si
     client = signed_in(world["owner"])
     service_id = world["assessment"]
     post(client, f"/w/clinic/services/{service_id}/archive", page="/w/clinic/services")
+    assert not Service.get_by_id(service_id).active
     response = post(client, f"/w/clinic/services/{service_id}/restore", page="/w/clinic/services")
     assert response.status_code == 303
     assert Service.get_by_id(service_id).active
@@ -443,6 +444,7 @@ def test_restoring_refuses_a_name_now_used_by_another_service(signed_in, world):
     service_id = world["assessment"]
     Service.update(active=False).where(Service.id == service_id).execute()
     post(client, NEW, good(world, name="Initial assessment"))
+    assert Service.select().where(Service.name == "Initial assessment").count() == 2
     response = post(client, f"/w/clinic/services/{service_id}/restore", page="/w/clinic/services")
     assert response.status_code == 303
     assert "You already offer a service called" in text(client.get("/w/clinic/services"))
@@ -453,7 +455,9 @@ def test_booked_time_stays_after_the_service_changes(signed_in, world):
     """Archiving and editing never move or cancel a booking."""
     path = f"/w/clinic/services/{world['assessment']}"
     client = signed_in(world["owner"])
-    post(client, path, good(world, duration="90"))
-    post(client, f"{path}/archive", page="/w/clinic/services")
+    assert post(client, path, good(world, duration="90")).status_code == 303
+    assert Service.get_by_id(world["assessment"]).duration_minutes == 90
+    assert post(client, f"{path}/archive", page="/w/clinic/services").status_code == 303
+    assert not Service.get_by_id(world["assessment"]).active
     kept = Booking.get_by_id(world["ana's booking"])
     assert (kept.start_at, kept.status) == (MON_10, "confirmed")

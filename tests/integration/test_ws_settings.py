@@ -279,9 +279,8 @@ def test_saving_without_choosing_a_file_keeps_the_logo(signed_in, world):
     ],
 )
 def test_jpeg_and_webp_are_recognised_by_their_contents(signed_in, world, data, content_type):
-    response = submit(
-        signed_in(world["owner"]), GOOD, logo=(data, "logo.png")
-    )  # the name says nothing
+    # The name says nothing: the contents decide.
+    response = submit(signed_in(world["owner"]), GOOD, logo=(data, "logo.png"))
     assert response.status_code == 303
     assert clinic().logo_type == content_type
 
