@@ -31,8 +31,6 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     env: str = "development"
     huey_url: str = ""  # empty: SqliteHuey under instance/; redis://... for RedisHuey
-    api_token_days: int = 30
-    slot_step_minutes: int = 15
     base_url: str = "http://127.0.0.1:5000"
     mail_from: str = "Kairos <bookings@kairos.test>"
     smtp_host: str = ""  # empty: mail is written to the console and instance/outbox/

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 from app import create_app
 from config import Settings
@@ -113,6 +114,22 @@ def production_database(database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def signed_in(app):
+    """``signed_in(user)``: a test client signed in as ``user`` (anonymous for None),
+    through flask-login's session keys; ``signed_in(user, client)`` signs in that client.
+    Tests of signing in itself post the sign-in form instead."""
+
+    def sign_in(user, client: FlaskClient | None = None) -> FlaskClient:
+        client = client or app.test_client()
+        if user is not None:
+            with client.session_transaction() as session:
+                session["_user_id"], session["_fresh"] = str(user.id), True
+        return client
+
+    return sign_in
 
 
 class ApiClient:

@@ -53,7 +53,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, local=local_time, day=day_label, initials=initials)
     app.jinja_env.globals.update(
         is_fragment=wants_fragment,
-        has_endpoint=lambda name: name in app.view_functions,
         staff_workspace=staff_workspace,
         timedelta=timedelta,
     )

@@ -6,8 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from config import ROOT
+from tests import factories
 from tests.server import gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -57,3 +59,12 @@ def screenshot(page, label: str) -> Path:
     path = SCREENSHOTS / f"{label}-{page.device_name.replace(' ', '_')}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page, base: str, email: str, then: str = "/appointments") -> None:
+    """Sign in through the sign-in form, as a person would, and land on ``then``."""
+    page.goto(f"{base}/account/sign-in?next={then}")
+    page.locator("#sign-in-email").fill(email)
+    page.locator("#sign-in-password").fill(factories.PASSWORD)
+    page.locator("#sign-in-password").press("Enter")
+    expect(page).to_have_url(base + then)

@@ -22,7 +22,7 @@ from config import ROOT
 from models import Booking, User
 from services.booking import appointments as bookings
 from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LONDON = ZoneInfo("Europe/London")
@@ -195,12 +195,7 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
 
 def test_a_time_taken_while_reviewing_offers_the_nearest_free_times(screen, e2e_server, clinic):
     day = target_day()
-    screen.goto(f"{e2e_server}/account/sign-in")
-    sign_in = screen.locator("form[action$='/account/sign-in']")
-    sign_in.get_by_label("Email").fill("casey@example.com")
-    sign_in.get_by_label("Password").fill(factories.PASSWORD)
-    screen.get_by_role("button", name="Sign in").click()
-    expect(screen).to_have_url(re.compile(r"/appointments$"))
+    sign_in(screen, e2e_server, "casey@example.com")
 
     service = clinic["follow_up"]
     screen.goto(f"{e2e_server}/clinic/book/{service.id}/when?provider=any&day={day}")
@@ -251,9 +246,9 @@ def test_booking_works_with_javascript_off(browser, device, e2e_server, clinic):
         page.locator("a.slot").first.click()
         screenshot(page, "booking-nojs-review")
 
-        sign_in = page.locator("form[action$='/account/sign-in']")
-        sign_in.get_by_label("Email").fill("casey@example.com")
-        sign_in.get_by_label("Password").fill(factories.PASSWORD)
+        on_review = page.locator("form[action$='/account/sign-in']")
+        on_review.get_by_label("Email").fill("casey@example.com")
+        on_review.get_by_label("Password").fill(factories.PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Confirm booking").click()
         expect(page.get_by_role("heading", name="You're booked")).to_be_visible()
@@ -280,11 +275,7 @@ def test_booking_pages_have_no_serious_accessibility_problems(screen, e2e_server
 
     screen.goto(f"{e2e_server}/account/sign-in")
     check_page(screen)
-    sign_in = screen.locator("form[action$='/account/sign-in']")
-    sign_in.get_by_label("Email").fill("casey@example.com")
-    sign_in.get_by_label("Password").fill(factories.PASSWORD)
-    screen.get_by_role("button", name="Sign in").click()
-    expect(screen).to_have_url(re.compile(r"/appointments$"))
+    sign_in(screen, e2e_server, "casey@example.com")
 
     bookings.book(
         customer_id=clinic["customer"].id,

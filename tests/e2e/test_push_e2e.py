@@ -25,8 +25,7 @@ from services.mail import MailConfig
 from services.notifications import delivery, push
 from services.notifications import outbox as notify
 from services.notifications.sms import ConsoleSms
-from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_booking_e2e import check_page
 from tests.standins.push_service import PushService
 
@@ -131,14 +130,6 @@ def browser_push(screen, push_service):
     script = FAKE_PUSH_MANAGER.replace("__SUBSCRIPTION__", json.dumps(subscription))
     screen.context.add_init_script(script=script)
     return subscription
-
-
-def sign_in(page, base: str, email: str, then: str) -> None:
-    page.goto(f"{base}/account/sign-in?next={then}")
-    page.locator("#sign-in-email").fill(email)
-    page.locator("#sign-in-password").fill(factories.PASSWORD)
-    page.locator("#sign-in-password").press("Enter")
-    expect(page).to_have_url(base + then)
 
 
 def recorded(page, name: str):

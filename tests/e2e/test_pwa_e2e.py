@@ -4,10 +4,6 @@ loaded it and nobody else, and the install offer appears where it should."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +11,7 @@ from playwright.sync_api import expect
 
 from config import ROOT
 from services.booking import appointments as booking
-from tests.e2e.conftest import screenshot
-from tests.server import _wait_until_healthy, free_port
+from tests.e2e.conftest import screenshot, sign_in
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SAVED_PAGES = """async () => {
@@ -125,31 +120,8 @@ def test_install_offer(screen, e2e_server, clinic):
         expect(offer).to_be_hidden()
 
 
-# "My appointments" offline needs a signed-in customer: these tests use the real app
-# with two test-only routes that sign someone in and out directly (tests/e2e/pwa_site.py).
-@pytest.fixture(scope="module")
-def site_server(database_url):
-    """The app with the test-only routes, under gunicorn; its base URL."""
-    port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test",
-        "KAIROS_ENV": "testing",
-    }
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4"]
-    cmd += ["--log-level", "warning", "--no-control-socket", "tests.e2e.pwa_site:create()"]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base, server)
-        yield base
-    finally:
-        server.send_signal(signal.SIGINT)  # quick shutdown, as in tests/server.py
-        server.wait(timeout=10)
-
-
 @pytest.fixture
-def site(site_server, clinic, clock):
+def site(e2e_server, clinic, clock):
     """Casey with a sports massage booked, Ana with nothing booked."""
     booking.book(
         customer_id=clinic["customer"].id,
@@ -157,27 +129,36 @@ def site(site_server, clinic, clock):
         start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
         now=clock(),
     )
-    return site_server
+    return e2e_server
 
 
 def saved_pages(page) -> list[str]:
     return page.evaluate(SAVED_PAGES)
 
 
-def sign_out(page) -> None:
-    """Submit a sign-out form, as the account menu does."""
-    with page.expect_navigation():
-        page.evaluate("""() => {
-          const form = document.createElement("form");
-          form.method = "post";
-          form.action = "/_test/account/sign-out";
-          document.body.append(form);
-          form.requestSubmit();
-        }""")
+def sign_out(page, base: str) -> None:
+    """Sign out with the profile page's button (the page script forgets saved pages)."""
+    page.goto(f"{base}/account/profile")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
 
 
-def test_my_appointments_readable_offline_until_sign_out(screen, site, clinic):
-    screen.goto(f"{site}/_test/sign-in/{clinic['customer'].id}")
+def hand_over(page, base: str, email: str, then: str) -> None:
+    """Someone else signs in on the same phone, with no sign-out and no page in between
+    that says nobody is signed in: their session cookie replaces the last one."""
+    other = page.context.browser.new_context()
+    try:
+        sign_in(other.new_page(), base, email, then)
+        cookies = other.cookies()
+    finally:
+        other.close()
+    page.context.clear_cookies()
+    page.context.add_cookies(cookies)
+    page.goto(base + then)
+
+
+def test_my_appointments_readable_offline_until_sign_out(screen, site):
+    sign_in(screen, site, "casey@example.com")
     expect(screen.get_by_text("Sports massage")).to_be_visible()
     wait_for_control(screen)  # the reload loads /appointments through the worker
     screen.wait_for_function(f"({SAVED_PAGES})().then((p) => p.includes('/appointments'))")
@@ -197,7 +178,7 @@ def test_my_appointments_readable_offline_until_sign_out(screen, site, clinic):
 
     screen.context.set_offline(False)
     screen.goto(f"{site}/appointments")
-    sign_out(screen)
+    sign_out(screen, site)
     assert saved_pages(screen) == []
     screen.context.set_offline(True)
     screen.goto(f"{site}/appointments")
@@ -206,15 +187,14 @@ def test_my_appointments_readable_offline_until_sign_out(screen, site, clinic):
     screen.context.set_offline(False)
 
 
-def test_saved_appointments_are_never_shown_to_the_next_person(screen, site, clinic):
-    casey, ana = clinic["customer"].id, clinic["ana_user"].id
-    screen.goto(f"{site}/_test/sign-in/{casey}")
+def test_saved_appointments_are_never_shown_to_the_next_person(screen, site):
+    sign_in(screen, site, "casey@example.com")
     wait_for_control(screen)
     screen.wait_for_function(f"({SAVED_PAGES})().then((p) => p.length > 0)")
 
     # Someone else signs in on the same phone (no sign-out form involved) and opens
     # another page: Casey's saved pages go as soon as the server names the new person.
-    screen.goto(f"{site}/_test/sign-in/{ana}?next=/clinic")
+    hand_over(screen, site, "ana@clinic.test", "/clinic")
     screen.wait_for_function(f"({SAVED_PAGES})().then((p) => p.length === 0)")
     screen.context.set_offline(True)
     screen.goto(f"{site}/appointments")

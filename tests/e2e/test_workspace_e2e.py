@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from models import Booking, Membership
 from services.accounts.auth import issue_token
 from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_booking_e2e import check_page
 
 TABLETS = ["iPad (gen 7) landscape", "iPad (gen 7)"]
@@ -34,14 +34,6 @@ DAYTIME_ZONES = [
     "America/Los_Angeles",
     "Pacific/Honolulu",
 ]
-
-
-def sign_in(page, base: str, email: str, then: str) -> None:
-    page.goto(f"{base}/account/sign-in?next={then}")
-    page.locator("#sign-in-email").fill(email)
-    page.locator("#sign-in-password").fill(factories.PASSWORD)
-    page.locator("#sign-in-password").press("Enter")
-    expect(page).to_have_url(base + then)
 
 
 def next_weekday(days_ahead: int = 2):

@@ -10,6 +10,7 @@ import pytest
 
 from models import AccountToken, User, db
 from services.accounts import account as accounts
+from services.accounts.auth import authenticate
 from services.accounts.links import LinkInvalid
 from services.mail import MailConfig
 from tests import factories
@@ -20,7 +21,7 @@ from tests.integration.test_accounts import (
     csrf_token,
     link_path,
     mails,
-    sign_in,
+    post_sign_in,
     signed_in_user_id,
     submit,
     text_part,
@@ -66,8 +67,8 @@ def test_password_reset_through_the_emailed_link(client, casey, outbox):
     response = submit(client, link, {"password": NEW_PASSWORD})
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/account/sign-in")
-    assert sign_in(client, "casey@example.com").status_code == 422  # the old one is gone
-    assert sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
+    assert post_sign_in(client, "casey@example.com").status_code == 422  # the old one is gone
+    assert post_sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
 
 
 def test_unknown_emails_get_the_same_answer_and_no_mail(client, casey, outbox):
@@ -90,6 +91,7 @@ def test_a_reset_link_works_once(client, casey, outbox, clock):
     ask_for_reset(client, "casey@example.com")
     link = link_path(mails(outbox)[0])
     assert submit(client, link, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
     again = client.get(link)
     assert again.status_code == 410
     assert "doesn't work any more" in body(again)
@@ -106,6 +108,7 @@ def test_a_short_new_password_is_refused_without_using_up_the_link(client, casey
     assert "Use at least 10 characters." in body(response)
     assert 'value="short"' not in body(response)
     assert submit(client, link, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
 
 
 def test_a_reset_link_expires_after_an_hour(client, casey, outbox, clock):
@@ -118,7 +121,7 @@ def test_a_reset_link_expires_after_an_hour(client, casey, outbox, clock):
     token = csrf_token(client, "/account/sign-in")
     response = client.post(link, data={"csrf_token": token, "password": NEW_PASSWORD})
     assert response.status_code == 410
-    assert sign_in(client, "casey@example.com").status_code == 303  # the password is unchanged
+    assert post_sign_in(client, "casey@example.com").status_code == 303  # the password is unchanged
 
 
 def test_a_new_password_retires_the_other_reset_links(client, casey, outbox):
@@ -126,6 +129,7 @@ def test_a_new_password_retires_the_other_reset_links(client, casey, outbox):
     ask_for_reset(client, "casey@example.com")
     first, second = (link_path(m) for m in mails(outbox))
     assert submit(client, second, {"password": NEW_PASSWORD}).status_code == 303
+    assert authenticate("casey@example.com", NEW_PASSWORD).id == casey.id
     assert client.get(first).status_code == 410
 
 
@@ -134,7 +138,7 @@ def test_the_reset_carries_next_through_the_email(client, casey, outbox):
     link = link_path(mails(outbox)[0])
     response = submit(client, link, {"password": NEW_PASSWORD}, page=link)
     assert response.status_code == 303
-    response = sign_in(client, "casey@example.com", NEW_PASSWORD, next=REVIEW)
+    response = post_sign_in(client, "casey@example.com", NEW_PASSWORD, next=REVIEW)
     assert response.headers["Location"] == REVIEW
 
 
@@ -231,8 +235,8 @@ def test_two_clicks_at_once_sign_in_only_once(app, casey, clock):
 # Email change -----------------------------------------------------------------------
 
 
-def test_changing_email_needs_the_new_address_confirmed(client, casey, outbox):
-    sign_in(client, "casey@example.com")
+def test_changing_email_needs_the_new_address_confirmed(client, casey, outbox, signed_in):
+    signed_in(casey, client)
     response = submit(
         client,
         "/account/profile/email",
@@ -266,8 +270,10 @@ def test_changing_email_needs_the_new_address_confirmed(client, casey, outbox):
         ("new@example.com", "", "email_password", "Enter your current password."),
     ],
 )
-def test_email_change_problems(client, casey, outbox, new_email, password, field, message):
-    sign_in(client, "casey@example.com")
+def test_email_change_problems(
+    client, casey, outbox, new_email, password, field, message, signed_in
+):
+    signed_in(casey, client)
     response = submit(
         client,
         "/account/profile/email",
@@ -283,9 +289,9 @@ def test_email_change_problems(client, casey, outbox, new_email, password, field
     assert mails(outbox) == []
 
 
-def test_an_address_taken_by_another_account_is_refused(client, casey, outbox):
+def test_an_address_taken_by_another_account_is_refused(client, casey, outbox, signed_in):
     factories.make_user("dana@example.com", "Dana Lee")
-    sign_in(client, "casey@example.com")
+    signed_in(casey, client)
     response = submit(
         client,
         "/account/profile/email",
@@ -296,8 +302,8 @@ def test_an_address_taken_by_another_account_is_refused(client, casey, outbox):
     assert "Another account already uses this email address." in body(response)
 
 
-def test_an_address_taken_before_confirming_is_refused_then(client, casey, outbox):
-    sign_in(client, "casey@example.com")
+def test_an_address_taken_before_confirming_is_refused_then(client, casey, outbox, signed_in):
+    signed_in(casey, client)
     submit(
         client,
         "/account/profile/email",

@@ -17,7 +17,7 @@ from tests.integration.test_accounts import (
     PARTIAL,
     body,
     csrf_token,
-    sign_in,
+    post_sign_in,
     signed_in_user_id,
     submit,
 )
@@ -29,9 +29,9 @@ LAST_WED_10 = datetime(2026, 11, 18, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def casey(client, clinic):
-    """Casey, signed in through the sign-in form."""
-    sign_in(client, "casey@example.com")
+def casey(client, clinic, signed_in):
+    """Casey, signed in on the test client."""
+    signed_in(clinic["customer"], client)
     return clinic["customer"]
 
 
@@ -106,8 +106,9 @@ def test_changing_the_password(client, casey):
     assert response.status_code == 303
     token = csrf_token(client, PROFILE)
     client.post("/account/sign-out", data={"csrf_token": token})
-    assert sign_in(client, "casey@example.com").status_code == 422
-    assert sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
+    assert signed_in_user_id(client) is None
+    assert post_sign_in(client, "casey@example.com").status_code == 422
+    assert post_sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,7 @@ def test_password_change_problems(client, casey, current, new, field, message):
         if typed:
             assert f'value="{typed}"' not in page  # passwords never come back
     fresh = client.application.test_client()
-    assert sign_in(fresh, "casey@example.com").status_code == 303  # unchanged
+    assert post_sign_in(fresh, "casey@example.com").status_code == 303  # unchanged
 
 
 # Deleting the account ---------------------------------------------------------------
@@ -193,8 +194,8 @@ def test_deleting_the_account(client, app, casey, bookings, clock):
     assert BookingEvent.select().where(BookingEvent.action == "booked").count() == 4
 
     # Nobody can sign in as the deleted account, or ask for links to it.
-    assert sign_in(client, "casey@example.com").status_code == 422
-    assert sign_in(client, user.email, "").status_code == 422
+    assert post_sign_in(client, "casey@example.com").status_code == 422
+    assert post_sign_in(client, user.email, "").status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -209,8 +210,8 @@ def test_deleting_needs_the_password(client, casey, bookings, password, message)
     assert Booking.get_by_id(bookings["later"].id).status == "confirmed"
 
 
-def test_staff_accounts_are_not_deleted_here(client, clinic):
-    sign_in(client, "ana@clinic.test")
+def test_staff_accounts_are_not_deleted_here(client, clinic, signed_in):
+    signed_in(clinic["ana_user"], client)
     response = delete(client, factories.PASSWORD)
     assert response.status_code == 422
     assert "Staff accounts are closed by the business owner" in body(response)

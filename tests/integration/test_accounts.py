@@ -41,7 +41,7 @@ def submit(client, path: str, data: dict, *, page: str | None = None, headers=No
     return client.post(path, data={"csrf_token": token, **data}, headers=headers)
 
 
-def sign_in(client, email_: str, password: str = factories.PASSWORD, **extra):
+def post_sign_in(client, email_: str, password: str = factories.PASSWORD, **extra):
     return submit(client, "/account/sign-in", {"email": email_, "password": password, **extra})
 
 
@@ -107,6 +107,7 @@ def test_sign_up_phone_is_optional_and_other_countries_work(client, app):
     assert submit(client, "/account/sign-up", GOOD).status_code == 303
     assert User.get(User.email == "robin@example.com").phone is None
     client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/profile")})
+    assert signed_in_user_id(client) is None
     other = GOOD | {"email": "sam@example.com", "phone": "+1 415 555 2671"}
     assert submit(client, "/account/sign-up", other).status_code == 303
     assert User.get(User.email == "sam@example.com").phone == "+14155552671"
@@ -164,7 +165,7 @@ def test_sign_up_refuses_an_email_already_used_in_another_case(client, casey):
 
 
 def test_sign_in_then_sign_out(client, casey):
-    response = sign_in(client, "Casey@Example.com ")
+    response = post_sign_in(client, "Casey@Example.com ")
     assert response.status_code == 303
     assert response.headers["Location"] == "/appointments"
     assert signed_in_user_id(client) == str(casey.id)
@@ -178,8 +179,8 @@ def test_sign_in_then_sign_out(client, casey):
 
 
 def test_sign_in_errors_do_not_say_whether_the_email_exists(client, casey):
-    wrong_password = sign_in(client, "casey@example.com", "not the password")
-    unknown_email = sign_in(client, "nobody@example.com", "not the password")
+    wrong_password = post_sign_in(client, "casey@example.com", "not the password")
+    unknown_email = post_sign_in(client, "nobody@example.com", "not the password")
     assert wrong_password.status_code == unknown_email.status_code == 422
     for response, typed in ((wrong_password, "casey@example.com"), (unknown_email, "nobody@")):
         page = body(response)
@@ -192,7 +193,7 @@ def test_sign_in_errors_do_not_say_whether_the_email_exists(client, casey):
 
 
 def test_sign_in_asks_for_missing_fields(client, casey):
-    response = sign_in(client, "", "")
+    response = post_sign_in(client, "", "")
     assert response.status_code == 422
     assert "Enter your email address." in body(response)
     assert "Enter your password." in body(response)
@@ -200,20 +201,20 @@ def test_sign_in_asks_for_missing_fields(client, casey):
 
 def test_a_deleted_account_cannot_sign_in(client, casey):
     User.update(password_hash=None).where(User.id == casey.id).execute()
-    assert sign_in(client, "casey@example.com").status_code == 422
+    assert post_sign_in(client, "casey@example.com").status_code == 422
 
 
 def test_signing_in_starts_a_new_session(client, casey):
     with client.session_transaction() as session:
         session["left_over"] = "from before"
-    sign_in(client, "casey@example.com")
+    post_sign_in(client, "casey@example.com")
     with client.session_transaction() as session:
         assert "left_over" not in session
         assert session["_user_id"] == str(casey.id)
 
 
 def test_remember_me_sets_a_lasting_cookie(client, casey):
-    response = sign_in(client, "casey@example.com", remember="y")
+    response = post_sign_in(client, "casey@example.com", remember="y")
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if "remember_token=" in c)
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
@@ -230,12 +231,12 @@ def test_remember_me_sets_a_lasting_cookie(client, casey):
 
 
 def test_without_remember_me_there_is_no_remember_cookie(client, casey):
-    response = sign_in(client, "casey@example.com")
+    response = post_sign_in(client, "casey@example.com")
     assert not any("remember_token=" in c for c in response.headers.getlist("Set-Cookie"))
 
 
 def test_signing_out_forgets_the_remember_cookie(client, casey):
-    sign_in(client, "casey@example.com", remember="y")
+    post_sign_in(client, "casey@example.com", remember="y")
     response = client.post(
         "/account/sign-out", data={"csrf_token": csrf_token(client, "/account/profile")}
     )
@@ -245,7 +246,7 @@ def test_signing_out_forgets_the_remember_cookie(client, casey):
 
 
 def test_a_signed_in_visitor_to_the_sign_in_page_goes_on(client, casey):
-    sign_in(client, "casey@example.com")
+    post_sign_in(client, "casey@example.com")
     response = client.get("/account/sign-in?next=/clinic")
     assert response.status_code == 303
     assert response.headers["Location"] == "/clinic"
@@ -259,15 +260,15 @@ REVIEW = "/clinic/book/3/review?start=2026-11-30T09:00:00%2B00:00&provider=1"
 def test_sign_in_carries_next_and_returns_to_the_exact_selection(client, casey):
     page = body(client.get("/account/sign-in", query_string={"next": REVIEW}))
     assert f'<input type="hidden" name="next" value="{REVIEW}">' in page
-    response = sign_in(client, "casey@example.com", next=REVIEW)
+    response = post_sign_in(client, "casey@example.com", next=REVIEW)
     assert response.headers["Location"] == REVIEW
 
 
 def test_a_failed_sign_in_keeps_next(client, casey):
-    response = sign_in(client, "casey@example.com", "wrong password", next=REVIEW)
+    response = post_sign_in(client, "casey@example.com", "wrong password", next=REVIEW)
     assert response.status_code == 422
     assert f'name="next" value="{REVIEW}"' in body(response)
-    assert sign_in(client, "casey@example.com", next=REVIEW).headers["Location"] == REVIEW
+    assert post_sign_in(client, "casey@example.com", next=REVIEW).headers["Location"] == REVIEW
 
 
 def test_sign_up_carries_next(client, app):
@@ -290,7 +291,7 @@ def test_sign_up_carries_next(client, app):
     ],
 )
 def test_next_never_leads_off_the_site(client, casey, target):
-    response = sign_in(client, "casey@example.com", next=target)
+    response = post_sign_in(client, "casey@example.com", next=target)
     assert response.status_code == 303
     assert response.headers["Location"] == "/appointments"
 
@@ -348,7 +349,7 @@ def test_the_partial_posts_back_to_the_page_it_was_on(client, casey, app):
     with app.test_request_context(REVIEW):
         token_page = render_template_string('{% include "partials/_sign_in_form.html" %}')
     next_value = html.unescape(re.search(r'name="next" value="([^"]+)"', token_page).group(1))
-    assert sign_in(client, "casey@example.com", next=next_value).headers["Location"] == REVIEW
+    assert post_sign_in(client, "casey@example.com", next=next_value).headers["Location"] == REVIEW
 
 
 # CSRF -------------------------------------------------------------------------------

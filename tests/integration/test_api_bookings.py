@@ -310,6 +310,7 @@ def test_replay_survives_later_changes(customer_api, clinic):
     headers = {"Idempotency-Key": "k-1"}
     first = post_booking(customer_api, clinic["follow_up"], MONDAY_10, headers=headers)
     customer_api.post(f"/api/v1/bookings/{first.json['id']}/cancel")
+    assert Booking.get_by_id(first.json["id"]).status == "cancelled"
 
     again = post_booking(customer_api, clinic["follow_up"], MONDAY_10, headers=headers)
 

@@ -10,12 +10,12 @@ from tests import factories
 INVALID_CREDENTIALS = {"error": "invalid_credentials", "message": "Email or password is not right."}
 
 
-def sign_in(client, email: str, password: str = factories.PASSWORD):
+def request_token(client, email: str, password: str = factories.PASSWORD):
     return client.post("/api/v1/tokens", json={"email": email, "password": password})
 
 
 def test_token_is_issued_for_thirty_days(client, clinic):
-    response = sign_in(client, "casey@example.com")
+    response = request_token(client, "casey@example.com")
 
     assert response.status_code == 201
     assert response.mimetype == "application/json"
@@ -25,7 +25,7 @@ def test_token_is_issued_for_thirty_days(client, clinic):
 
 
 def test_token_is_stored_hashed(client, clinic):
-    token = sign_in(client, "casey@example.com").json["token"]
+    token = request_token(client, "casey@example.com").json["token"]
 
     stored = ApiToken.get(ApiToken.user == clinic["customer"].id)
     assert stored.token_hash != token
@@ -34,16 +34,16 @@ def test_token_is_stored_hashed(client, clinic):
 
 
 def test_each_sign_in_gets_a_new_token(client, clinic):
-    first = sign_in(client, "casey@example.com").json["token"]
-    second = sign_in(client, "casey@example.com").json["token"]
+    first = request_token(client, "casey@example.com").json["token"]
+    second = request_token(client, "casey@example.com").json["token"]
 
     assert first != second
     assert ApiToken.select().where(ApiToken.user == clinic["customer"].id).count() == 2
 
 
 def test_wrong_password_and_unknown_email_look_the_same(client, clinic):
-    wrong_password = sign_in(client, "casey@example.com", "not the password")
-    unknown_email = sign_in(client, "nobody@example.com")
+    wrong_password = request_token(client, "casey@example.com", "not the password")
+    unknown_email = request_token(client, "nobody@example.com")
 
     assert wrong_password.status_code == unknown_email.status_code == 401
     assert wrong_password.json == unknown_email.json == INVALID_CREDENTIALS
@@ -55,7 +55,7 @@ def test_user_without_a_password_cannot_get_a_token(client, clinic):
     clinic["customer"].password_hash = None
     clinic["customer"].save()
 
-    response = sign_in(client, "casey@example.com", "")
+    response = request_token(client, "casey@example.com", "")
 
     assert response.status_code == 401
     assert response.json == INVALID_CREDENTIALS
@@ -99,14 +99,14 @@ def test_a_body_that_is_not_a_json_object_is_422(client, clinic, data, content_t
 
 
 def test_email_is_case_insensitive(client, clinic):
-    response = sign_in(client, "  Casey@EXAMPLE.com ")
+    response = request_token(client, "  Casey@EXAMPLE.com ")
 
     assert response.status_code == 201
     assert ApiToken.get().user_id == clinic["customer"].id
 
 
 def test_token_works_as_bearer(client, clinic):
-    token = sign_in(client, "casey@example.com").json["token"]
+    token = request_token(client, "casey@example.com").json["token"]
 
     response = client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {token}"})
 
@@ -115,7 +115,7 @@ def test_token_works_as_bearer(client, clinic):
 
 
 def test_bearer_scheme_is_case_insensitive(client, clinic):
-    token = sign_in(client, "casey@example.com").json["token"]
+    token = request_token(client, "casey@example.com").json["token"]
 
     response = client.get("/api/v1/bookings", headers={"Authorization": f"bearer {token}"})
 
@@ -123,7 +123,7 @@ def test_bearer_scheme_is_case_insensitive(client, clinic):
 
 
 def test_token_expires_after_thirty_days(client, clinic, clock):
-    token = sign_in(client, "casey@example.com").json["token"]
+    token = request_token(client, "casey@example.com").json["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
     clock.advance(days=29, hours=23)
@@ -137,8 +137,8 @@ def test_token_expires_after_thirty_days(client, clinic, clock):
 
 
 def test_revoked_token_no_longer_works(client, clinic):
-    token = sign_in(client, "casey@example.com").json["token"]
-    other = sign_in(client, "casey@example.com").json["token"]
+    token = request_token(client, "casey@example.com").json["token"]
+    other = request_token(client, "casey@example.com").json["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
     revoked = client.delete("/api/v1/tokens/current", headers=headers)
@@ -179,9 +179,9 @@ def test_missing_or_bad_authorization_is_401_json(client, clinic, authorization)
 
 
 def test_another_users_token_cannot_be_revoked_without_it(client, clinic):
-    mine = sign_in(client, "casey@example.com").json["token"]
+    mine = request_token(client, "casey@example.com").json["token"]
     factories.make_user("dana@example.com")
-    theirs = sign_in(client, "dana@example.com").json["token"]
+    theirs = request_token(client, "dana@example.com").json["token"]
 
     client.delete("/api/v1/tokens/current", headers={"Authorization": f"Bearer {mine}"})
 

@@ -149,9 +149,13 @@ def test_an_email_with_an_account_is_asked_to_sign_in_first(client, app):
 
 def test_demo_is_not_reserved_but_must_be_unique(client, app):
     assert submit(client, PATH, GOOD | {"slug": "demo"}).status_code == 303
+    assert Organisation.get(Organisation.slug == "demo").name == "City Physio"
     client.post("/account/sign-out", data={"csrf_token": csrf_token(client, PATH)})
+    assert signed_in_user_id(client) is None
     again = GOOD | {"slug": "demo", "email": "sam@example.com"}
-    assert submit(client, PATH, again).status_code == 422
+    response = submit(client, PATH, again)
+    assert response.status_code == 422
+    assert "Another business already uses this address." in body(response)
 
 
 def test_csrf_token_is_required(client, app):

@@ -17,12 +17,10 @@ from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,
-    ensure_sign_in_page,
     form_fields,
     parse,
     path_of,
     query,
-    sign_in,
     sign_in_url,
     text_of,
 )
@@ -32,15 +30,10 @@ THU_10 = datetime(2026, 11, 26, 10, tzinfo=UTC)
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
-@pytest.fixture(autouse=True)
-def sign_in_page(app):
-    ensure_sign_in_page(app)
-
-
 @pytest.fixture
-def customer(client, clinic):
+def customer(client, clinic, signed_in):
     """The test client, signed in as Casey."""
-    sign_in(client, clinic["customer"])
+    signed_in(clinic["customer"], client)
     return clinic["customer"]
 
 

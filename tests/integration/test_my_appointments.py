@@ -16,12 +16,10 @@ from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,
-    ensure_sign_in_page,
     form_fields,
     parse,
     path_of,
     query,
-    sign_in,
     sign_in_url,
     text_of,
 )
@@ -32,15 +30,10 @@ FRI_10 = datetime(2026, 11, 27, 10, tzinfo=UTC)  # free changes until Thu 26 Nov
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
-@pytest.fixture(autouse=True)
-def sign_in_page(app):
-    ensure_sign_in_page(app)
-
-
 @pytest.fixture
-def customer(client, clinic):
+def customer(client, clinic, signed_in):
     """The test client, signed in as Casey."""
-    sign_in(client, clinic["customer"])
+    signed_in(clinic["customer"], client)
     return clinic["customer"]
 
 
@@ -286,6 +279,7 @@ def test_cancel_twice_is_a_409_and_says_why(client, clinic, customer):
     made = book(clinic, customer, MON_9)
     token = csrf_token(client.get(f"/appointments/{made.id}/cancel"))
     client.post(f"/appointments/{made.id}/cancel", data={"csrf_token": token})
+    assert Booking.get_by_id(made.id).status == "cancelled"
 
     again = client.post(f"/appointments/{made.id}/cancel", data={"csrf_token": token})
     page = parse(client.get(f"/appointments/{made.id}/cancel"))

@@ -9,7 +9,6 @@ from models import Notification, NotificationPrefs, Organisation, PushSubscripti
 from services.booking import appointments as bookings
 from services.notifications import outbox as notify
 from tests.integration.webpages import csrf_token, parse, text_of
-from tests.integration.workspace import as_user
 
 PAGE = "/account/notifications"
 DEVICE = {
@@ -32,23 +31,23 @@ def checked(response) -> set[str]:
     return {i.attrs["name"] for i in parse(response).find_all("input") if "checked" in i.attrs}
 
 
-def test_signed_out_people_are_sent_to_sign_in(app):
-    assert as_user(app, None).get(PAGE).status_code == 302
+def test_signed_out_people_are_sent_to_sign_in(signed_in):
+    assert signed_in(None).get(PAGE).status_code == 302
 
 
-def test_the_defaults_email_reminders_and_push_not_texts(app, clinic):
-    page = as_user(app, clinic["customer"]).get(PAGE)
+def test_the_defaults_email_reminders_and_push_not_texts(signed_in, clinic):
+    page = signed_in(clinic["customer"]).get(PAGE)
     assert page.status_code == 200
     assert checked(page) == {"email_reminders", "push"}
     assert "Your bookings, as a provider" not in text_of(page)  # a customer only
     assert "No device gets push notifications yet." in text_of(page)
 
 
-def test_choices_are_saved(app, clinic):
+def test_choices_are_saved(signed_in, clinic):
     customer = clinic["customer"]
     customer.phone = "+447700900123"
     customer.save()
-    client = as_user(app, customer)
+    client = signed_in(customer)
     response = post(client, PAGE, {"sms": "on"})
     assert response.status_code == 303
     prefs = NotificationPrefs.get(NotificationPrefs.user == customer.id)
@@ -56,8 +55,8 @@ def test_choices_are_saved(app, clinic):
     assert checked(client.get(PAGE)) == {"sms"}
 
 
-def test_texts_without_a_phone_number_are_refused_and_the_choices_kept(app, clinic):
-    client = as_user(app, clinic["customer"])
+def test_texts_without_a_phone_number_are_refused_and_the_choices_kept(signed_in, clinic):
+    client = signed_in(clinic["customer"])
     response = post(client, PAGE, {"sms": "on", "email_reminders": "on"})
     assert response.status_code == 422
     assert "Add your mobile number" in text_of(response)
@@ -65,8 +64,8 @@ def test_texts_without_a_phone_number_are_refused_and_the_choices_kept(app, clin
     assert NotificationPrefs.select().count() == 0
 
 
-def test_providers_choose_what_they_hear(app, clinic):
-    client = as_user(app, clinic["ana_user"])
+def test_providers_choose_what_they_hear(signed_in, clinic):
+    client = signed_in(clinic["ana_user"])
     page = client.get(PAGE)
     assert "Your bookings, as a provider" in text_of(page)
     choices = {"email_reminders": "on", "push": "on", "staff_email_cancelled": "on"}
@@ -77,18 +76,19 @@ def test_providers_choose_what_they_hear(app, clinic):
     assert not prefs.staff_push_new
 
 
-def test_a_customer_cannot_set_provider_choices(app, clinic):
-    client = as_user(app, clinic["customer"])
-    post(client, PAGE, {"push": "on"})
+def test_a_customer_cannot_set_provider_choices(signed_in, clinic):
+    client = signed_in(clinic["customer"])
+    assert post(client, PAGE, {"push": "on"}).status_code == 303
     prefs = NotificationPrefs.get(NotificationPrefs.user == clinic["customer"].id)
+    assert (prefs.email_reminders, prefs.push) == (False, True)  # their own choices, saved
     assert prefs.staff_email_new  # untouched default: not theirs to choose
 
 
 # --- devices -----------------------------------------------------------------------------
 
 
-def test_a_device_is_added_named_and_listed(app, clinic):
-    client = as_user(app, clinic["customer"])
+def test_a_device_is_added_named_and_listed(signed_in, clinic):
+    client = signed_in(clinic["customer"])
     body = {"subscription": DEVICE, "timezone": "Europe/Paris"}
     response = post(client, "/account/devices", json=body, headers={"User-Agent": CHROME_ANDROID})
     assert response.status_code == 201
@@ -105,8 +105,8 @@ def test_a_device_is_added_named_and_listed(app, clinic):
     assert PushSubscription.select().count() == 1
 
 
-def test_adding_a_device_needs_the_csrf_token(app, clinic):
-    client = as_user(app, clinic["customer"])
+def test_adding_a_device_needs_the_csrf_token(signed_in, clinic):
+    client = signed_in(clinic["customer"])
     response = client.post("/account/devices", json={"subscription": DEVICE})
     assert response.status_code in (400, 403)
     assert PushSubscription.select().count() == 0
@@ -116,22 +116,22 @@ def test_adding_a_device_needs_the_csrf_token(app, clinic):
     "subscription",
     [None, "nonsense", {"endpoint": "https://x.test/1"}, {"endpoint": 5, "keys": {}}],
 )
-def test_an_unusable_subscription_is_422(app, clinic, subscription):
-    client = as_user(app, clinic["customer"])
+def test_an_unusable_subscription_is_422(signed_in, clinic, subscription):
+    client = signed_in(clinic["customer"])
     response = post(client, "/account/devices", json={"subscription": subscription})
     assert response.status_code == 422
     assert "subscription" in response.json["errors"]
     assert PushSubscription.select().count() == 0
 
 
-def test_a_device_is_removed_only_by_its_owner(app, clinic):
+def test_a_device_is_removed_only_by_its_owner(signed_in, clinic):
     mine = PushSubscription.create(
         user=clinic["customer"], endpoint="https://p.test/1", p256dh="k", auth="a"
     )
     theirs = PushSubscription.create(
         user=clinic["ana_user"], endpoint="https://p.test/2", p256dh="k", auth="a"
     )
-    client = as_user(app, clinic["customer"])
+    client = signed_in(clinic["customer"])
     assert post(client, f"/account/devices/{theirs.id}/delete").status_code == 303
     assert PushSubscription.get_or_none(id=theirs.id) is not None
     assert post(client, f"/account/devices/{mine.id}/delete").status_code == 303
@@ -141,7 +141,7 @@ def test_a_device_is_removed_only_by_its_owner(app, clinic):
 # --- the offer after booking ---------------------------------------------------------------
 
 
-def confirmed_page(app, clinic, clock):
+def confirmed_page(signed_in, clinic, clock):
     from datetime import UTC, datetime
 
     made = bookings.book(
@@ -151,27 +151,27 @@ def confirmed_page(app, clinic, clock):
         now=clock(),
     )
     notify.take_pending()
-    return as_user(app, clinic["customer"]).get(f"/appointments/{made.id}/confirmed")
+    return signed_in(clinic["customer"]).get(f"/appointments/{made.id}/confirmed")
 
 
-def test_the_confirmation_offers_push_without_asking(app, clinic, clock):
-    page = confirmed_page(app, clinic, clock)
+def test_the_confirmation_offers_push_without_asking(signed_in, clinic, clock):
+    page = confirmed_page(signed_in, clinic, clock)
     offer = parse(page).one("div", class_="push-offer")
     assert "hidden" in offer.attrs  # push.js shows it only where push works
     assert offer.attrs["data-key"]  # the VAPID public key
     assert "A reminder on this phone?" in text_of(page)
 
 
-def test_no_offer_when_push_is_turned_off(app, clinic, clock):
+def test_no_offer_when_push_is_turned_off(signed_in, clinic, clock):
     NotificationPrefs.create(user=clinic["customer"], push=False)
-    page = confirmed_page(app, clinic, clock)
+    page = confirmed_page(signed_in, clinic, clock)
     assert parse(page).find("div", class_="push-offer") is None
 
 
 # --- the provider's delivery log ------------------------------------------------------------
 
 
-def test_the_panel_shows_what_was_sent_and_what_failed(app, world, clock):
+def test_the_panel_shows_what_was_sent_and_what_failed(signed_in, world, clock):
     booking_id = world["ana's booking"]
     rows = {n.kind: n for n in Notification.select().where(Notification.booking == booking_id)}
     Notification.update(status="sent", sent_at=clock(), attempts=1).where(
@@ -180,7 +180,7 @@ def test_the_panel_shows_what_was_sent_and_what_failed(app, world, clock):
     Notification.update(
         status="failed", attempts=12, last_error="SMTPRecipientsRefused: 550 no such user"
     ).where(Notification.id == rows["staff_new"].id).execute()
-    panel = as_user(app, world["provider"]).get(f"/w/clinic/bookings/{booking_id}")
+    panel = signed_in(world["provider"]).get(f"/w/clinic/bookings/{booking_id}")
     log = text_of(panel)
     assert "Booking confirmed to Casey Morgan by email" in log
     assert "Sent Wed 25 Nov 12:00" in log
@@ -191,10 +191,10 @@ def test_the_panel_shows_what_was_sent_and_what_failed(app, world, clock):
 # --- the owner's reminder hours --------------------------------------------------------------
 
 
-def test_the_owner_sets_when_customers_are_reminded(app, world):
+def test_the_owner_sets_when_customers_are_reminded(signed_in, world):
     from tests.integration.test_ws_settings import GOOD
 
-    client = as_user(app, world["owner"])
+    client = signed_in(world["owner"])
     token = csrf_token(client.get("/w/clinic/settings"))
     bad = client.post(
         "/w/clinic/settings",
@@ -216,12 +216,12 @@ def test_the_owner_sets_when_customers_are_reminded(app, world):
 @pytest.mark.parametrize(
     ("sent", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus", None), ("", None)]
 )
-def test_a_booking_remembers_the_device_time_zone(app, clinic, sent, kept):
+def test_a_booking_remembers_the_device_time_zone(signed_in, clinic, sent, kept):
     from datetime import UTC, datetime
 
     from tests.integration.test_journey import review_url
 
-    client = as_user(app, clinic["customer"])
+    client = signed_in(clinic["customer"])
     start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     token = csrf_token(client.get(review_url(clinic["follow_up"], start, "any")))
     response = client.post(

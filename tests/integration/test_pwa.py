@@ -159,13 +159,9 @@ def test_offline_page_is_a_styled_page_for_nobody_in_particular(client):
     assert response.headers[pwa.USER_HEADER] == ""
 
 
-def test_html_pages_tell_the_worker_who_is_signed_in(app, clinic):
+def test_html_pages_tell_the_worker_who_is_signed_in(signed_in, clinic):
     def marker_for(user) -> str:
-        client = app.test_client()
-        if user is not None:
-            with client.session_transaction() as session:
-                session["_user_id"] = str(user.id)
-        return client.get("/offline").headers[pwa.USER_HEADER]
+        return signed_in(user).get("/offline").headers[pwa.USER_HEADER]
 
     casey, ana = marker_for(clinic["customer"]), marker_for(clinic["ana_user"])
     assert marker_for(None) == ""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.workspace import as_user, expect
+from tests.integration.workspace import expect
 
 MATRIX = {
     # route: (anonymous, customer, provider (Ana), owner, owner of another business)
@@ -61,19 +61,19 @@ POSTS = {
 
 
 @pytest.mark.parametrize("route", MATRIX)
-def test_access_matrix(app, world, route):
-    expect(app, world, route, MATRIX[route])
+def test_access_matrix(signed_in, world, route):
+    expect(signed_in, world, route, MATRIX[route])
 
 
 @pytest.mark.parametrize(("route", "form"), POSTS)
-def test_access_matrix_of_actions(app, world, route, form):
+def test_access_matrix_of_actions(signed_in, world, route, form):
     data = dict(pair.split("=", 1) for pair in form.format(**world).split("&"))
-    expect(app, world, route, POSTS[route, form], method="POST", data=data)
+    expect(signed_in, world, route, POSTS[route, form], method="POST", data=data)
 
 
-def test_owner_sees_every_provider_and_a_provider_only_themself(app, world):
-    owner_page = as_user(app, world["owner"]).get("/w/clinic?date=2026-11-30").data.decode()
-    ana_page = as_user(app, world["provider"]).get("/w/clinic?date=2026-11-30").data.decode()
+def test_owner_sees_every_provider_and_a_provider_only_themself(signed_in, world):
+    owner_page = signed_in(world["owner"]).get("/w/clinic?date=2026-11-30").data.decode()
+    ana_page = signed_in(world["provider"]).get("/w/clinic?date=2026-11-30").data.decode()
 
     assert owner_page.count('class="ws-column"') == 2
     assert owner_page.count('class="ws-booking') == 2
@@ -83,9 +83,9 @@ def test_owner_sees_every_provider_and_a_provider_only_themself(app, world):
     assert "Sports massage" not in ana_page
 
 
-def test_tabs_show_what_the_role_may_open(app, world):
-    owner_page = as_user(app, world["owner"]).get("/w/clinic").data.decode()
-    ana_page = as_user(app, world["provider"]).get("/w/clinic").data.decode()
+def test_tabs_show_what_the_role_may_open(signed_in, world):
+    owner_page = signed_in(world["owner"]).get("/w/clinic").data.decode()
+    ana_page = signed_in(world["provider"]).get("/w/clinic").data.decode()
 
     assert 'aria-current="page">Schedule<' in owner_page
     assert 'aria-current="page">Schedule<' in ana_page

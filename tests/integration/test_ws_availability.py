@@ -13,7 +13,6 @@ import pytest
 
 from models import DateOverride, TimeOff, WeeklyHours
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import as_user
 
 PAGE = "/w/clinic/availability"
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -63,13 +62,13 @@ def error_near(response, field_id: str) -> str:
 
 
 @pytest.fixture
-def ana(app, world):
-    return as_user(app, world["provider"])
+def ana(signed_in, world):
+    return signed_in(world["provider"])
 
 
 @pytest.fixture
-def owner(app, world):
-    return as_user(app, world["owner"])
+def owner(signed_in, world):
+    return signed_in(world["owner"])
 
 
 def hours_url(world, who="ana") -> str:
@@ -240,6 +239,7 @@ def test_a_closed_day_is_saved_listed_and_deleted(ana, world):
 
 def test_different_hours_replace_an_override_on_the_same_date(ana, world):
     post(ana, overrides_url(world), {"day": "2026-12-24", "kind": "closed"})
+    assert overrides_of(world["ana"]) == [(date(2026, 12, 24), None, None)]
     data = {
         "day": "2026-12-24",
         "kind": "hours",

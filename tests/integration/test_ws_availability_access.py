@@ -12,7 +12,7 @@ import pytest
 
 from models import TimeOff
 from tests.integration.test_ws_availability import ANAS_WEEK, post, week
-from tests.integration.workspace import as_user, expect
+from tests.integration.workspace import expect
 
 HUGE = "99999999999999999999999"
 TOMS_WEEK = week({key: [("09:00", "17:00")] for key in ("mon", "tue", "wed", "thu", "fri")})
@@ -93,19 +93,19 @@ def places(world):
 
 
 @pytest.mark.parametrize("route", GET)
-def test_get(app, places, route):
-    expect(app, places, route, GET[route])
+def test_get(signed_in, places, route):
+    expect(signed_in, places, route, GET[route])
 
 
 @pytest.mark.parametrize("route", POST)
-def test_post(app, places, route):
+def test_post(signed_in, places, route):
     data, expected = POST[route]
-    expect(app, places, route, expected, method="POST", data=data)
+    expect(signed_in, places, route, expected, method="POST", data=data)
 
 
 @pytest.mark.parametrize("who", ["provider", "owner"])
-def test_ana_and_the_owner_may_delete_anas_time_off(app, places, who):
+def test_ana_and_the_owner_may_delete_anas_time_off(signed_in, places, who):
     # Not a matrix row: whoever is asked first deletes it, and the next finds it gone.
     route = "/w/clinic/availability/{ana}/time-off/{ana's time off}/delete".format(**places)
-    assert post(as_user(app, places[who]), route, {}).status_code == 303
+    assert post(signed_in(places[who]), route, {}).status_code == 303
     assert not TimeOff.select().where(TimeOff.id == places["ana's time off"]).exists()

@@ -30,7 +30,6 @@ from tests.integration.test_ws_availability import (
     week,
 )
 from tests.integration.webpages import parse
-from tests.integration.workspace import as_user
 
 NO_MONDAY = {key: rows for key, rows in ANAS_WEEK.items() if key != "mon"} | {
     "tue": [("08:00", "12:00")]
@@ -38,13 +37,13 @@ NO_MONDAY = {key: rows for key, rows in ANAS_WEEK.items() if key != "mon"} | {
 
 
 @pytest.fixture
-def ana(app, world):
-    return as_user(app, world["provider"])
+def ana(signed_in, world):
+    return signed_in(world["provider"])
 
 
 @pytest.fixture
-def owner(app, world):
-    return as_user(app, world["owner"])
+def owner(signed_in, world):
+    return signed_in(world["owner"])
 
 
 def status_of(booking_id: int) -> str:
@@ -117,7 +116,7 @@ def test_cancel_needs_a_message_and_saves_nothing_without_one(ana, world):
     assert status_of(world["ana's booking"]) == "confirmed"
 
 
-def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world):
+def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world, signed_in):
     first = post(ana, hours_url(world), week(NO_MONDAY))
     message = "Sorry, I no longer work on Mondays. Please book another day."
     typed = week(NO_MONDAY) | {"decision": "cancel", "seen": seen(first), "message": message}
@@ -129,7 +128,7 @@ def test_cancel_saves_the_change_and_cancels_with_the_message(ana, world):
     assert cancelled.cancel_reason == message
     assert cancelled.cancelled_by_id == world["provider"].id
     assert "1 booking cancelled, with your message." in body(ana.get(response.headers["Location"]))
-    customer = as_user(ana.application, world["customer"])
+    customer = signed_in(world["customer"])
     assert message in body(customer.get(f"/appointments/{cancelled.id}"))
 
 
@@ -173,7 +172,9 @@ def test_past_bookings_and_bookings_still_inside_do_not_count(ana, world, clock)
 
 def test_a_booking_already_outside_working_time_is_not_asked_about_again(ana, world):
     first = post(ana, hours_url(world), week(NO_MONDAY))
-    post(ana, hours_url(world), week(NO_MONDAY) | {"decision": "keep", "seen": seen(first)})
+    kept = post(ana, hours_url(world), week(NO_MONDAY) | {"decision": "keep", "seen": seen(first)})
+    assert kept.status_code == 303
+    assert 0 not in hours_of(world["ana"])
     response = post(ana, hours_url(world), week(NO_MONDAY | {"wed": [("10:00", "12:00")]}))
     assert response.status_code == 303
     assert hours_of(world["ana"])[2] == [(time(10), time(12))]
@@ -267,6 +268,7 @@ def test_time_off_that_only_touches_a_booking_does_not_ask(ana, world):
         "end_time": "12:00",
     }
     assert post(ana, time_off_url(world), data).status_code == 303
+    assert TimeOff.select().count() == 1
 
 
 # DST (London: clocks forward Sun 28 Mar 2027 01:00 GMT, back Sun 31 Oct 2027 02:00 BST) --

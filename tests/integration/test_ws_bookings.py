@@ -7,14 +7,14 @@ import pytest
 from models import Booking, BookingEvent, Note
 from services.booking import appointments as bookings
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import MON_10, as_user
+from tests.integration.workspace import MON_10
 
 HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def ana(app, world):
-    client = as_user(app, world["provider"])
+def ana(signed_in, world):
+    client = signed_in(world["provider"])
     client.token = csrf_token(client.get("/"))
     return client
 

@@ -12,7 +12,7 @@ import pytest
 from models import Booking, Note, User
 from tests import factories
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import as_user, expect
+from tests.integration.workspace import expect
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -39,18 +39,18 @@ POST_MATRIX = {
 
 
 @pytest.mark.parametrize("route", MATRIX)
-def test_access_matrix(app, world, route):
-    expect(app, world, route, MATRIX[route])
+def test_access_matrix(signed_in, world, route):
+    expect(signed_in, world, route, MATRIX[route])
 
 
 @pytest.mark.parametrize("route", POST_MATRIX)
-def test_access_matrix_for_adding_a_note(app, world, route):
-    expect(app, world, route, POST_MATRIX[route], method="POST", data={"body": "Seen."})
+def test_access_matrix_for_adding_a_note(signed_in, world, route):
+    expect(signed_in, world, route, POST_MATRIX[route], method="POST", data={"body": "Seen."})
 
 
-def test_a_refused_note_is_not_written(app, world):
+def test_a_refused_note_is_not_written(signed_in, world):
     expect(
-        app,
+        signed_in,
         world,
         "/w/clinic/customers/{other customer}",
         (302, 403, 404, 404, 403),
@@ -127,20 +127,20 @@ def history(world, clinic):
 # The list and its search ---------------------------------------------------------------
 
 
-def test_owner_lists_every_customer_and_a_provider_only_theirs(app, world):
-    assert names_in(as_user(app, world["owner"]).get("/w/clinic/customers")) == [
+def test_owner_lists_every_customer_and_a_provider_only_theirs(signed_in, world):
+    assert names_in(signed_in(world["owner"]).get("/w/clinic/customers")) == [
         "Casey Morgan",
         "Sam Lee",
     ]
-    assert names_in(as_user(app, world["provider"]).get("/w/clinic/customers")) == ["Casey Morgan"]
+    assert names_in(signed_in(world["provider"]).get("/w/clinic/customers")) == ["Casey Morgan"]
 
 
-def test_the_list_counts_visits_and_shows_last_and_next_visit(app, world, history):
-    owner = as_user(app, world["owner"])
+def test_the_list_counts_visits_and_shows_last_and_next_visit(signed_in, world, history):
+    owner = signed_in(world["owner"])
     (casey, _sam) = rows_of(owner.get("/w/clinic/customers"))
     # name, email, phone, visits, last visit, next visit
     assert casey == ["Casey Morgan", "casey@example.com", "—", "2", "18 Nov 2026", "30 Nov, 10:00"]
-    ana = as_user(app, world["provider"])
+    ana = signed_in(world["provider"])
     (casey_for_ana,) = rows_of(ana.get("/w/clinic/customers"))
     assert casey_for_ana[3:] == ["1", "2 Nov 2026", "30 Nov, 10:00"]  # Tom's visit is not hers
 
@@ -157,11 +157,11 @@ def test_the_list_counts_visits_and_shows_last_and_next_visit(app, world, histor
         ("nobody", []),
     ],
 )
-def test_search_by_name_email_or_phone(app, world, typed, found):
+def test_search_by_name_email_or_phone(signed_in, world, typed, found):
     sam = User.get_by_id(world["tom's customer"])
     sam.phone = "+447700900123"
     sam.save()
-    owner = as_user(app, world["owner"])
+    owner = signed_in(world["owner"])
     response = owner.get("/w/clinic/customers", query_string={"q": typed})
     assert response.status_code == 200
     assert names_in(response) == found
@@ -180,8 +180,8 @@ def test_search_by_name_email_or_phone(app, world, typed, found):
         ("é" * 500, []),
     ],
 )
-def test_odd_searches_are_just_searches(app, world, odd, found):
-    owner = as_user(app, world["owner"])
+def test_odd_searches_are_just_searches(signed_in, world, odd, found):
+    owner = signed_in(world["owner"])
     response = owner.get("/w/clinic/customers", query_string={"q": odd})
     assert response.status_code == 200
     assert names_in(response) == found
@@ -189,13 +189,13 @@ def test_odd_searches_are_just_searches(app, world, odd, found):
     assert [row[0] for row in read_csv(export)[1:]] == found
 
 
-def test_a_provider_cannot_find_customers_they_have_not_seen(app, world):
-    ana = as_user(app, world["provider"])
+def test_a_provider_cannot_find_customers_they_have_not_seen(signed_in, world):
+    ana = signed_in(world["provider"])
     assert names_in(ana.get("/w/clinic/customers?q=sam")) == []
 
 
-def test_search_answers_htmx_with_the_results_only(app, world):
-    owner = as_user(app, world["owner"])
+def test_search_answers_htmx_with_the_results_only(signed_in, world):
+    owner = signed_in(world["owner"])
     full = owner.get("/w/clinic/customers?q=sam")
     partial = owner.get("/w/clinic/customers?q=sam", headers=PARTIAL)
 
@@ -216,14 +216,14 @@ def test_search_answers_htmx_with_the_results_only(app, world):
     assert 'href="/w/clinic/customers.csv?q=sam"' in html  # the export follows the search
 
 
-def test_a_long_list_shows_more_on_demand(app, world, clinic):
+def test_a_long_list_shows_more_on_demand(signed_in, world, clinic):
     start = datetime(2026, 12, 1, 9, tzinfo=UTC)
     for i in range(30):
         person = factories.make_user(f"person{i:02}@example.com", f"Person {i:02}")
         add_booking(
             clinic, clinic["tom"], clinic["follow_up"], person, start + timedelta(minutes=30 * i)
         )
-    owner = as_user(app, world["owner"])
+    owner = signed_in(world["owner"])
 
     first = owner.get("/w/clinic/customers")
     assert len(names_in(first)) == 25
@@ -239,8 +239,8 @@ def test_a_long_list_shows_more_on_demand(app, world, clinic):
         assert len(names_in(owner.get("/w/clinic/customers", query_string={"shown": odd}))) == 25
 
 
-def test_nobody_to_list_says_so(app, clinic):
-    response = as_user(app, clinic["owner"]).get("/w/clinic/customers")
+def test_nobody_to_list_says_so(signed_in, clinic):
+    response = signed_in(clinic["owner"]).get("/w/clinic/customers")
     assert response.status_code == 200
     assert "No customers yet." in response.get_data(as_text=True)
     assert parse(response).find("a", download="") is None  # nothing to export
@@ -249,11 +249,11 @@ def test_nobody_to_list_says_so(app, clinic):
 # A customer's record ----------------------------------------------------------------
 
 
-def test_the_record_shows_contact_bookings_and_no_shows(app, world, history):
+def test_the_record_shows_contact_bookings_and_no_shows(signed_in, world, history):
     casey = User.get_by_id(world["ana's customer"])
     casey.phone = "+447700900456"
     casey.save()
-    response = as_user(app, world["owner"]).get(f"/w/clinic/customers/{casey.id}")
+    response = signed_in(world["owner"]).get(f"/w/clinic/customers/{casey.id}")
     page = parse(response)
 
     assert page.one("h1").text == "Casey Morgan"
@@ -280,22 +280,22 @@ def test_the_record_shows_contact_bookings_and_no_shows(app, world, history):
     assert "Mon 16 Nov 2026 11:00–11:30 Follow-up with Ana Silva cancelled" in past
 
 
-def test_a_provider_sees_only_their_own_bookings_of_a_customer(app, world, history):
+def test_a_provider_sees_only_their_own_bookings_of_a_customer(signed_in, world, history):
     url = "/w/clinic/customers/{}".format(world["ana's customer"])
-    page = parse(as_user(app, world["provider"]).get(url))
+    page = parse(signed_in(world["provider"]).get(url))
     hrefs = [a.attrs["href"] for a in page.find_all("a") if "/bookings/" in a.attrs["href"]]
     assert f"/w/clinic/bookings/{history['with tom'].id}" not in hrefs
     assert len(hrefs) == 4  # the upcoming one, the visit, the no-show, the cancelled one
     for href in hrefs:  # every link opens for her
-        assert as_user(app, world["provider"]).get(href).status_code == 200
+        assert signed_in(world["provider"]).get(href).status_code == 200
 
 
-def test_a_customer_without_email_or_phone_reads_well(app, world, clinic):
+def test_a_customer_without_email_or_phone_reads_well(signed_in, world, clinic):
     walk_in = User.create(name="Wanda Walk-in")
     add_booking(
         clinic, clinic["ana"], clinic["follow_up"], walk_in, datetime(2026, 11, 20, 9, tzinfo=UTC)
     )
-    response = as_user(app, world["provider"]).get(f"/w/clinic/customers/{walk_in.id}")
+    response = signed_in(world["provider"]).get(f"/w/clinic/customers/{walk_in.id}")
     assert response.status_code == 200
     text = parse(response).text
     assert "Email None given" in text
@@ -306,14 +306,14 @@ def test_a_customer_without_email_or_phone_reads_well(app, world, clinic):
 # Notes -------------------------------------------------------------------------------
 
 
-def _note_page(app, user, customer_id):
-    client = as_user(app, user)
+def _note_page(signed_in, user, customer_id):
+    client = signed_in(user)
     url = f"/w/clinic/customers/{customer_id}"
     return client, url, csrf_token(client.get(url))
 
 
-def test_adding_a_note(app, world, clinic, clock):
-    client, url, token = _note_page(app, world["provider"], world["ana's customer"])
+def test_adding_a_note(signed_in, world, clinic, clock):
+    client, url, token = _note_page(signed_in, world["provider"], world["ana's customer"])
     response = client.post(
         url, data={"csrf_token": token, "body": "  Left knee; prefers mornings.\r\nCall first.  "}
     )
@@ -335,11 +335,11 @@ def test_adding_a_note(app, world, clinic, clock):
     assert "Wed 25 Nov 2026, 12:00" in shown
 
 
-def test_notes_are_newest_first_and_shared_by_the_staff(app, world, clock):
-    client, url, token = _note_page(app, world["provider"], world["ana's customer"])
+def test_notes_are_newest_first_and_shared_by_the_staff(signed_in, world, clock):
+    client, url, token = _note_page(signed_in, world["provider"], world["ana's customer"])
     client.post(url, data={"csrf_token": token, "body": "First."})
     clock.advance(hours=1)
-    owner, _, owner_token = _note_page(app, world["owner"], world["ana's customer"])
+    owner, _, owner_token = _note_page(signed_in, world["owner"], world["ana's customer"])
     owner.post(url, data={"csrf_token": owner_token, "body": "Second."})
 
     items = parse(client.get(url)).one("ol", class_="cu-note-list").find_all("li")
@@ -355,8 +355,8 @@ def test_notes_are_newest_first_and_shared_by_the_staff(app, world, clock):
         ("x" * 4001, "Keep a note to 4,000 characters; this one has 4,001."),
     ],
 )
-def test_a_bad_note_gets_422_and_keeps_the_text(app, world, typed, message):
-    client, url, token = _note_page(app, world["provider"], world["ana's customer"])
+def test_a_bad_note_gets_422_and_keeps_the_text(signed_in, world, typed, message):
+    client, url, token = _note_page(signed_in, world["provider"], world["ana's customer"])
     response = client.post(url, data={"csrf_token": token, "body": typed})
 
     assert response.status_code == 422
@@ -368,14 +368,14 @@ def test_a_bad_note_gets_422_and_keeps_the_text(app, world, typed, message):
     assert Note.select().count() == 0
 
 
-def test_a_note_of_exactly_4000_characters_is_kept(app, world):
-    client, url, token = _note_page(app, world["owner"], world["ana's customer"])
+def test_a_note_of_exactly_4000_characters_is_kept(signed_in, world):
+    client, url, token = _note_page(signed_in, world["owner"], world["ana's customer"])
     assert client.post(url, data={"csrf_token": token, "body": "y" * 4000}).status_code == 303
     assert len(Note.get().body) == 4000
 
 
-def test_htmx_note_swaps_the_notes_section(app, world):
-    client, url, token = _note_page(app, world["provider"], world["ana's customer"])
+def test_htmx_note_swaps_the_notes_section(signed_in, world):
+    client, url, token = _note_page(signed_in, world["provider"], world["ana's customer"])
     page = parse(client.get(url))
     form = page.one("section", id="notes").one("form")
     assert (form.attrs["hx-post"], form.attrs["hx-target"], form.attrs["method"]) == (
@@ -401,8 +401,8 @@ def test_htmx_note_swaps_the_notes_section(app, world):
     assert Note.select().count() == 1
 
 
-def test_a_note_without_the_csrf_token_is_refused(app, world):
-    client, url, _ = _note_page(app, world["provider"], world["ana's customer"])
+def test_a_note_without_the_csrf_token_is_refused(signed_in, world):
+    client, url, _ = _note_page(signed_in, world["provider"], world["ana's customer"])
     assert client.post(url, data={"body": "No token."}).status_code == 400
     assert Note.select().count() == 0
 
@@ -410,8 +410,8 @@ def test_a_note_without_the_csrf_token_is_refused(app, world):
 # CSV export --------------------------------------------------------------------------
 
 
-def test_csv_export_lists_the_customers_with_their_figures(app, world, history):
-    response = as_user(app, world["owner"]).get("/w/clinic/customers.csv")
+def test_csv_export_lists_the_customers_with_their_figures(signed_in, world, history):
+    response = signed_in(world["owner"]).get("/w/clinic/customers.csv")
 
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -426,20 +426,20 @@ def test_csv_export_lists_the_customers_with_their_figures(app, world, history):
     ]
 
 
-def test_a_providers_csv_holds_only_their_customers(app, world, history):
-    response = as_user(app, world["provider"]).get("/w/clinic/customers.csv")
+def test_a_providers_csv_holds_only_their_customers(signed_in, world, history):
+    response = signed_in(world["provider"]).get("/w/clinic/customers.csv")
     rows = read_csv(response)
     assert [r[0] for r in rows[1:]] == ["Casey Morgan"]
     assert rows[1][3:] == ["1", "1", "2026-11-02 10:00", "2026-11-30 10:00"]
 
 
-def test_csv_follows_the_search(app, world):
-    response = as_user(app, world["owner"]).get("/w/clinic/customers.csv?q=sam")
+def test_csv_follows_the_search(signed_in, world):
+    response = signed_in(world["owner"]).get("/w/clinic/customers.csv?q=sam")
     assert [r[0] for r in read_csv(response)[1:]] == ["Sam Lee"]
     assert "clinic-customers-2026-11-25-search.csv" in response.headers["Content-Disposition"]
 
 
-def test_csv_quotes_and_defuses_formulas(app, world, clinic):
+def test_csv_quotes_and_defuses_formulas(signed_in, world, clinic):
     start = datetime(2026, 12, 2, 9, tzinfo=UTC)
     names = [
         '=HYPERLINK("http://evil.example","click")',
@@ -456,7 +456,7 @@ def test_csv_quotes_and_defuses_formulas(app, world, clinic):
     sam.phone = "+447700900123"
     sam.save()
 
-    response = as_user(app, world["owner"]).get("/w/clinic/customers.csv")
+    response = signed_in(world["owner"]).get("/w/clinic/customers.csv")
     text = response.get_data(as_text=True)
     rows = {row[1]: row for row in read_csv(response)[1:]}
 
@@ -471,8 +471,10 @@ def test_csv_quotes_and_defuses_formulas(app, world, clinic):
     assert "\r\n" in text  # RFC 4180 line ends
 
 
-def test_the_list_takes_the_same_few_queries_however_many_customers(app, world, clinic, caplog):
-    owner = as_user(app, world["owner"])
+def test_the_list_takes_the_same_few_queries_however_many_customers(
+    signed_in, world, clinic, caplog
+):
+    owner = signed_in(world["owner"])
 
     def queries() -> int:
         caplog.clear()

@@ -10,7 +10,7 @@ import pytest
 from models import TimeOff
 from tests.integration.test_ws_customers import add_booking
 from tests.integration.webpages import parse
-from tests.integration.workspace import as_user, expect
+from tests.integration.workspace import expect
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -25,8 +25,8 @@ MATRIX = {
 
 
 @pytest.mark.parametrize("route", MATRIX)
-def test_access_matrix(app, world, route):
-    expect(app, world, route, MATRIX[route])
+def test_access_matrix(signed_in, world, route):
+    expect(signed_in, world, route, MATRIX[route])
 
 
 def utc(*args: int) -> datetime:
@@ -62,8 +62,8 @@ def busy_week(world, clinic):
     add_booking(clinic, ana, follow_up, casey, utc(2026, 12, 7, 9))  # the week after
 
 
-def test_the_owners_week_covers_every_provider(app, world, busy_week):
-    response = as_user(app, world["owner"]).get("/w/clinic/dashboard?week=2026-11-30")
+def test_the_owners_week_covers_every_provider(signed_in, world, busy_week):
+    response = signed_in(world["owner"]).get("/w/clinic/dashboard?week=2026-11-30")
 
     assert response.status_code == 200
     # Booked 60 + 45 + 30 + 30 + 30 (of the 60 at lunch) = 195 min; available: Ana
@@ -86,8 +86,8 @@ def test_the_owners_week_covers_every_provider(app, world, busy_week):
     assert "30 Nov – 6 Dec 2026" in parse(response).one("h2", id="week-title").text
 
 
-def test_a_providers_week_covers_only_them(app, world, busy_week):
-    response = as_user(app, world["provider"]).get("/w/clinic/dashboard?week=2026-12-02")
+def test_a_providers_week_covers_only_them(signed_in, world, busy_week):
+    response = signed_in(world["provider"]).get("/w/clinic/dashboard?week=2026-12-02")
     # Ana: 60 + 30 + 30 = 120 of 2100 min; no no-shows among one completed.
     assert figures(response) == {
         "Bookings": ["3"],
@@ -98,8 +98,8 @@ def test_a_providers_week_covers_only_them(app, world, busy_week):
     assert [row[1] for row in per_day(response)] == ["1", "1", "0", "1", "0", "0", "0"]
 
 
-def test_a_week_with_nothing_marked_has_no_no_show_rate(app, world):
-    response = as_user(app, world["owner"]).get("/w/clinic/dashboard")
+def test_a_week_with_nothing_marked_has_no_no_show_rate(signed_in, world):
+    response = signed_in(world["owner"]).get("/w/clinic/dashboard")
     found = figures(response)
     assert found["Bookings"] == ["0"]
     assert found["Utilisation"][0] == "0%"
@@ -108,8 +108,8 @@ def test_a_week_with_nothing_marked_has_no_no_show_rate(app, world):
     assert parse(response).one("h2", id="week-title").text.startswith("This week")
 
 
-def test_the_chart_is_an_accessible_svg_drawn_on_the_server(app, world, busy_week):
-    page = parse(as_user(app, world["owner"]).get("/w/clinic/dashboard?week=2026-11-30"))
+def test_the_chart_is_an_accessible_svg_drawn_on_the_server(signed_in, world, busy_week):
+    page = parse(signed_in(world["owner"]).get("/w/clinic/dashboard?week=2026-11-30"))
     svg = page.one("svg", role="img")
     assert svg.attrs["aria-labelledby"] == "chart-svg-title"
     assert svg.one("title", id="chart-svg-title").text == (
@@ -124,8 +124,10 @@ def test_the_chart_is_an_accessible_svg_drawn_on_the_server(app, world, busy_wee
     assert "fill=" not in str(svg.attrs)  # colours come from the stylesheet
 
 
-def test_week_navigation_moves_by_a_week_and_answers_htmx_with_the_week(app, world, busy_week):
-    owner = as_user(app, world["owner"])
+def test_week_navigation_moves_by_a_week_and_answers_htmx_with_the_week(
+    signed_in, world, busy_week
+):
+    owner = signed_in(world["owner"])
     page = parse(owner.get("/w/clinic/dashboard"))
     following = page.one("a", aria_label="Next week")
     assert following.attrs["href"] == "/w/clinic/dashboard?week=2026-11-30"
@@ -143,13 +145,13 @@ def test_week_navigation_moves_by_a_week_and_answers_htmx_with_the_week(app, wor
     assert back.text == "This week"
 
 
-def test_a_bad_week_is_a_clear_422(app, world):
-    response = as_user(app, world["owner"]).get("/w/clinic/dashboard?week=2026-13-01")
+def test_a_bad_week_is_a_clear_422(signed_in, world):
+    response = signed_in(world["owner"]).get("/w/clinic/dashboard?week=2026-13-01")
     assert response.status_code == 422
     assert "Give a date as YYYY-MM-DD." in response.get_data(as_text=True)
 
 
-def test_today_lists_the_next_appointments(app, world, clinic):
+def test_today_lists_the_next_appointments(signed_in, world, clinic):
     # Wed 25 Nov 2026, 12:00 GMT.
     casey, ana, tom = clinic["customer"], clinic["ana"], clinic["tom"]
     add_booking(clinic, tom, clinic["follow_up"], casey, utc(2026, 11, 25, 9), "completed")
@@ -158,7 +160,7 @@ def test_today_lists_the_next_appointments(app, world, clinic):
     later = add_booking(clinic, ana, clinic["assessment"], casey, utc(2026, 11, 25, 14))
     add_booking(clinic, ana, clinic["assessment"], casey, utc(2026, 11, 26, 9))  # tomorrow
 
-    owner = parse(as_user(app, world["owner"]).get("/w/clinic/dashboard"))
+    owner = parse(signed_in(world["owner"]).get("/w/clinic/dashboard"))
     today = owner.one("section", aria_labelledby="today-title")
     assert "2 of 3 appointments still to come." in today.text
     items = today.one("ol").find_all("li")
@@ -169,25 +171,25 @@ def test_today_lists_the_next_appointments(app, world, clinic):
     assert items[0].text == "11:30 Casey Morgan Sports massage · Tom Reed Now"
     assert items[1].text == "14:00 Casey Morgan Initial assessment · Ana Silva"
 
-    ana_page = parse(as_user(app, world["provider"]).get("/w/clinic/dashboard"))
+    ana_page = parse(signed_in(world["provider"]).get("/w/clinic/dashboard"))
     mine = ana_page.one("section", aria_labelledby="today-title")
     assert [li.one("a").attrs["href"] for li in mine.one("ol").find_all("li")] == [
         f"/w/clinic/bookings/{later.id}"
     ]
 
 
-def test_a_quiet_day_says_so(app, world):
-    page = parse(as_user(app, world["provider"]).get("/w/clinic/dashboard"))
+def test_a_quiet_day_says_so(signed_in, world):
+    page = parse(signed_in(world["provider"]).get("/w/clinic/dashboard"))
     today = page.one("section", aria_labelledby="today-title")
     assert "No appointments today for you." in today.text
     assert today.find("ol") is None
 
 
-def test_a_day_that_is_over_says_so(app, world, clinic, clock):
+def test_a_day_that_is_over_says_so(signed_in, world, clinic, clock):
     add_booking(
         clinic, clinic["ana"], clinic["follow_up"], clinic["customer"], utc(2026, 11, 25, 9)
     )
-    page = parse(as_user(app, world["owner"]).get("/w/clinic/dashboard"))
+    page = parse(signed_in(world["owner"]).get("/w/clinic/dashboard"))
     assert "Today’s appointment is over." in page.text
 
 
@@ -198,8 +200,8 @@ def queries_for(client, url: str, caplog) -> int:
     return sum(1 for r in caplog.records if r.name == "peewee")
 
 
-def test_figures_take_the_same_few_queries_however_many_bookings(app, world, clinic, caplog):
-    owner = as_user(app, world["owner"])
+def test_figures_take_the_same_few_queries_however_many_bookings(signed_in, world, clinic, caplog):
+    owner = signed_in(world["owner"])
     url = "/w/clinic/dashboard?week=2026-11-30"
     before = queries_for(owner, url, caplog)
     for day in range(1, 5):

@@ -8,15 +8,14 @@ import pytest
 from models import Booking, User
 from services.booking import appointments as bookings
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import as_user
 
 HTMX = {"HX-Request": "true"}
 AT_14 = "2026-11-30T14:00:00+00:00"
 
 
 @pytest.fixture
-def ana(app, world):
-    client = as_user(app, world["provider"])
+def ana(signed_in, world):
+    client = signed_in(world["provider"])
     client.token = csrf_token(client.get("/"))
     return client
 
@@ -164,11 +163,11 @@ def test_a_provider_cannot_book_for_another(ana, world, clinic):
     assert response.status_code == 404
 
 
-def test_search_only_finds_customers_the_provider_has_seen(ana, world):
+def test_search_only_finds_customers_the_provider_has_seen(ana, world, signed_in):
     found = parse(ana.get("/w/clinic/bookings/new/customers", query_string={"q": "sam"}))
     assert "Sam Lee" not in found.text
     assert "No customer matches" in found.text
-    owner = as_user(ana.application, world["owner"])
+    owner = signed_in(world["owner"])
     assert "Sam Lee" in parse(owner.get("/w/clinic/bookings/new/customers?q=sam")).text
 
 

@@ -6,19 +6,19 @@ from models import TimeOff
 from services.booking import appointments as bookings
 from tests import factories
 from tests.integration.webpages import parse
-from tests.integration.workspace import MON_10, as_user
+from tests.integration.workspace import MON_10
 
 HTMX = {"HX-Request": "true"}
 
 
-def test_day_shows_hours_bookings_time_off_and_bookable_gaps(app, world, clinic):
+def test_day_shows_hours_bookings_time_off_and_bookable_gaps(signed_in, world, clinic):
     TimeOff.create(
         provider=clinic["ana"],
         start_at=datetime(2026, 11, 30, 15, tzinfo=UTC),
         end_at=datetime(2026, 11, 30, 16, tzinfo=UTC),
         reason="Dentist",
     )
-    page = parse(as_user(app, world["owner"]).get("/w/clinic?date=2026-11-30"))
+    page = parse(signed_in(world["owner"]).get("/w/clinic?date=2026-11-30"))
     ana, tom = page.find_all("section", class_="ws-column")
 
     assert "10:00 Casey Morgan" in ana.one("a", class_="ws-booking").text
@@ -49,26 +49,26 @@ def test_day_shows_hours_bookings_time_off_and_bookable_gaps(app, world, clinic)
     assert link.attrs["href"].startswith(f"/w/clinic/bookings/new?provider={world['ana']}&start=")
 
 
-def test_cancelled_bookings_leave_the_grid_but_are_listed(app, world, clock):
+def test_cancelled_bookings_leave_the_grid_but_are_listed(signed_in, world, clock):
     bookings.cancel(booking_id=world["ana's booking"], actor_id=world["owner"].id, now=clock())
-    page = parse(as_user(app, world["provider"]).get("/w/clinic?date=2026-11-30"))
+    page = parse(signed_in(world["provider"]).get("/w/clinic?date=2026-11-30"))
 
     assert page.find("a", class_="ws-booking") is None
     assert "1 cancelled" in page.one("details", class_="ws-cancelled").text
     assert "+ 10:00" in [a.text for a in page.find_all("a", class_="ws-free")]
 
 
-def test_today_has_a_now_line_and_no_gaps_in_the_past(app, world, clock):
+def test_today_has_a_now_line_and_no_gaps_in_the_past(signed_in, world, clock):
     clock.now = datetime(2026, 11, 30, 11, 40, tzinfo=UTC)
-    page = parse(as_user(app, world["provider"]).get("/w/clinic"))
+    page = parse(signed_in(world["provider"]).get("/w/clinic"))
 
     assert "Now, 11:40" in page.one("div", class_="ws-now").text
     free = [a.text for a in page.find_all("a", class_="ws-free")]
     assert free[0] == "+ 11:30"  # the half hour under way can still take a walk-in
 
 
-def test_week_shows_seven_days_of_one_provider(app, world):
-    owner = as_user(app, world["owner"])
+def test_week_shows_seven_days_of_one_provider(signed_in, world):
+    owner = signed_in(world["owner"])
     page = parse(owner.get(f"/w/clinic/week?date=2026-12-02&provider={world['tom']}"))
 
     titles = [h.text for h in page.find_all("h3", class_="ws-col-title")]
@@ -79,8 +79,8 @@ def test_week_shows_seven_days_of_one_provider(app, world):
     assert not sun.find_all("a", class_="ws-free")
 
 
-def test_provider_week_is_their_own(app, world):
-    page = parse(as_user(app, world["provider"]).get("/w/clinic/week?date=2026-11-30"))
+def test_provider_week_is_their_own(signed_in, world):
+    page = parse(signed_in(world["provider"]).get("/w/clinic/week?date=2026-11-30"))
     assert "Initial assessment" in page.one("a", class_="ws-booking").text
     assert page.find("select", id="who") is None  # nobody else to choose
 
@@ -92,8 +92,8 @@ def _poll(client, url):
     return tag, client.get(url, headers=HTMX | {"If-None-Match": tag})
 
 
-def test_polling_answers_304_until_someone_books(app, world, clinic, clock):
-    ana = as_user(app, world["provider"])
+def test_polling_answers_304_until_someone_books(signed_in, world, clinic, clock):
+    ana = signed_in(world["provider"])
     tag, again = _poll(ana, "/w/clinic?date=2026-11-30")
     assert again.status_code == 304
     assert again.data == b""
@@ -113,8 +113,8 @@ def test_polling_answers_304_until_someone_books(app, world, clinic, clock):
     assert len(fragment.find_all("a", class_="ws-booking")) == 2
 
 
-def test_polling_notices_cancellations_and_time_off(app, world, clinic, clock):
-    ana = as_user(app, world["provider"])
+def test_polling_notices_cancellations_and_time_off(signed_in, world, clinic, clock):
+    ana = signed_in(world["provider"])
     tag, _ = _poll(ana, "/w/clinic/week?date=2026-11-30")
     bookings.cancel(booking_id=world["ana's booking"], actor_id=world["owner"].id, now=clock())
     assert (
@@ -130,8 +130,8 @@ def test_polling_notices_cancellations_and_time_off(app, world, clinic, clock):
     )
 
 
-def test_polling_redraws_once_a_minute_for_the_now_line(app, world, clock):
-    ana = as_user(app, world["provider"])
+def test_polling_redraws_once_a_minute_for_the_now_line(signed_in, world, clock):
+    ana = signed_in(world["provider"])
     tag, _ = _poll(ana, "/w/clinic")
     clock.advance(seconds=30)
     assert ana.get("/w/clinic", headers=HTMX | {"If-None-Match": tag}).status_code in (200, 304)
@@ -139,8 +139,8 @@ def test_polling_redraws_once_a_minute_for_the_now_line(app, world, clock):
     assert ana.get("/w/clinic", headers=HTMX | {"If-None-Match": tag}).status_code == 200
 
 
-def test_a_full_page_load_never_gets_304(app, world):
-    ana = as_user(app, world["provider"])
+def test_a_full_page_load_never_gets_304(signed_in, world):
+    ana = signed_in(world["provider"])
     tag, _ = _poll(ana, "/w/clinic")
     page = ana.get("/w/clinic", headers={"If-None-Match": tag})
     assert page.status_code == 200
@@ -148,22 +148,22 @@ def test_a_full_page_load_never_gets_304(app, world):
     assert "ETag" not in page.headers
 
 
-def test_each_staff_member_gets_their_own_tag(app, world):
-    owner_tag, _ = _poll(as_user(app, world["owner"]), "/w/clinic")
-    ana_tag, _ = _poll(as_user(app, world["provider"]), "/w/clinic")
+def test_each_staff_member_gets_their_own_tag(signed_in, world):
+    owner_tag, _ = _poll(signed_in(world["owner"]), "/w/clinic")
+    ana_tag, _ = _poll(signed_in(world["provider"]), "/w/clinic")
     assert owner_tag != ana_tag
 
 
-def test_bad_dates_are_a_clear_422(app, world):
-    response = as_user(app, world["owner"]).get("/w/clinic?date=30-11-2026")
+def test_bad_dates_are_a_clear_422(signed_in, world):
+    response = signed_in(world["owner"]).get("/w/clinic?date=30-11-2026")
     assert response.status_code == 422
     assert "YYYY-MM-DD" in response.data.decode()
 
 
-def test_a_new_business_without_providers_gets_an_empty_schedule_not_an_error(app, clock):
+def test_a_new_business_without_providers_gets_an_empty_schedule_not_an_error(signed_in, clock):
     org = factories.make_org("fresh")
     owner = factories.make_owner(org, "new@fresh.test")
-    client = as_user(app, owner)
+    client = signed_in(owner)
     for url in ("/w/fresh", "/w/fresh/week"):
         response = client.get(url)
         assert response.status_code == 200, url

@@ -9,7 +9,7 @@ import pytest
 from models import Booking, Organisation, Provider, Service, ServiceProvider
 from tests.conftest import api_client_for
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import MON_10, as_user, expect
+from tests.integration.workspace import MON_10, expect
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 NEW = "/w/clinic/services/new"
@@ -55,13 +55,13 @@ MATRIX = {
 
 
 @pytest.mark.parametrize(("method", "route", "form"), MATRIX)
-def test_access_matrix(app, world, method, route, form):
+def test_access_matrix(signed_in, world, method, route, form):
     data = good(world) if form == "good" else None
-    expect(app, world, route, MATRIX[method, route, form], method=method, data=data)
+    expect(signed_in, world, route, MATRIX[method, route, form], method=method, data=data)
 
 
-def test_another_business_keeps_its_service_when_the_owner_tries_to_archive_it(app, world):
-    owner = as_user(app, world["owner"])
+def test_another_business_keeps_its_service_when_the_owner_tries_to_archive_it(signed_in, world):
+    owner = signed_in(world["owner"])
     token = csrf_token(owner.get("/w/clinic/services"))
     response = owner.post(
         f"/w/clinic/services/{world['other service']}/archive", headers={"X-CSRFToken": token}
@@ -71,10 +71,6 @@ def test_another_business_keeps_its_service_when_the_owner_tries_to_archive_it(a
 
 
 # Helpers -----------------------------------------------------------------------------
-
-
-def owner_client(app, world):
-    return as_user(app, world["owner"])
 
 
 def post(client, path: str, data: dict | None = None, *, headers=None, page: str | None = None):
@@ -96,9 +92,9 @@ def offered_by(service_id: int) -> set[int]:
 # The list ----------------------------------------------------------------------------
 
 
-def test_list_groups_by_category_with_duration_price_and_who_offers_it(app, world):
+def test_list_groups_by_category_with_duration_price_and_who_offers_it(signed_in, world):
     Service.update(active=False).where(Service.id == world["assessment"]).execute()
-    page = parse(owner_client(app, world).get("/w/clinic/services"))
+    page = parse(signed_in(world["owner"]).get("/w/clinic/services"))
 
     groups = page.find_all("section", class_="svc-group")
     assert [g.find("h2").text for g in groups] == ["Without a category", "Massage", "Archived"]
@@ -117,19 +113,19 @@ def test_list_groups_by_category_with_duration_price_and_who_offers_it(app, worl
     assert page.one("a", aria_current="page").text == "Services"
 
 
-def test_a_service_nobody_offers_says_so(app, world):
+def test_a_service_nobody_offers_says_so(signed_in, world):
     ServiceProvider.delete().where(ServiceProvider.service == world["assessment"]).execute()
-    page = text(owner_client(app, world).get("/w/clinic/services"))
+    page = text(signed_in(world["owner"]).get("/w/clinic/services"))
     assert "Nobody offers it" in page
 
 
 # Creating ----------------------------------------------------------------------------
 
 
-def test_new_service_form_offers_active_providers_and_existing_categories(app, world):
+def test_new_service_form_offers_active_providers_and_existing_categories(signed_in, world):
     Provider.update(active=False).where(Provider.id == world["tom"]).execute()
     pia = Provider.create(organisation=Organisation.get(slug="clinic"), name="Pia Park")
-    page = parse(owner_client(app, world).get(NEW))
+    page = parse(signed_in(world["owner"]).get(NEW))
     boxes = page.find_all("input", type="checkbox", name="providers")
     assert [b.attrs["value"] for b in boxes] == [str(world["ana"]), str(pia.id)]
     assert not [b for b in boxes if "checked" in b.attrs]  # the owner chooses
@@ -140,18 +136,18 @@ def test_new_service_form_offers_active_providers_and_existing_categories(app, w
     assert form.attrs["hx-post"] == NEW
 
 
-def test_with_one_provider_the_new_form_ticks_them(app, world):
+def test_with_one_provider_the_new_form_ticks_them(signed_in, world):
     Provider.update(active=False).where(Provider.id == world["tom"]).execute()
     Provider.update(active=False).where(Provider.id == world["ana"]).execute()
     solo = Provider.create(organisation=Organisation.get(slug="clinic"), name="Solo")
-    page = parse(owner_client(app, world).get(NEW))
+    page = parse(signed_in(world["owner"]).get(NEW))
     (box,) = page.find_all("input", type="checkbox", name="providers")
     assert box.attrs["value"] == str(solo.id)
     assert "checked" in box.attrs
 
 
-def test_creating_a_service_saves_it_and_puts_it_on_the_booking_page(app, world):
-    client = owner_client(app, world)
+def test_creating_a_service_saves_it_and_puts_it_on_the_booking_page(signed_in, world):
+    client = signed_in(world["owner"])
     response = post(client, NEW, good(world))
     assert response.status_code == 303
     assert response.headers["Location"] == "/w/clinic/services"
@@ -172,20 +168,20 @@ def test_creating_a_service_saves_it_and_puts_it_on_the_booking_page(app, world)
     ("typed", "cents"),
     [("45", 4500), ("45.5", 4550), ("45.05", 4505), (" 0 ", 0), (".5", 50), ("99999.99", 9999999)],
 )
-def test_prices_are_typed_in_currency_units_and_kept_in_cents(app, world, typed, cents):
-    response = post(owner_client(app, world), NEW, good(world, price=typed))
+def test_prices_are_typed_in_currency_units_and_kept_in_cents(signed_in, world, typed, cents):
+    response = post(signed_in(world["owner"]), NEW, good(world, price=typed))
     assert response.status_code == 303
     assert Service.get(Service.name == "Deep tissue massage").price_cents == cents
 
 
-def test_htmx_create_redirects_the_whole_page(app, world):
-    response = post(owner_client(app, world), NEW, good(world), headers=PARTIAL)
+def test_htmx_create_redirects_the_whole_page(signed_in, world):
+    response = post(signed_in(world["owner"]), NEW, good(world), headers=PARTIAL)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/w/clinic/services"
 
 
-def test_a_category_typed_in_another_case_joins_the_existing_one(app, world):
-    post(owner_client(app, world), NEW, good(world, category="  massage "))
+def test_a_category_typed_in_another_case_joins_the_existing_one(signed_in, world):
+    post(signed_in(world["owner"]), NEW, good(world, category="  massage "))
     assert Service.get(Service.name == "Deep tissue massage").category == "Massage"
 
 
@@ -219,8 +215,10 @@ BAD = [
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD, ids=[f"{f}={v!r}" for f, v, _ in BAD])
-def test_bad_input_shows_the_problem_and_keeps_what_was_typed(app, world, field, value, message):
-    response = post(owner_client(app, world), NEW, good(world, **{field: value}))
+def test_bad_input_shows_the_problem_and_keeps_what_was_typed(
+    signed_in, world, field, value, message
+):
+    response = post(signed_in(world["owner"]), NEW, good(world, **{field: value}))
     assert response.status_code == 422
     page = parse(response)
     problem = page.one("p", class_="error")
@@ -239,17 +237,17 @@ def test_bad_input_shows_the_problem_and_keeps_what_was_typed(app, world, field,
     assert not Service.select().where(Service.name.contains("tissue")).exists()
 
 
-def test_notice_must_be_shorter_than_how_far_ahead_people_can_book(app, world):
+def test_notice_must_be_shorter_than_how_far_ahead_people_can_book(signed_in, world):
     response = post(
-        owner_client(app, world), NEW, good(world, min_notice="1440", max_days_ahead="1")
+        signed_in(world["owner"]), NEW, good(world, min_notice="1440", max_days_ahead="1")
     )
     assert response.status_code == 422
     assert "Make the minimum notice shorter" in text(response)
 
 
-def test_every_problem_is_reported_at_once(app, world):
+def test_every_problem_is_reported_at_once(signed_in, world):
     bad = good(world, name="", duration="7", price="-1", providers=[])
-    page = text(post(owner_client(app, world), NEW, bad))
+    page = text(post(signed_in(world["owner"]), NEW, bad))
     for message in (
         "Enter the service's name.",
         "Use a multiple of 5",
@@ -259,16 +257,16 @@ def test_every_problem_is_reported_at_once(app, world):
         assert message in page
 
 
-def test_another_businesss_provider_cannot_be_ticked(app, world):
+def test_another_businesss_provider_cannot_be_ticked(signed_in, world):
     bad = good(world, providers=[str(world["ana"]), str(world["other provider"])])
-    response = post(owner_client(app, world), NEW, bad)
+    response = post(signed_in(world["owner"]), NEW, bad)
     assert response.status_code == 422
     assert "Choose people from the list." in text(response)
     assert not Service.select().where(Service.name.contains("tissue")).exists()
 
 
-def test_htmx_gets_just_the_form_with_the_errors(app, world):
-    response = post(owner_client(app, world), NEW, good(world, duration="x"), headers=PARTIAL)
+def test_htmx_gets_just_the_form_with_the_errors(signed_in, world):
+    response = post(signed_in(world["owner"]), NEW, good(world, duration="x"), headers=PARTIAL)
     assert response.status_code == 422
     page = text(response)
     assert page.lstrip().startswith("<form")
@@ -276,8 +274,8 @@ def test_htmx_gets_just_the_form_with_the_errors(app, world):
     assert "Enter a whole number of minutes" in page
 
 
-def test_a_form_without_its_csrf_token_is_refused(app, world):
-    client = owner_client(app, world)
+def test_a_form_without_its_csrf_token_is_refused(signed_in, world):
+    client = signed_in(world["owner"])
     response = client.post(NEW, data=good(world))
     assert response.status_code in (400, 422)
     assert not Service.select().where(Service.name.contains("tissue")).exists()
@@ -286,8 +284,8 @@ def test_a_form_without_its_csrf_token_is_refused(app, world):
 # Editing -----------------------------------------------------------------------------
 
 
-def test_edit_form_shows_the_service_as_saved(app, world):
-    page = parse(owner_client(app, world).get(f"/w/clinic/services/{world['assessment']}"))
+def test_edit_form_shows_the_service_as_saved(signed_in, world):
+    page = parse(signed_in(world["owner"]).get(f"/w/clinic/services/{world['assessment']}"))
     assert page.one("input", name="name").attrs["value"] == "Initial assessment"
     assert page.one("input", name="price").attrs["value"] == "65"
     assert page.one("input", name="duration").attrs["value"] == "60"
@@ -298,10 +296,10 @@ def test_edit_form_shows_the_service_as_saved(app, world):
     assert "Archive “Initial assessment”" in page.text
 
 
-def test_editing_saves_the_changes_and_who_offers_it(app, world):
+def test_editing_saves_the_changes_and_who_offers_it(signed_in, world):
     path = f"/w/clinic/services/{world['assessment']}"
     changes = good(world, name="Assessment", price="70", providers=[str(world["tom"])])
-    response = post(owner_client(app, world), path, changes)
+    response = post(signed_in(world["owner"]), path, changes)
     assert response.status_code == 303
     saved = Service.get_by_id(world["assessment"])
     assert (saved.name, saved.price_cents, saved.duration_minutes) == ("Assessment", 7000, 50)
@@ -311,25 +309,25 @@ def test_editing_saves_the_changes_and_who_offers_it(app, world):
     assert (kept.price_cents, kept.provider_id, kept.status) == (6500, world["ana"], "confirmed")
 
 
-def test_a_service_may_keep_its_own_name(app, world):
+def test_a_service_may_keep_its_own_name(signed_in, world):
     path = f"/w/clinic/services/{world['assessment']}"
-    response = post(owner_client(app, world), path, good(world, name="Initial Assessment"))
+    response = post(signed_in(world["owner"]), path, good(world, name="Initial Assessment"))
     assert response.status_code == 303
     assert Service.get_by_id(world["assessment"]).name == "Initial Assessment"
 
 
-def test_editing_keeps_a_deactivated_providers_link(app, world):
+def test_editing_keeps_a_deactivated_providers_link(signed_in, world):
     Provider.update(active=False).where(Provider.id == world["tom"]).execute()
     follow_up = Service.get(Service.name == "Follow-up")
     path = f"/w/clinic/services/{follow_up.id}"
-    response = post(owner_client(app, world), path, good(world, providers=[str(world["ana"])]))
+    response = post(signed_in(world["owner"]), path, good(world, providers=[str(world["ana"])]))
     assert response.status_code == 303
     assert offered_by(follow_up.id) == {world["ana"], world["tom"]}
 
 
-def test_bad_edit_keeps_what_was_typed_and_changes_nothing(app, world):
+def test_bad_edit_keeps_what_was_typed_and_changes_nothing(signed_in, world):
     path = f"/w/clinic/services/{world['assessment']}"
-    response = post(owner_client(app, world), path, good(world, price="12.345"))
+    response = post(signed_in(world["owner"]), path, good(world, price="12.345"))
     assert response.status_code == 422
     page = parse(response)
     assert page.one("input", name="price").attrs["value"] == "12.345"
@@ -340,8 +338,10 @@ def test_bad_edit_keeps_what_was_typed_and_changes_nothing(app, world):
 # Archiving and restoring -------------------------------------------------------------
 
 
-def test_archiving_takes_it_off_the_booking_page_and_keeps_its_bookings(app, world, clock):
-    client = owner_client(app, world)
+def test_archiving_takes_it_off_the_booking_page_and_keeps_its_bookings(
+    app, world, clock, signed_in
+):
+    client = signed_in(world["owner"])
     service_id = world["assessment"]
     assert "Initial assessment" in text(client.get("/clinic"))
     response = post(client, f"/w/clinic/services/{service_id}/archive", page="/w/clinic/services")
@@ -360,10 +360,10 @@ def test_archiving_takes_it_off_the_booking_page_and_keeps_its_bookings(app, wor
     assert refused.json["fields"] == {"service": "No such service."}
 
 
-def test_booking_an_archived_service_through_the_booking_page_is_refused(app, world):
+def test_booking_an_archived_service_through_the_booking_page_is_refused(signed_in, world):
     service_id = world["assessment"]
     Service.update(active=False).where(Service.id == service_id).execute()
-    customer = as_user(app, world["customer"])
+    customer = signed_in(world["customer"])
     token = csrf_token(customer.get("/"))
     response = customer.post(
         f"/clinic/book/{service_id}/confirm",
@@ -373,10 +373,11 @@ def test_booking_an_archived_service_through_the_booking_page_is_refused(app, wo
     assert Booking.select().where(Booking.service == service_id).count() == 1  # the old one
 
 
-def test_restoring_puts_it_back_and_it_can_be_booked_again(app, world, clock):
-    client = owner_client(app, world)
+def test_restoring_puts_it_back_and_it_can_be_booked_again(app, world, clock, signed_in):
+    client = signed_in(world["owner"])
     service_id = world["assessment"]
     post(client, f"/w/clinic/services/{service_id}/archive", page="/w/clinic/services")
+    assert not Service.get_by_id(service_id).active
     response = post(client, f"/w/clinic/services/{service_id}/restore", page="/w/clinic/services")
     assert response.status_code == 303
     assert Service.get_by_id(service_id).active
@@ -386,8 +387,8 @@ def test_restoring_puts_it_back_and_it_can_be_booked_again(app, world, clock):
     assert customer.post("/api/v1/bookings", json=booking).status_code == 201
 
 
-def test_htmx_archive_swaps_the_list_and_says_what_happened(app, world):
-    client = owner_client(app, world)
+def test_htmx_archive_swaps_the_list_and_says_what_happened(signed_in, world):
+    client = signed_in(world["owner"])
     path = f"/w/clinic/services/{world['assessment']}/archive"
     response = post(client, path, headers=PARTIAL, page="/w/clinic/services")
     assert response.status_code == 200
@@ -402,15 +403,15 @@ def test_htmx_archive_swaps_the_list_and_says_what_happened(app, world):
     assert "Restore Initial assessment" in archived[0].text
 
 
-def test_the_list_page_has_a_steady_live_region_for_those_messages(app, world):
-    page = parse(owner_client(app, world).get("/w/clinic/services"))
+def test_the_list_page_has_a_steady_live_region_for_those_messages(signed_in, world):
+    page = parse(signed_in(world["owner"]).get("/w/clinic/services"))
     assert page.one("div", id="svc-status").attrs["role"] == "status"
     form = page.find("form", class_="svc-action")
     assert form.attrs["hx-target"] == "#services"
 
 
-def test_restoring_a_service_nobody_offers_any_more_is_refused(app, world):
-    client = owner_client(app, world)
+def test_restoring_a_service_nobody_offers_any_more_is_refused(signed_in, world):
+    client = signed_in(world["owner"])
     service_id = world["assessment"]
     Service.update(active=False).where(Service.id == service_id).execute()
     Provider.update(active=False).where(Provider.id == world["ana"]).execute()
@@ -425,35 +426,38 @@ def test_restoring_a_service_nobody_offers_any_more_is_refused(app, world):
     assert not Service.get_by_id(service_id).active
 
 
-def test_an_archived_service_may_be_edited_without_anyone_offering_it(app, world):
+def test_an_archived_service_may_be_edited_without_anyone_offering_it(signed_in, world):
     service_id = world["assessment"]
     Service.update(active=False).where(Service.id == service_id).execute()
     path = f"/w/clinic/services/{service_id}"
-    page = parse(owner_client(app, world).get(path))
+    page = parse(signed_in(world["owner"]).get(path))
     assert "Restore “Initial assessment”" in page.text
-    response = post(owner_client(app, world), path, good(world, providers=[]))
+    response = post(signed_in(world["owner"]), path, good(world, providers=[]))
     assert response.status_code == 303
     saved = Service.get_by_id(service_id)
     assert (saved.name, saved.active) == ("Deep tissue massage", False)
     assert offered_by(service_id) == set()
 
 
-def test_restoring_refuses_a_name_now_used_by_another_service(app, world):
-    client = owner_client(app, world)
+def test_restoring_refuses_a_name_now_used_by_another_service(signed_in, world):
+    client = signed_in(world["owner"])
     service_id = world["assessment"]
     Service.update(active=False).where(Service.id == service_id).execute()
     post(client, NEW, good(world, name="Initial assessment"))
+    assert Service.select().where(Service.name == "Initial assessment").count() == 2
     response = post(client, f"/w/clinic/services/{service_id}/restore", page="/w/clinic/services")
     assert response.status_code == 303
     assert "You already offer a service called" in text(client.get("/w/clinic/services"))
     assert not Service.get_by_id(service_id).active
 
 
-def test_booked_time_stays_after_the_service_changes(app, world):
+def test_booked_time_stays_after_the_service_changes(signed_in, world):
     """Archiving and editing never move or cancel a booking."""
     path = f"/w/clinic/services/{world['assessment']}"
-    client = owner_client(app, world)
-    post(client, path, good(world, duration="90"))
-    post(client, f"{path}/archive", page="/w/clinic/services")
+    client = signed_in(world["owner"])
+    assert post(client, path, good(world, duration="90")).status_code == 303
+    assert Service.get_by_id(world["assessment"]).duration_minutes == 90
+    assert post(client, f"{path}/archive", page="/w/clinic/services").status_code == 303
+    assert not Service.get_by_id(world["assessment"]).active
     kept = Booking.get_by_id(world["ana's booking"])
     assert (kept.start_at, kept.status) == (MON_10, "confirmed")

@@ -15,7 +15,7 @@ from werkzeug.test import encode_multipart
 
 from models import Booking, Organisation, WeeklyHours
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import MON_10, as_user, expect
+from tests.integration.workspace import MON_10, expect
 
 PATH = "/w/clinic/settings"
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -75,21 +75,21 @@ MATRIX = {
 
 
 @pytest.mark.parametrize(("method", "route", "form"), MATRIX)
-def test_access_matrix(app, world, method, route, form):
+def test_access_matrix(signed_in, world, method, route, form):
     data = dict(GOOD) if form == "good" else None
-    expect(app, world, route, MATRIX[method, route, form], method=method, data=data)
+    expect(signed_in, world, route, MATRIX[method, route, form], method=method, data=data)
 
 
-def test_the_logo_is_public_when_there_is_one(app, world):
-    expect(app, world, "/clinic/logo", (404, 404, 404, 404, 404))
+def test_the_logo_is_public_when_there_is_one(signed_in, world):
+    expect(signed_in, world, "/clinic/logo", (404, 404, 404, 404, 404))
     with_logo(world)
-    expect(app, world, "/clinic/logo", (200, 200, 200, 200, 200))
-    expect(app, world, "/elsewhere/logo", (404, 404, 404, 404, 404))
-    expect(app, world, "/nowhere/logo", (404, 404, 404, 404, 404))
+    expect(signed_in, world, "/clinic/logo", (200, 200, 200, 200, 200))
+    expect(signed_in, world, "/elsewhere/logo", (404, 404, 404, 404, 404))
+    expect(signed_in, world, "/nowhere/logo", (404, 404, 404, 404, 404))
 
 
-def test_a_provider_cannot_change_the_settings(app, world):
-    ana = as_user(app, world["provider"])
+def test_a_provider_cannot_change_the_settings(signed_in, world):
+    ana = signed_in(world["provider"])
     token = csrf_token(ana.get("/"))
     response = ana.post(PATH, data=GOOD, headers={"X-CSRFToken": token})
     assert response.status_code == 403
@@ -97,10 +97,6 @@ def test_a_provider_cannot_change_the_settings(app, world):
 
 
 # Helpers -----------------------------------------------------------------------------
-
-
-def owner(app, world):
-    return as_user(app, world["owner"])
 
 
 def submit(client, data: dict, *, headers=None, logo: tuple[bytes, str] | None = None):
@@ -128,9 +124,9 @@ def clinic() -> Organisation:
 # The form ----------------------------------------------------------------------------
 
 
-def test_the_form_shows_the_current_settings_and_what_changes_mean(app, world):
+def test_the_form_shows_the_current_settings_and_what_changes_mean(signed_in, world):
     Organisation.update(booking_intro="Hello there").where(Organisation.slug == "clinic").execute()
-    page = parse(owner(app, world).get(PATH))
+    page = parse(signed_in(world["owner"]).get(PATH))
     form = page.one("form", class_="set-form")
     assert form.attrs["enctype"] == "multipart/form-data"
     assert form.attrs["hx-post"] == PATH
@@ -147,10 +143,10 @@ def test_the_form_shows_the_current_settings_and_what_changes_mean(app, world):
     assert not page.find_all("input", name="remove_logo")  # no logo yet
 
 
-def test_saving_changes_the_settings_and_keeps_hours_and_bookings(app, world):
+def test_saving_changes_the_settings_and_keeps_hours_and_bookings(signed_in, world):
     booked = Booking.get_by_id(world["ana's booking"])
     hours_before = [(h.weekday, h.start_time, h.end_time) for h in WeeklyHours.select()]
-    client = owner(app, world)
+    client = signed_in(world["owner"])
 
     response = submit(client, GOOD)
     assert response.status_code == 303
@@ -168,8 +164,8 @@ def test_saving_changes_the_settings_and_keeps_hours_and_bookings(app, world):
     assert "Settings saved." in text(client.get(PATH))
 
 
-def test_htmx_save_redirects_the_whole_page(app, world):
-    response = submit(owner(app, world), GOOD, headers=PARTIAL)
+def test_htmx_save_redirects_the_whole_page(signed_in, world):
+    response = submit(signed_in(world["owner"]), GOOD, headers=PARTIAL)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == PATH
 
@@ -184,8 +180,10 @@ BAD = [
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD)
-def test_bad_input_shows_the_problem_and_keeps_what_was_typed(app, world, field, value, message):
-    response = submit(owner(app, world), GOOD | {field: value})
+def test_bad_input_shows_the_problem_and_keeps_what_was_typed(
+    signed_in, world, field, value, message
+):
+    response = submit(signed_in(world["owner"]), GOOD | {field: value})
     assert response.status_code == 422
     page = parse(response)
     assert message in page.one("p", class_="error").text
@@ -205,14 +203,14 @@ def test_bad_input_shows_the_problem_and_keeps_what_was_typed(app, world, field,
     )
 
 
-def test_intro_of_exactly_the_limit_is_fine_and_control_characters_are_dropped(app, world):
+def test_intro_of_exactly_the_limit_is_fine_and_control_characters_are_dropped(signed_in, world):
     intro = "a\x00b" + "c" * 998
-    assert submit(owner(app, world), GOOD | {"booking_intro": intro}).status_code == 303
+    assert submit(signed_in(world["owner"]), GOOD | {"booking_intro": intro}).status_code == 303
     assert clinic().booking_intro == "ab" + "c" * 998
 
 
-def test_htmx_gets_just_the_form_with_the_errors(app, world):
-    response = submit(owner(app, world), GOOD | {"currency": "ZZZ"}, headers=PARTIAL)
+def test_htmx_gets_just_the_form_with_the_errors(signed_in, world):
+    response = submit(signed_in(world["owner"]), GOOD | {"currency": "ZZZ"}, headers=PARTIAL)
     assert response.status_code == 422
     body = text(response)
     assert body.lstrip().startswith("<form")
@@ -223,8 +221,8 @@ def test_htmx_gets_just_the_form_with_the_errors(app, world):
 # The logo ----------------------------------------------------------------------------
 
 
-def test_a_png_logo_is_kept_and_served_from_the_booking_page(app, world):
-    client = owner(app, world)
+def test_a_png_logo_is_kept_and_served_from_the_booking_page(signed_in, world):
+    client = signed_in(world["owner"])
     image = png(300, 100)
     response = submit(client, GOOD, logo=(image, "my logo.png"))
     assert response.status_code == 303
@@ -252,9 +250,9 @@ def test_a_png_logo_is_kept_and_served_from_the_booking_page(app, world):
     assert again.data == b""
 
 
-def test_the_settings_page_shows_the_logo_and_can_remove_it(app, world):
+def test_the_settings_page_shows_the_logo_and_can_remove_it(signed_in, world):
     with_logo(world, png(10, 40))
-    client = owner(app, world)
+    client = signed_in(world["owner"])
     page = parse(client.get(PATH))
     img = page.one("div", class_="set-logo").one("img")
     assert (img.attrs["width"], img.attrs["height"]) == ("10", "40")  # never enlarged
@@ -267,9 +265,9 @@ def test_the_settings_page_shows_the_logo_and_can_remove_it(app, world):
     assert "org-logo" not in text(client.get("/clinic"))
 
 
-def test_saving_without_choosing_a_file_keeps_the_logo(app, world):
+def test_saving_without_choosing_a_file_keeps_the_logo(signed_in, world):
     with_logo(world)
-    assert submit(owner(app, world), GOOD, logo=(b"", "")).status_code == 303
+    assert submit(signed_in(world["owner"]), GOOD, logo=(b"", "")).status_code == 303
     assert bytes(clinic().logo) == png()
 
 
@@ -280,8 +278,9 @@ def test_saving_without_choosing_a_file_keeps_the_logo(app, world):
         (webp_lossless_header(200, 50), "image/webp"),
     ],
 )
-def test_jpeg_and_webp_are_recognised_by_their_contents(app, world, data, content_type):
-    response = submit(owner(app, world), GOOD, logo=(data, "logo.png"))  # the name says nothing
+def test_jpeg_and_webp_are_recognised_by_their_contents(signed_in, world, data, content_type):
+    # The name says nothing: the contents decide.
+    response = submit(signed_in(world["owner"]), GOOD, logo=(data, "logo.png"))
     assert response.status_code == 303
     assert clinic().logo_type == content_type
 
@@ -298,9 +297,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("data", "name", "message"), REFUSED, ids=[r[1] for r in REFUSED])
-def test_anything_but_a_small_png_jpeg_or_webp_is_refused(app, world, data, name, message):
+def test_anything_but_a_small_png_jpeg_or_webp_is_refused(signed_in, world, data, name, message):
     with_logo(world)
-    response = submit(owner(app, world), GOOD, logo=(data, name))
+    response = submit(signed_in(world["owner"]), GOOD, logo=(data, name))
     assert response.status_code == 422
     page = parse(response)
     assert message in page.one("p", id="logo-error").text
@@ -312,8 +311,10 @@ def test_anything_but_a_small_png_jpeg_or_webp_is_refused(app, world, data, name
     assert (bytes(org.logo), org.logo_type, org.name) == (png(), "image/png", "Clinic")
 
 
-def test_a_good_logo_with_a_problem_elsewhere_saves_nothing_and_is_kept_selected(app, world):
-    response = submit(owner(app, world), GOOD | {"business_name": ""}, logo=(png(), "l.png"))
+def test_a_good_logo_with_a_problem_elsewhere_saves_nothing_and_is_kept_selected(signed_in, world):
+    response = submit(
+        signed_in(world["owner"]), GOOD | {"business_name": ""}, logo=(png(), "l.png")
+    )
     assert response.status_code == 422
     field = parse(response).one("input", type="file")
     assert "hx-preserve" in field.attrs
@@ -321,8 +322,8 @@ def test_a_good_logo_with_a_problem_elsewhere_saves_nothing_and_is_kept_selected
     assert clinic().logo is None
 
 
-def test_an_empty_file_is_refused(app, world):
-    response = submit(owner(app, world), GOOD, logo=(b"", "nothing.png"))
+def test_an_empty_file_is_refused(signed_in, world):
+    response = submit(signed_in(world["owner"]), GOOD, logo=(b"", "nothing.png"))
     assert response.status_code == 422
     assert "That file is empty." in text(response)
 
@@ -330,10 +331,10 @@ def test_an_empty_file_is_refused(app, world):
 # The booking page --------------------------------------------------------------------
 
 
-def test_the_intro_is_plain_text_with_its_line_breaks(app, world):
+def test_the_intro_is_plain_text_with_its_line_breaks(signed_in, world):
     intro = "<b>Welcome</b> & <script>alert(1)</script>\nSecond line\n\nNew paragraph"
     Organisation.update(booking_intro=intro).where(Organisation.slug == "clinic").execute()
-    response = as_user(app, None).get("/clinic")
+    response = signed_in(None).get("/clinic")
     body = response.get_data(as_text=True)
     assert "<script>alert(1)" not in body
     assert "<b>Welcome" not in body
@@ -344,14 +345,14 @@ def test_the_intro_is_plain_text_with_its_line_breaks(app, world):
     assert paragraphs[1].text == "New paragraph"
 
 
-def test_without_intro_or_logo_the_page_shows_neither(app, world):
-    body = as_user(app, None).get("/clinic").get_data(as_text=True)
+def test_without_intro_or_logo_the_page_shows_neither(signed_in, world):
+    body = signed_in(None).get("/clinic").get_data(as_text=True)
     assert "org-intro" not in body
     assert "org-logo" not in body
 
 
-def test_an_upload_far_too_big_is_refused_before_it_is_read(app, world):
-    owner = as_user(app, world["owner"])
+def test_an_upload_far_too_big_is_refused_before_it_is_read(signed_in, world):
+    owner = signed_in(world["owner"])
     body = b"x" * (3 * 1024 * 1024)
     response = owner.post(
         "/w/clinic/settings",

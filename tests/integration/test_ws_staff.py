@@ -16,7 +16,7 @@ from services.workspace import invitations
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body, link_path, mails, text_part, use_outbox
 from tests.integration.webpages import csrf_token, parse
-from tests.integration.workspace import as_user, expect
+from tests.integration.workspace import expect
 
 STAFF = "/w/clinic/staff"
 
@@ -100,14 +100,14 @@ MATRIX = {
 
 
 @pytest.mark.parametrize(("method", "route"), MATRIX)
-def test_access_matrix(app, invited, method, route):
-    expect(app, invited, route, MATRIX[method, route], method=method)
+def test_access_matrix(signed_in, invited, method, route):
+    expect(signed_in, invited, route, MATRIX[method, route], method=method)
 
 
-def test_the_staff_tab_shows_for_the_owner_only(app, world):
-    owner_page = as_user(app, world["owner"]).get(STAFF)
+def test_the_staff_tab_shows_for_the_owner_only(signed_in, world):
+    owner_page = signed_in(world["owner"]).get(STAFF)
     assert 'aria-current="page">Staff<' in owner_page.get_data(as_text=True)
-    ana_page = as_user(app, world["provider"]).get("/w/clinic").get_data(as_text=True)
+    ana_page = signed_in(world["provider"]).get("/w/clinic").get_data(as_text=True)
     assert f'href="{STAFF}"' not in ana_page
 
 
@@ -118,11 +118,11 @@ def _section(response, heading_id: str):
     return parse(response).one("section", aria_labelledby=heading_id)
 
 
-def test_staff_page_lists_providers_invitations_and_deactivated(app, invited, clinic, clock):
+def test_staff_page_lists_providers_invitations_and_deactivated(signed_in, invited, clinic, clock):
     Provider.update(active=False).where(Provider.id == clinic["tom"].id).execute()
     clock.advance(days=8)  # the invitations from the fixture have expired
     make_invitation(clinic["org"], "fresh@example.com", "fresh-token", clock(), name="Fay Fresh")
-    response = as_user(app, invited["owner"]).get(STAFF)
+    response = signed_in(invited["owner"]).get(STAFF)
     assert response.status_code == 200
 
     active = _section(response, "staff-active").text
@@ -138,16 +138,16 @@ def test_staff_page_lists_providers_invitations_and_deactivated(app, invited, cl
     assert any("nia@example.com" in r and "Expired" in r for r in rows[1:])
 
 
-def test_invitation_times_are_in_the_organisations_time_zone(app, world, clinic, clock):
+def test_invitation_times_are_in_the_organisations_time_zone(signed_in, world, clinic, clock):
     clinic["org"].timezone = "Asia/Kolkata"
     clinic["org"].save()
     make_invitation(clinic["org"], "fresh@example.com", "fresh-token", clock())
-    pending = _section(as_user(app, world["owner"]).get(STAFF), "staff-pending").text
+    pending = _section(signed_in(world["owner"]).get(STAFF), "staff-pending").text
     assert "Sent Wed 25 Nov, 17:30" in pending  # 12:00 UTC is 17:30 in India
 
 
-def test_the_owner_can_add_themself_as_a_provider(app, world, clinic):
-    client = as_user(app, world["owner"])
+def test_the_owner_can_add_themself_as_a_provider(signed_in, world, clinic):
+    client = signed_in(world["owner"])
     assert "Add me as a provider" in body(client.get(STAFF))
 
     response = post(client, STAFF + "/add-me")
@@ -171,8 +171,10 @@ def test_the_owner_can_add_themself_as_a_provider(app, world, clinic):
 # Inviting ----------------------------------------------------------------------------
 
 
-def test_inviting_emails_a_single_use_link_and_lists_the_invitation(app, world, outbox, clock):
-    client = as_user(app, world["owner"])
+def test_inviting_emails_a_single_use_link_and_lists_the_invitation(
+    signed_in, world, outbox, clock
+):
+    client = signed_in(world["owner"])
 
     response = post(client, STAFF, {"name": " Nia  New ", "email": "Nia@Example.COM"})
 
@@ -210,9 +212,9 @@ def test_inviting_emails_a_single_use_link_and_lists_the_invitation(app, world, 
     ],
 )
 def test_bad_invitations_are_refused_keeping_what_was_typed(
-    app, world, outbox, data, field, message
+    signed_in, world, outbox, data, field, message
 ):
-    response = post(as_user(app, world["owner"]), STAFF, data)
+    response = post(signed_in(world["owner"]), STAFF, data)
 
     assert response.status_code == 422
     form = parse(response).one("form", class_="staff-invite")
@@ -237,47 +239,45 @@ def _email(user, address: str) -> None:
         ("owner", "That's you: use “I also see customers” to see customers yourself."),
     ],
 )
-def test_staff_are_not_invited_again(app, world, outbox, who, message):
+def test_staff_are_not_invited_again(signed_in, world, outbox, who, message):
     user = User.get(User.email == "tom@clinic.test") if who == "tom" else world[who]
     _email(user, "ana@example.com")
     data = {"name": "Someone", "email": "ANA@example.com"}
-    response = post(as_user(app, world["owner"]), STAFF, data)
+    response = post(signed_in(world["owner"]), STAFF, data)
     assert response.status_code == 422
     assert message in body(response)
     assert Invitation.select().count() == 0
 
 
-def test_an_owner_who_sees_customers_is_already_staff(app, world, outbox):
+def test_an_owner_who_sees_customers_is_already_staff(signed_in, world, outbox):
     _email(world["owner"], "olive@example.com")
-    client = as_user(app, world["owner"])
+    client = signed_in(world["owner"])
     post(client, STAFF + "/add-me")
     response = post(client, STAFF, {"name": "Me", "email": "olive@example.com"})
     assert response.status_code == 422
     assert "olive@example.com is already on your staff." in body(response)
 
 
-def test_a_deactivated_provider_is_reactivated_not_invited(app, world, outbox):
+def test_a_deactivated_provider_is_reactivated_not_invited(signed_in, world, outbox):
     _email(world["provider"], "ana@example.com")
     Provider.update(active=False).where(Provider.id == world["ana"]).execute()
     Membership.delete().where(Membership.user == world["provider"].id).execute()
-    response = post(
-        as_user(app, world["owner"]), STAFF, {"name": "Ana", "email": "ana@example.com"}
-    )
+    response = post(signed_in(world["owner"]), STAFF, {"name": "Ana", "email": "ana@example.com"})
     assert response.status_code == 422
     assert "reactivate them under Deactivated providers" in body(response)
 
 
-def test_a_second_invitation_to_a_waiting_address_offers_resend(app, invited, outbox):
-    client = as_user(app, invited["owner"])
+def test_a_second_invitation_to_a_waiting_address_offers_resend(signed_in, invited, outbox):
+    client = signed_in(invited["owner"])
     response = post(client, STAFF, {"name": "Nia", "email": "nia@example.com"})
     assert response.status_code == 422
     assert "use Resend under Pending invitations" in body(response)
     assert Invitation.select().where(Invitation.email == "nia@example.com").count() == 1
 
 
-def test_an_expired_invitation_is_replaced_by_a_new_one(app, invited, outbox, clock):
+def test_an_expired_invitation_is_replaced_by_a_new_one(signed_in, invited, outbox, clock):
     clock.advance(days=7, seconds=1)
-    client = as_user(app, invited["owner"])
+    client = signed_in(invited["owner"])
     assert post(client, STAFF, {"name": "Nia", "email": "nia@example.com"}).status_code == 303
     old = Invitation.get_by_id(invited["invitation"])
     assert old.revoked_at == clock()
@@ -285,8 +285,8 @@ def test_an_expired_invitation_is_replaced_by_a_new_one(app, invited, outbox, cl
     assert len([li for li in rows if "nia@example.com" in li.text]) == 1
 
 
-def test_htmx_invitation_errors_swap_just_the_form(app, world, outbox):
-    response = post(as_user(app, world["owner"]), STAFF, {"name": "", "email": ""}, headers=PARTIAL)
+def test_htmx_invitation_errors_swap_just_the_form(signed_in, world, outbox):
+    response = post(signed_in(world["owner"]), STAFF, {"name": "", "email": ""}, headers=PARTIAL)
     assert response.status_code == 422
     page = body(response)
     assert page.lstrip().startswith("<form")
@@ -294,9 +294,9 @@ def test_htmx_invitation_errors_swap_just_the_form(app, world, outbox):
     assert "<nav" not in page
 
 
-def test_htmx_invitation_redirects_the_whole_page(app, world, outbox):
+def test_htmx_invitation_redirects_the_whole_page(signed_in, world, outbox):
     data = {"name": "Nia", "email": "nia@example.com"}
-    response = post(as_user(app, world["owner"]), STAFF, data, headers=PARTIAL)
+    response = post(signed_in(world["owner"]), STAFF, data, headers=PARTIAL)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == STAFF
 
@@ -304,9 +304,9 @@ def test_htmx_invitation_redirects_the_whole_page(app, world, outbox):
 # Resending and revoking --------------------------------------------------------------
 
 
-def test_resend_sends_a_new_link_and_kills_the_old_one(app, invited, outbox, clock):
+def test_resend_sends_a_new_link_and_kills_the_old_one(app, invited, outbox, clock, signed_in):
     clock.advance(days=6)
-    client = as_user(app, invited["owner"])
+    client = signed_in(invited["owner"])
 
     response = post(client, f"{STAFF}/invitations/{invited['invitation']}/resend")
 
@@ -324,8 +324,8 @@ def test_resend_sends_a_new_link_and_kills_the_old_one(app, invited, outbox, clo
     assert anonymous.get(new_link).status_code == 200
 
 
-def test_revoke_kills_the_link_and_removes_it_from_the_list(app, invited, outbox, clock):
-    client = as_user(app, invited["owner"])
+def test_revoke_kills_the_link_and_removes_it_from_the_list(app, invited, outbox, clock, signed_in):
+    client = signed_in(invited["owner"])
 
     response = post(client, f"{STAFF}/invitations/{invited['invitation']}/revoke")
 
@@ -343,9 +343,9 @@ def test_revoke_kills_the_link_and_removes_it_from_the_list(app, invited, outbox
     assert mails(outbox) == []
 
 
-def test_an_accepted_invitation_cannot_be_resent_or_revoked(app, invited, outbox, clock):
+def test_an_accepted_invitation_cannot_be_resent_or_revoked(signed_in, invited, outbox, clock):
     Invitation.update(accepted_at=clock()).where(Invitation.id == invited["invitation"]).execute()
-    client = as_user(app, invited["owner"])
+    client = signed_in(invited["owner"])
     for action in ("resend", "revoke"):
         response = post(client, f"{STAFF}/invitations/{invited['invitation']}/{action}")
         assert response.status_code == 409
@@ -354,22 +354,22 @@ def test_an_accepted_invitation_cannot_be_resent_or_revoked(app, invited, outbox
     assert mails(outbox) == []
 
 
-def test_reactivating_restores_the_provider_and_their_membership(app, world):
+def test_reactivating_restores_the_provider_and_their_membership(signed_in, world):
     Provider.update(active=False).where(Provider.id == world["ana"]).execute()
     Membership.delete().where(Membership.user == world["provider"].id).execute()
-    assert as_user(app, world["provider"]).get("/w/clinic").status_code == 403
-    client = as_user(app, world["owner"])
+    assert signed_in(world["provider"]).get("/w/clinic").status_code == 403
+    client = signed_in(world["owner"])
 
     response = post(client, f"{STAFF}/{world['ana']}/reactivate")
 
     assert response.status_code == 303
     assert Provider.get_by_id(world["ana"]).active
     assert "Ana Silva is active again." in body(client.get(STAFF))
-    assert as_user(app, world["provider"]).get("/w/clinic").status_code == 200
+    assert signed_in(world["provider"]).get("/w/clinic").status_code == 200
 
 
-def test_a_provider_without_an_account_is_reactivated_without_membership(app, clinic):
-    client = as_user(app, clinic["owner"])
+def test_a_provider_without_an_account_is_reactivated_without_membership(signed_in, clinic):
+    client = signed_in(clinic["owner"])
     lone = factories.make_provider(clinic["org"], "Lou Lone")
     Provider.update(active=False).where(Provider.id == lone.id).execute()
     assert post(client, f"{STAFF}/{lone.id}/reactivate").status_code == 303

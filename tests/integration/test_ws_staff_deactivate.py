@@ -14,7 +14,6 @@ from tests import factories
 from tests.integration.test_accounts import PARTIAL, body
 from tests.integration.test_ws_staff import STAFF, post
 from tests.integration.webpages import parse
-from tests.integration.workspace import as_user
 
 MON_14 = datetime(2026, 11, 30, 14, tzinfo=UTC)
 TUE_10 = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -65,8 +64,8 @@ def _choices(fieldset) -> list[str]:
     return [label.text for label in fieldset.find_all("label")]
 
 
-def test_the_page_lists_future_bookings_with_who_could_take_each(app, leaving):
-    response = as_user(app, leaving["owner"]).get(leaving["url"])
+def test_the_page_lists_future_bookings_with_who_could_take_each(signed_in, leaving):
+    response = signed_in(leaving["owner"]).get(leaving["url"])
 
     assert response.status_code == 200
     page = body(response)
@@ -84,16 +83,16 @@ def test_the_page_lists_future_bookings_with_who_could_take_each(app, leaving):
     assert "Nobody else who offers Follow-up is free then." in stuck.text
 
 
-def test_past_and_cancelled_bookings_are_not_listed(app, leaving, clock):
+def test_past_and_cancelled_bookings_are_not_listed(signed_in, leaving, clock):
     bookings.cancel(booking_id=leaving["stuck"], actor_id=leaving["owner"].id, now=clock())
     clock.advance(days=5, hours=2)  # Mon 30 Nov 14:00: the 10:00 and 14:00 have started
-    response = as_user(app, leaving["owner"]).get(leaving["url"])
+    response = signed_in(leaving["owner"]).get(leaving["url"])
     assert parse(response).find_all("fieldset") == []
     assert "Ana Silva has no upcoming bookings." in body(response)
 
 
-def test_every_booking_needs_a_decision(app, leaving):
-    client = as_user(app, leaving["owner"])
+def test_every_booking_needs_a_decision(signed_in, leaving):
+    client = signed_in(leaving["owner"])
     data = {f"decision-{leaving['movable']}": str(leaving["tom"])}
 
     response = post(client, leaving["url"], data, page=leaving["url"])
@@ -107,8 +106,8 @@ def test_every_booking_needs_a_decision(app, leaving):
     _untouched(leaving)
 
 
-def test_cancelling_needs_a_message_and_keeps_the_choices(app, leaving):
-    client = as_user(app, leaving["owner"])
+def test_cancelling_needs_a_message_and_keeps_the_choices(signed_in, leaving):
+    client = signed_in(leaving["owner"])
     data = {
         f"decision-{leaving['assessment']}": "cancel",
         f"decision-{leaving['movable']}": str(leaving["tom"]),
@@ -131,8 +130,8 @@ def test_cancelling_needs_a_message_and_keeps_the_choices(app, leaving):
     _untouched(leaving)
 
 
-def test_deactivating_moves_and_cancels_then_lets_the_provider_go(app, leaving, clock):
-    client = as_user(app, leaving["owner"])
+def test_deactivating_moves_and_cancels_then_lets_the_provider_go(signed_in, leaving, clock):
+    client = signed_in(leaving["owner"])
     data = {
         f"decision-{leaving['assessment']}": "cancel",
         f"decision-{leaving['movable']}": str(leaving["tom"]),
@@ -165,15 +164,17 @@ def test_deactivating_moves_and_cancels_then_lets_the_provider_go(app, leaving, 
     assert "Ana Silva is deactivated." in body(page)
     assert "Ana Silva" in parse(page).one("section", aria_labelledby="staff-inactive").text
     assert "Ana Silva" not in parse(page).one("section", aria_labelledby="staff-active").text
-    ana_client = as_user(app, ana)
+    ana_client = signed_in(ana)
     assert ana_client.get("/w/clinic").status_code == 403
     assert ana_client.get("/appointments").status_code == 200  # still a customer account
     schedule = body(client.get("/w/clinic?date=2026-11-30"))
     assert "Ana Silva" not in schedule
 
 
-def test_a_colleague_taken_since_the_page_was_drawn_is_a_conflict(app, leaving, clinic, clock):
-    client = as_user(app, leaving["owner"])
+def test_a_colleague_taken_since_the_page_was_drawn_is_a_conflict(
+    signed_in, leaving, clinic, clock
+):
+    client = signed_in(leaving["owner"])
     client.get(leaving["url"])
     pat = factories.make_user("pat@example.com", "Pat Quick")
     bookings.book(
@@ -200,7 +201,7 @@ def test_a_colleague_taken_since_the_page_was_drawn_is_a_conflict(app, leaving, 
 
 
 def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
-    app, leaving, clock, monkeypatch
+    signed_in, leaving, clock, monkeypatch
 ):
     real = bookings.reschedule
     pat = factories.make_user("pat@example.com", "Pat Quick")
@@ -218,7 +219,7 @@ def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
         return real(**kwargs)
 
     monkeypatch.setattr(deactivation.bookings, "reschedule", taken_first)
-    client = as_user(app, leaving["owner"])
+    client = signed_in(leaving["owner"])
     data = {
         f"decision-{leaving['assessment']}": "cancel",
         f"decision-{leaving['movable']}": str(leaving["tom"]),
@@ -250,7 +251,9 @@ def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
     assert not Provider.get_by_id(leaving["ana"]).active
 
 
-def test_a_booking_made_while_deciding_stops_the_deactivation(app, leaving, clock, monkeypatch):
+def test_a_booking_made_while_deciding_stops_the_deactivation(
+    signed_in, leaving, clock, monkeypatch
+):
     real = bookings.cancel
     follow_up = Booking.get_by_id(leaving["movable"]).service_id
     late = []
@@ -270,7 +273,7 @@ def test_a_booking_made_while_deciding_stops_the_deactivation(app, leaving, cloc
 
     monkeypatch.setattr(deactivation.bookings, "cancel", and_a_new_booking)
     data = {f"decision-{leaving[k]}": "cancel" for k in ("assessment", "movable", "stuck")}
-    client = as_user(app, leaving["owner"])
+    client = signed_in(leaving["owner"])
 
     response = post(client, leaving["url"], data | {"message": MESSAGE}, page=leaving["url"])
 
@@ -280,24 +283,24 @@ def test_a_booking_made_while_deciding_stops_the_deactivation(app, leaving, cloc
     assert _status(late[0]) == ("confirmed", leaving["ana"])
 
 
-def test_choosing_someone_who_does_not_offer_the_service_is_refused(app, leaving):
+def test_choosing_someone_who_does_not_offer_the_service_is_refused(signed_in, leaving):
     data = {
         f"decision-{leaving['assessment']}": str(leaving["tom"]),  # Tom doesn't assess
         f"decision-{leaving['movable']}": str(leaving["other provider"]),  # another business
         f"decision-{leaving['stuck']}": "cancel",
         "message": MESSAGE,
     }
-    response = post(as_user(app, leaving["owner"]), leaving["url"], data, page=leaving["url"])
+    response = post(signed_in(leaving["owner"]), leaving["url"], data, page=leaving["url"])
     assert response.status_code == 409
     for key in ("assessment", "movable"):
         assert "can't take it" in _fieldset(response, leaving[key]).one("p", class_="error").text
     _untouched(leaving)
 
 
-def test_a_provider_without_bookings_is_deactivated_straight_away(app, clinic):
+def test_a_provider_without_bookings_is_deactivated_straight_away(signed_in, clinic):
     lone = factories.make_provider(clinic["org"], "Lou Lone")
     url = f"{STAFF}/{lone.id}/deactivate"
-    client = as_user(app, clinic["owner"])
+    client = signed_in(clinic["owner"])
     assert "Lou Lone has no upcoming bookings." in body(client.get(url))
     assert "Nobody else offers" not in body(client.get(url))
     assert post(client, url, page=url).status_code == 303
@@ -305,14 +308,14 @@ def test_a_provider_without_bookings_is_deactivated_straight_away(app, clinic):
     assert client.get(url).headers["Location"] == STAFF  # already done
 
 
-def test_tom_leaving_warns_that_nobody_would_offer_massage(app, world):
-    response = as_user(app, world["owner"]).get(f"{STAFF}/{world['tom']}/deactivate")
+def test_tom_leaving_warns_that_nobody_would_offer_massage(signed_in, world):
+    response = signed_in(world["owner"]).get(f"{STAFF}/{world['tom']}/deactivate")
     assert "Nobody else offers Sports massage." in body(response)
     assert "Follow-up" not in parse(response).one("div", class_="staff-orphaned").text
 
 
-def test_the_owner_can_stop_seeing_customers_and_stays_owner(app, world):
-    client = as_user(app, world["owner"])
+def test_the_owner_can_stop_seeing_customers_and_stays_owner(signed_in, world):
+    client = signed_in(world["owner"])
     post(client, STAFF + "/add-me")
     mine = Provider.get(Provider.user == world["owner"].id)
     url = f"{STAFF}/{mine.id}/deactivate"
@@ -322,9 +325,9 @@ def test_the_owner_can_stop_seeing_customers_and_stays_owner(app, world):
     assert client.get(STAFF).status_code == 200
 
 
-def test_htmx_errors_swap_just_the_form(app, leaving):
+def test_htmx_errors_swap_just_the_form(signed_in, leaving):
     response = post(
-        as_user(app, leaving["owner"]), leaving["url"], {}, page=leaving["url"], headers=PARTIAL
+        signed_in(leaving["owner"]), leaving["url"], {}, page=leaving["url"], headers=PARTIAL
     )
     assert response.status_code == 422
     assert body(response).lstrip().startswith("<form")

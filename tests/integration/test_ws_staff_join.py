@@ -21,7 +21,6 @@ from tests.integration.test_accounts import (
 )
 from tests.integration.test_ws_staff import STAFF, post, with_invitations
 from tests.integration.webpages import parse, query
-from tests.integration.workspace import as_user
 
 NIA = "/w/clinic/join/nia-token"
 CASEY = "/w/clinic/join/casey-token"
@@ -56,8 +55,8 @@ def _roles(user_id: int, org_id: int) -> set[str]:
 # A new person -------------------------------------------------------------------------
 
 
-def test_the_whole_flow_invite_email_sign_up_and_join(app, world, clinic, outbox, clock):
-    owner = as_user(app, world["owner"])
+def test_the_whole_flow_invite_email_sign_up_and_join(app, world, clinic, outbox, clock, signed_in):
+    owner = signed_in(world["owner"])
     post(owner, STAFF, {"name": "Nia New", "email": "nia@example.com"})
     (message,) = mails(outbox)
     link = link_path(message)
@@ -160,7 +159,7 @@ def test_an_existing_account_is_asked_to_sign_in_and_comes_back(app, invited):
     assert _providers(invited["customer"].id) == []
 
 
-def test_signing_in_through_the_link_then_joining(app, invited, clinic):
+def test_signing_in_through_the_link_then_joining(app, invited, clinic, signed_in):
     visitor = app.test_client()
     data = {"email": "casey@example.com", "password": factories.PASSWORD, "next": CASEY}
     signed_in = post(visitor, "/account/sign-in", data, page="/account/sign-in")
@@ -179,8 +178,8 @@ def test_signing_in_through_the_link_then_joining(app, invited, clinic):
     assert visitor.get("/appointments").status_code == 200  # still a customer too
 
 
-def test_pressing_join_twice_makes_one_membership(app, invited):
-    client = as_user(app, invited["customer"])
+def test_pressing_join_twice_makes_one_membership(signed_in, invited):
+    client = signed_in(invited["customer"])
     assert post(client, CASEY, page=CASEY).status_code == 303
     again = post(client, CASEY, page="/")
     assert again.status_code == 410
@@ -188,8 +187,8 @@ def test_pressing_join_twice_makes_one_membership(app, invited):
     assert Membership.select().where(Membership.user == invited["customer"].id).count() == 1
 
 
-def test_signed_in_as_somebody_else_offers_to_switch(app, invited):
-    client = as_user(app, invited["provider"])  # Ana opens Casey's link
+def test_signed_in_as_somebody_else_offers_to_switch(signed_in, invited):
+    client = signed_in(invited["provider"])  # Ana opens Casey's link
     page = client.get(CASEY)
     assert "You are signed in as ana@clinic.test, but this invitation is for casey" in body(page)
     assert post(client, CASEY, page=CASEY).status_code == 403
@@ -202,10 +201,10 @@ def test_signed_in_as_somebody_else_offers_to_switch(app, invited):
     assert "Sign in to accept" in body(client.get(CASEY))
 
 
-def test_a_provider_at_another_business_is_told_why_not(app, invited, clinic):
+def test_a_provider_at_another_business_is_told_why_not(signed_in, invited, clinic):
     elsewhere = Provider.get_by_id(invited["other provider"]).organisation
     factories.make_provider(elsewhere, "Casey at Elsewhere", user=invited["customer"])
-    client = as_user(app, invited["customer"])
+    client = signed_in(invited["customer"])
 
     page = client.get(CASEY)
     assert page.status_code == 200
@@ -219,26 +218,26 @@ def test_a_provider_at_another_business_is_told_why_not(app, invited, clinic):
     assert _roles(invited["customer"].id, clinic["org"].id) == set()
 
 
-def test_somebody_let_go_elsewhere_can_join(app, invited, clinic):
+def test_somebody_let_go_elsewhere_can_join(signed_in, invited, clinic):
     elsewhere = Provider.get_by_id(invited["other provider"]).organisation
     old = factories.make_provider(elsewhere, "Casey at Elsewhere", user=invited["customer"])
     Provider.update(active=False).where(Provider.id == old.id).execute()
     Membership.delete().where(Membership.user == invited["customer"].id).execute()
 
-    assert post(as_user(app, invited["customer"]), CASEY, page=CASEY).status_code == 303
+    assert post(signed_in(invited["customer"]), CASEY, page=CASEY).status_code == 303
 
     assert _providers(invited["customer"].id) == [(clinic["org"].id, True)]
     assert Provider.get_by_id(old.id).user_id is None  # Elsewhere keeps the name and history
 
 
-def test_a_returning_provider_gets_their_old_column_back(app, invited, clinic):
+def test_a_returning_provider_gets_their_old_column_back(signed_in, invited, clinic):
     ana = invited["provider"]
     User.update(email="casey-old@example.com").where(User.id == invited["customer"].id).execute()
     User.update(email="casey@example.com").where(User.id == ana.id).execute()
     Provider.update(active=False).where(Provider.id == invited["ana"]).execute()
     Membership.delete().where(Membership.user == ana.id).execute()
 
-    assert post(as_user(app, ana), CASEY, page=CASEY).status_code == 303
+    assert post(signed_in(ana), CASEY, page=CASEY).status_code == 303
 
     assert Provider.get_by_id(invited["ana"]).active
     assert _providers(ana.id) == [(clinic["org"].id, True)]
@@ -247,14 +246,14 @@ def test_a_returning_provider_gets_their_old_column_back(app, invited, clinic):
 # Links that don't work ----------------------------------------------------------------
 
 
-def test_an_expired_link_is_gone_with_a_friendly_page(app, invited, clock):
+def test_an_expired_link_is_gone_with_a_friendly_page(app, invited, clock, signed_in):
     clock.advance(days=7)
-    for client in (app.test_client(), as_user(app, invited["customer"])):
+    for client in (app.test_client(), signed_in(invited["customer"])):
         response = client.get(CASEY)
         assert response.status_code == 410
         assert "ask the business's owner to send you a new invitation" in body(response)
         assert response.headers["Cache-Control"] == "no-store"
-    assert post(as_user(app, invited["customer"]), CASEY, page="/").status_code == 410
+    assert post(signed_in(invited["customer"]), CASEY, page="/").status_code == 410
     assert _providers(invited["customer"].id) == []
 
 

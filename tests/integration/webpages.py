@@ -1,4 +1,4 @@
-"""Reading the HTML pages in integration tests: a tiny DOM, the CSRF token, signing in.
+"""Reading the HTML pages in integration tests: a tiny DOM, the CSRF token, the sign-in URL.
 
 The standard library's HTMLParser is enough for what the tests look at: links, forms,
 classes and the text of a section.
@@ -114,20 +114,6 @@ def csrf_token(response) -> str:
 
 def form_fields(form: Element) -> dict[str, str]:
     return {i.attrs["name"]: i.attrs.get("value", "") for i in form.find_all("input")}
-
-
-def sign_in(client, user) -> None:
-    """Sign ``user`` in for this test client through flask-login's session keys."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-
-
-def ensure_sign_in_page(app: Flask) -> None:
-    """The account pages are built separately: when they are not there yet, stand in a
-    plain page at the sign-in endpoint so that flask-login has somewhere to redirect."""
-    if "account.sign_in" not in app.view_functions:
-        app.add_url_rule("/sign-in", "account.sign_in", lambda: "Sign in")
 
 
 def sign_in_url(app: Flask) -> str:

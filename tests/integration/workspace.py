@@ -68,22 +68,13 @@ def make_world(clinic, clock) -> dict:
     }
 
 
-def as_user(app, user):
-    """A test client signed in as ``user`` (anonymous for None)."""
-    client = app.test_client()
-    if user is not None:
-        with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = str(user.id), True
-    return client
-
-
-def answers(app, world, route: str, method: str = "GET", data: dict | None = None) -> dict:
+def answers(signed_in, world, route: str, method: str = "GET", data: dict | None = None) -> dict:
     """Who gets which status for ``route``. A POST carries a valid CSRF token (from the
     home page, for the same session), so that only the access rules decide the answer."""
     url = route.format(**world)
     found = {}
     for who in WHO:
-        client = as_user(app, world[who])
+        client = signed_in(world[who])
         headers = {}
         if method != "GET":
             headers["X-CSRFToken"] = csrf_token(client.get("/"))
@@ -91,7 +82,7 @@ def answers(app, world, route: str, method: str = "GET", data: dict | None = Non
     return found
 
 
-def expect(app, world, route: str, expected: tuple[int, ...], method: str = "GET", data=None):
+def expect(signed_in, world, route: str, expected: tuple[int, ...], method: str = "GET", data=None):
     """Assert the access matrix row for ``route``: one status per member of WHO."""
-    got = answers(app, world, route, method, data)
+    got = answers(signed_in, world, route, method, data)
     assert got == dict(zip(WHO, expected, strict=True)), f"{method} {route}: {got}"
