@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models import Booking
@@ -108,7 +108,13 @@ def cancel(booking_id: int):
         )
     reason = request.form.get("reason", "")[:500]
     try:
-        bookings.cancel(booking_id=booking.id, actor_id=current_user.id, reason=reason, now=now())
+        bookings.cancel(
+            booking_id=booking.id,
+            actor_id=current_user.id,
+            reason=reason,
+            now=now(),
+            dispatch=g.dispatch,
+        )
     except DomainError as refused:
         return page(
             "appointments/cancel.html",
@@ -164,6 +170,7 @@ def move_confirm(booking_id: int):
             start=start,
             provider_id=booking.provider_id,
             now=now(),
+            dispatch=g.dispatch,
         )
     except SlotTaken as taken:
         return page("appointments/move_confirm.html", status=409, taken=taken, **context)

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from config import ROOT
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 from tests.e2e.conftest import screenshot
 from tests.server import _wait_until_healthy, free_port
 
@@ -156,6 +157,7 @@ def site(site_server, clinic, clock):
         service_id=clinic["massage"].id,
         start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
         now=clock(),
+        dispatch=Dispatch(),
     )
     return site_server
 

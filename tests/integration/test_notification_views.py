@@ -7,7 +7,7 @@ import pytest
 
 from models import Notification, NotificationPrefs, Organisation, PushSubscription, User
 from services.booking import appointments as bookings
-from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 from tests.integration.webpages import csrf_token, parse, text_of
 from tests.integration.workspace import as_user
 
@@ -149,8 +149,8 @@ def confirmed_page(app, clinic, clock):
         service_id=clinic["follow_up"].id,
         start=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
         now=clock(),
+        dispatch=Dispatch(),
     )
-    notify.take_pending()
     return as_user(app, clinic["customer"]).get(f"/appointments/{made.id}/confirmed")
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from models import Booking, Prepared
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 
 _live_after = Prepared(
     lambda provider, after: (
@@ -29,10 +30,13 @@ def test_prepared_query_matches_the_plain_one(app, clinic, clock):
             start=start,
             provider_id=clinic["tom"].id,
             now=clock(),
+            dispatch=Dispatch(),
         )
         for start in starts
     ]
-    booking.cancel(booking_id=made[2].id, actor_id=clinic["customer"].id, now=clock())
+    booking.cancel(
+        booking_id=made[2].id, actor_id=clinic["customer"].id, now=clock(), dispatch=Dispatch()
+    )
 
     for after in (starts[0] - timedelta(minutes=1), starts[0], starts[1] + timedelta(hours=5)):
         plain = (

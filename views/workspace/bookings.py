@@ -82,7 +82,7 @@ def cancel(booking_id: int):
     reason = request.form.get("reason")
     return _acted(
         booking_id,
-        lambda: bookings.cancel(g.staff, booking_id, reason, now()),
+        lambda: bookings.cancel(g.staff, booking_id, reason, now(), dispatch=g.dispatch),
         "Cancelled.",
     )
 
@@ -139,6 +139,7 @@ def move_confirm(booking_id: int):
             start=start,
             provider_id=found.provider_id,
             now=now(),
+            dispatch=g.dispatch,
         )
     except SlotTaken as taken:
         return page("workspace/move_confirm.html", status=409, taken=taken, **context)
