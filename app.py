@@ -1,15 +1,17 @@
-"""The application factory: blueprints, the database connection per request, the CLI."""
+"""The application factory: blueprints, the database connection and the notifications
+to send per request, the CLI."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask
+from flask import Flask, g
 
 import commands
 from config import ROOT, Settings
 from models import db, open_database
+from services.notifications.outbox import Dispatch
 
 
 def create_app(settings: Settings | None = None, **config: object) -> Flask:
@@ -39,13 +41,17 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
 
     @app.before_request
     def open_connection() -> None:
+        # What the request's services write to the outbox, for the worker (see below).
+        g.dispatch = Dispatch()
         db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def close_connection(_exc: BaseException | None) -> None:
         if not db.is_closed():
             db.close()
-        _dispatch_notifications(app)
+        dispatch = g.pop("dispatch", None)
+        if dispatch is not None and dispatch.ids:
+            _dispatch_notifications(app, dispatch.ids)
 
     from views import (
         account,
@@ -83,19 +89,15 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     return app
 
 
-def _dispatch_notifications(app: Flask) -> None:
-    """Hand the worker the notifications this request wrote, now that its transaction
-    is over: rows rolled back are simply not found by the task. If the queue cannot be
-    reached, the sweep sends them a couple of minutes later."""
-    from services.notifications import outbox as notify
-
-    ids = notify.take_pending()
-    if not ids:
-        return
-    dispatch = app.config.get("DISPATCH")
-    if dispatch is None:
-        from tasks import enqueue as dispatch
+def _dispatch_notifications(app: Flask, ids: list[int]) -> None:
+    """Hand the worker the notifications this request wrote, now that its transactions
+    are over (the services add ids only once theirs has committed). If the queue cannot
+    be reached, the sweep sends them a couple of minutes later. Tests replace the queue
+    with the ``DISPATCH`` setting."""
+    enqueue = app.config.get("DISPATCH")
+    if enqueue is None:
+        from tasks import enqueue
     try:
-        dispatch(ids)
+        enqueue(ids)
     except Exception:  # the response is already decided; the sweep will catch up
         logging.getLogger("kairos").exception("notifications.enqueue_failed ids=%s", ids)

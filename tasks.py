@@ -86,8 +86,7 @@ def sweep() -> None:
     now = datetime.now(UTC)
     offsets = notify.parse_offsets(settings.reminder_offsets) if settings.reminder_offsets else None
     with db.connection_context():
-        reminders = notify.create_reminders(now, offsets)
-        notify.take_pending()  # the same ids as ``reminders``
+        reminders = notify.create_reminders(now, offsets)  # each committed as written
         lost = delivery.waiting(now, channels())
     if reminders or lost:
         log.info("sweep reminders=%s requeued=%s", len(reminders), len(lost))

@@ -6,7 +6,7 @@ fixed-width ISO string on SQLite, so comparisons sort correctly on both.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from peewee import DatabaseProxy, Field, Model, SqliteDatabase
@@ -72,9 +72,33 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def _other_sample(value: object, round_: int) -> object:
+    """``value`` for the first build of a prepared query, a clearly different value of
+    the same type for the second."""
+    if not round_:
+        return value
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value - 1_000_003
+    if isinstance(value, str):
+        return value + "\x00again"
+    if isinstance(value, datetime | date):
+        return value + timedelta(days=1000, seconds=1 if isinstance(value, datetime) else 0)
+    if isinstance(value, tuple):
+        return value  # replaced by the call's shape
+    raise UnsafeSamples(f"No second sample for {value!r}: use an int, str, date or datetime.")
+
+
 def _db_value(value: object) -> object:
     """What the database is given for a value; instants as UTCDateTimeField stores them."""
     return UTCDateTimeField.db_value(None, value) if isinstance(value, datetime) else value
+
+
+class UnsafeSamples(Exception):
+    """A prepared query's sample values cannot be told apart from the query's own
+    values, so its compiled SQL could give wrong rows: choose other samples, or pass the
+    value the query computes instead of computing it in the query."""
 
 
 class Prepared:
@@ -86,31 +110,67 @@ class Prepared:
     length is then part of the shape compiled); executions reuse its SQL with the real
     values in the same places. They return model instances, or plain row tuples with
     ``rows=True`` (for unions and partial selects, converted by the caller).
+
+    Which parameter is which value is found by building the query twice, from two
+    different sets of samples: a parameter that follows its sample both times is that
+    value, one that stays the same is a constant of the query. Anything else (a
+    constant equal to a sample, a value the query computes from a sample, a sample that
+    never reaches the SQL) raises UnsafeSamples when the query is first compiled.
     """
 
     def __init__(self, build, *, rows: bool = False, **samples: object) -> None:
         self.build, self.rows, self.samples = build, rows, samples
         self._compiled: dict[tuple, tuple] = {}
 
-    def _compile(self, shape: tuple) -> tuple:
-        samples = dict(self.samples)
+    def _samples(self, shape: tuple, round_: int) -> dict[str, object]:
+        samples = {name: _other_sample(value, round_) for name, value in self.samples.items()}
         for i, (name, length) in enumerate(shape):
-            samples[name] = tuple(-(9_000_000 + 1000 * i + j) for j in range(length))
-        query = self.build(**samples)
+            base = 9_000_000 + 10_000_000 * round_ + 1000 * i
+            samples[name] = tuple(-(base + j) for j in range(length))
+        return samples
+
+    def _compile(self, shape: tuple) -> tuple:
+        first, second = self._samples(shape, 0), self._samples(shape, 1)
+        query = self.build(**first)
         sql, params = query.sql()
-        slots: dict[object, tuple[str, int | None]] = {}
-        for name, value in samples.items():
-            if isinstance(value, tuple):
-                slots.update({_db_value(v): (name, j) for j, v in enumerate(value)})
-            else:
-                slots[_db_value(value)] = (name, None)
+        sql_again, params_again = self.build(**second).sql()
+        if sql_again != sql or len(params_again) != len(params):
+            self._unsafe("its SQL changes with the sample values", sql)
+        slots, slots_again = self._slots(first, sql), self._slots(second, sql)
         # Each parameter is a sample, filled in per call as (name, index in its tuple or
         # None), or a constant of the query, kept as it is.
-        order = [slots.get(value, ("", value)) for value in params]
+        order: list[tuple[str, object]] = []
+        for i, (value, again) in enumerate(zip(params, params_again, strict=True)):
+            slot = slots.get(value)
+            if slot != slots_again.get(again):
+                problem = "a constant of the query equals a sample, or samples are mixed up"
+                self._unsafe(f"parameter {i + 1} ({value!r}): {problem}", sql)
+            if slot is None and value != again:
+                self._unsafe(f"parameter {i + 1} ({value!r}) is computed from a sample", sql)
+            order.append(slot or ("", value))
+        unused = set(slots.values()) - {slot for slot in order if slot[0]}
+        if unused:
+            self._unsafe(f"samples {sorted(unused, key=str)} never reach the SQL", sql)
         if self.rows:
             return sql, order, None, None
         fields = [getattr(query.model, column.name) for column in query._returning]
         return sql, order, query.model, fields
+
+    def _slots(self, samples: dict[str, object], sql: str) -> dict[object, tuple]:
+        """Each sample's database value → (name, index in its tuple or None)."""
+        slots: dict[object, tuple] = {}
+        for name, value in samples.items():
+            places = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+            for index, sample in places:
+                key = _db_value(sample)
+                if key in slots:
+                    self._unsafe(f"samples {slots[key]} and {(name, index)} are equal", sql)
+                slots[key] = (name, index)
+        return slots
+
+    def _unsafe(self, problem: str, sql: str) -> None:
+        where = f"{self.build.__module__}.{self.build.__qualname__}"
+        raise UnsafeSamples(f"Prepared query from {where}: {problem}. SQL: {sql}")
 
     def __call__(self, **values: object) -> list:
         shape = tuple((k, len(v)) for k, v in values.items() if isinstance(v, tuple))

@@ -22,7 +22,6 @@ from config import Settings
 from migrations import upgrade
 from models import ALL_MODELS, db, is_sqlite, open_database
 from services.accounts.auth import issue_token
-from services.notifications import outbox as notify
 from tests import factories
 from tests.server import gunicorn
 
@@ -94,7 +93,6 @@ def dispatched() -> list[int]:
 def app(database_url, clock, dispatched):
     settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
     app = create_app(settings, TESTING=True, CLOCK=clock, DISPATCH=dispatched.extend)
-    notify.take_pending()  # nothing left over from an earlier test in this thread
     with db.connection_context():
         _empty_tables()
     db.connect(reuse_if_open=True)  # the test's own connection, for factories and checks

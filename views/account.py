@@ -8,7 +8,7 @@ opening the link cannot use it up.
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 
@@ -259,7 +259,7 @@ def delete_account():
     if form.validate_on_submit():
         try:
             accounts.verify_password(current_user, form.password.data)
-            accounts.delete_account(current_user, now())
+            accounts.delete_account(current_user, now(), dispatch=g.dispatch)
         except Invalid as exc:
             forms.show_problems(form, exc)
         except Forbidden as exc:

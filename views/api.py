@@ -131,6 +131,7 @@ def create_booking():
             start=start,
             provider_id=provider_id,
             now=now(),
+            dispatch=g.dispatch,
         )
         return jsonify(booking_json(booking)), 201
 
@@ -180,7 +181,13 @@ def cancel_booking(booking_id: int):
     if reason is not None and not isinstance(reason, str):
         raise Invalid({"reason": "Give the reason as text."})
     access.customer_booking(g.api_user.id, booking_id)
-    bookings.cancel(booking_id=booking_id, actor_id=g.api_user.id, reason=reason or "", now=now())
+    bookings.cancel(
+        booking_id=booking_id,
+        actor_id=g.api_user.id,
+        reason=reason or "",
+        now=now(),
+        dispatch=g.dispatch,
+    )
     return booking_response(booking_id)
 
 
@@ -199,5 +206,6 @@ def reschedule_booking(booking_id: int):
         start=start,
         provider_id=provider_id,
         now=now(),
+        dispatch=g.dispatch,
     )
     return booking_response(moved.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models import Booking
@@ -100,7 +100,13 @@ def cancel(booking_id: int):
         return page("appointments/cancel.html", **context)
     reason = (form.reason.data or "")[:REASON_LIMIT]
     try:
-        bookings.cancel(booking_id=booking.id, actor_id=current_user.id, reason=reason, now=now())
+        bookings.cancel(
+            booking_id=booking.id,
+            actor_id=current_user.id,
+            reason=reason,
+            now=now(),
+            dispatch=g.dispatch,
+        )
     except DomainError as refused:
         form.form_errors.append(refused.message)
         return page("appointments/cancel.html", status=status_for(refused), **context)

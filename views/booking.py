@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_url
 
 from scheduling import change_deadline, customer_may_change
@@ -95,6 +95,7 @@ def confirm(slug: str, service_id: int):
             start=start,
             provider_id=provider.id if provider else None,
             now=now(),
+            dispatch=g.dispatch,
         )
     except (SlotTaken, StartPassed) as gone:
         return page(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 
 from models import Booking
 from services import access
@@ -94,6 +94,7 @@ def confirm(mover: Mover, booking_id: int):
             start=start,
             provider_id=booking.provider_id,
             now=now(),
+            dispatch=g.dispatch,
         )
     except SlotTaken as taken:
         return page(CONFIRM, status=409, taken=taken, **context)

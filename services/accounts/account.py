@@ -30,6 +30,7 @@ from services.accounts import links
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 from services.validation import (
     DEFAULT_REGION,
     check_all,
@@ -233,16 +234,17 @@ def _future_bookings(user_id: int, now: datetime):
     )
 
 
-def delete_account(user: User, now: datetime) -> int:
+def delete_account(user: User, now: datetime, *, dispatch: Dispatch) -> int:
     """Cancel the user's future bookings and remove their personal data; the bookings
-    stay, anonymised, for the business's records. Returns how many were cancelled."""
+    stay, anonymised, for the business's records. Returns how many were cancelled; their
+    providers' notices go into ``dispatch`` once that is committed."""
     if (
         Membership.select().where(Membership.user == user.id).exists()
         or Provider.select().where(Provider.user == user.id).exists()
     ):
         raise Forbidden("Staff accounts are closed by the business owner, not here.")
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-        cancelled = _cancel_future_bookings(user.id, now)
+        cancelled, told = _cancel_future_bookings(user.id, now)
         User.update(
             email=f"deleted-{user.id}@{DELETED_DOMAIN}",
             name=DELETED_NAME,
@@ -253,25 +255,30 @@ def delete_account(user: User, now: datetime) -> int:
         notify.forget(user.id)
         for model in (ApiToken, IdempotencyKey):
             model.delete().where(model.user == user.id).execute()
+    dispatch.add(told)
     log.info("account.deleted user_id=%s cancelled=%s", user.id, len(cancelled))
     return len(cancelled)
 
 
-def _cancel_future_bookings(user_id: int, now: datetime) -> list[int]:
-    """Whatever the cancellation window says: the customer is gone."""
+def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], list[int]]:
+    """Whatever the cancellation window says: the customer is gone. The bookings'
+    ids, and the ids of the notices written about them."""
     query = _future_bookings(user_id, now)
     if not is_sqlite():
         query = query.for_update()  # SQLite holds the write lock already
     bookings = list(query)
     ids = [row.id for row in bookings]
     if not ids:
-        return []
+        return [], []
     Booking.update(
         status="cancelled", cancelled_at=now, cancelled_by=user_id, cancel_reason=ACCOUNT_DELETED
     ).where(Booking.id.in_(ids)).execute()
     detail = json.dumps({"reason": ACCOUNT_DELETED})
     event = {"actor": user_id, "action": "cancelled", "detail": detail, "created_at": now}
     BookingEvent.insert_many([{"booking": i, **event} for i in ids]).execute()
+    told = []
     for booking in bookings:  # their providers hear of it; the customer is gone
-        notify.booking_cancelled(booking, user_id, now, ACCOUNT_DELETED, tell_customer=False)
-    return ids
+        told += notify.booking_cancelled(
+            booking, user_id, now, ACCOUNT_DELETED, tell_customer=False
+        )
+    return ids, told

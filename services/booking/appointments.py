@@ -28,6 +28,7 @@ from services import access
 from services.booking import slots as availability
 from services.errors import Invalid, NotChangeable, SlotTaken, StartPassed
 from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 
 log = logging.getLogger("kairos.booking")
 
@@ -62,10 +63,12 @@ def book(
     provider_id: int | None = None,
     actor_id: int | None = None,
     source: str = "online",
+    dispatch: Dispatch,
 ) -> Booking:
     """Book ``service`` at ``start`` for a customer, with one provider or whoever is free.
     Staff booking for a walk-in or a phone call pass themselves as ``actor_id`` and the
     ``source``; the same rules and the same protection against double booking apply.
+    Who is told of it goes into ``dispatch`` once the booking is committed.
 
     Raises Invalid when ``start`` is not a time this service is ever offered, and
     SlotTaken (with the nearest free slots) when it is, but somebody got there first.
@@ -94,6 +97,7 @@ def book(
                 now,
                 event="booked",
                 people=people,
+                dispatch=dispatch,
             )
         except SlotTaken:
             continue  # with "any provider", the next one may still be free
@@ -104,7 +108,13 @@ def book(
 
 
 def book_once(
-    *, customer_id: int, service_id: int, start: datetime, now: datetime, provider_id=None
+    *,
+    customer_id: int,
+    service_id: int,
+    start: datetime,
+    now: datetime,
+    provider_id=None,
+    dispatch: Dispatch,
 ) -> Booking:
     """book(), except that a second tap on "Confirm" (or the form sent again) gives back
     the booking the first one made, instead of booking another provider or a 409."""
@@ -118,6 +128,7 @@ def book_once(
             start=start,
             now=now,
             provider_id=provider_id,
+            dispatch=dispatch,
         )
     except SlotTaken:
         made = _just_booked(customer_id, service_id, start, now, provider_id)
@@ -139,9 +150,12 @@ def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | 
     return query.first()
 
 
-def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -> Booking:
+def cancel(
+    *, booking_id: int, actor_id: int, now: datetime, reason: str = "", dispatch: Dispatch
+) -> Booking:
     """Cancel a booking, if ``actor_id`` may (services/access.py: staff any time, its
-    customer until the cancellation window opens)."""
+    customer until the cancellation window opens). Who is told of it goes into
+    ``dispatch`` once the cancellation is committed."""
     booking = access.changeable(booking_id, actor_id, now)
     with db.atomic():
         if not is_sqlite():
@@ -159,7 +173,8 @@ def cancel(*, booking_id: int, actor_id: int, now: datetime, reason: str = "") -
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
         record_event(booking.id, actor_id, "cancelled", now, reason=reason.strip())
-        notify.booking_cancelled(booking, actor_id, now, reason.strip())
+        told = notify.booking_cancelled(booking, actor_id, now, reason.strip())
+    dispatch.add(told)
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
     return Booking.get_by_id(booking.id)
 
@@ -171,9 +186,11 @@ def reschedule(
     start: datetime,
     now: datetime,
     provider_id: int | None = None,
+    dispatch: Dispatch,
 ) -> Booking:
     """Move a booking to ``start``: the new time is taken and the old released together,
-    or nothing changes. Returns the new booking, which points back at the old one."""
+    or nothing changes. Returns the new booking, which points back at the old one.
+    Who is told of it goes into ``dispatch`` once the move is committed."""
     old = access.changeable(booking_id, actor_id, now)
     service = active_service(old.service_id)
     if start == old.start_at and provider_id in (None, old.provider_id):
@@ -202,6 +219,7 @@ def reschedule(
                 event="booked",
                 release=old,
                 people=people,
+                dispatch=dispatch,
             )
         except SlotTaken:
             continue
@@ -244,7 +262,7 @@ def _taken_or_invalid(service, start, now, provider_id, ignore_booking=None) -> 
 
 
 def _take(
-    service, provider, start, fields, actor_id, now, *, event, release=None, people=None
+    service, provider, start, fields, actor_id, now, *, event, dispatch, release=None, people=None
 ) -> Booking:
     """Insert the booking so that the database itself refuses an overlap.
 
@@ -291,13 +309,16 @@ def _take(
             if release is not None:
                 detail["rescheduled_from"] = release.id
             record_event(booking.id, actor_id, event, now, **detail)
-            notify.booking_made(booking, provider, actor_id, now, previous=release, known=people)
+            told = notify.booking_made(
+                booking, provider, actor_id, now, previous=release, known=people
+            )
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.
         if _sqlstate(exc) == EXCLUSION_VIOLATION:
             raise SlotTaken() from exc
         raise
+    dispatch.add(told)
     log.info(
         "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
     )

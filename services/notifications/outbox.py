@@ -2,9 +2,12 @@
 due: rows in the outbox (models.Notification).
 
 The rows are written inside the transaction of the change itself, so a booking never
-exists without its messages, nor messages without their booking. Their ids are kept
-aside (``take_pending``) and handed to the worker once that transaction has committed;
-services/notifications/delivery.py delivers them.
+exists without its messages, nor messages without their booking. The functions that
+write them return the ids of the rows to send; the service that made the change adds
+them to the caller's ``Dispatch`` once its transaction has committed, and whoever
+opened that Dispatch (a request in app.py, the demo data) hands them to the worker;
+services/notifications/delivery.py delivers them. The reminders the sweep creates are
+returned to it directly (tasks.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,18 +35,17 @@ from models import (
 
 log = logging.getLogger("kairos.notify")
 
-_pending = threading.local()
 
+@dataclass
+class Dispatch:
+    """The notifications one unit of work (a request, a command) wrote, to be handed to
+    the worker when it is over. Services that write outbox rows take one and add the
+    ids once their transaction has committed: rows rolled back are never in it."""
 
-def take_pending() -> list[int]:
-    """The ids of the rows written by this thread since it last asked, once."""
-    ids = getattr(_pending, "ids", [])
-    _pending.ids = []
-    return ids
+    ids: list[int] = field(default_factory=list)
 
-
-def _remember(ids: Iterable[int]) -> None:
-    _pending.ids = [*getattr(_pending, "ids", []), *ids]
+    def add(self, ids: Iterable[int]) -> None:
+        self.ids.extend(ids)
 
 
 @dataclass
@@ -124,8 +125,9 @@ def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
 
 
 @dataclass
-class Outbox:
-    """The rows one change adds, collected and then written together."""
+class BookingNotices:
+    """The rows one change to a booking adds (or one reminder), collected and then
+    written together."""
 
     booking: Booking
     now: datetime
@@ -180,9 +182,7 @@ class Outbox:
             .tuples()
             .execute()
         )
-        ids = [row_id for row_id, status in inserted if status == "queued"]
-        _remember(ids)
-        return ids
+        return [row_id for row_id, status in inserted if status == "queued"]
 
 
 def booking_made(
@@ -192,9 +192,10 @@ def booking_made(
     now: datetime,
     previous: Booking | None = None,
     known: dict[int, Person] | None = None,
-) -> None:
-    """A booking was made, or (``previous``) moved here from another booking. ``known``:
-    recipients already looked up (see ``recipients``)."""
+) -> list[int]:
+    """A booking was made, or (``previous``) moved here from another booking: write who
+    is told, and return the ids of the rows to send. ``known``: recipients already
+    looked up (see ``recipients``)."""
     provider_users = [provider.user_id]
     old_provider = None
     if previous is not None and previous.provider_id != provider.id:
@@ -205,24 +206,24 @@ def booking_made(
     detail: dict = {"actor": actor_id, "by": "customer" if by_customer else "staff"}
     if previous is not None:
         detail["from"] = previous.start_at.isoformat()
-    outbox = Outbox(booking, now)
+    notices = BookingNotices(booking, now)
     customer = people.get(booking.customer_id)
     if customer is not None:
         kind = "confirmed" if previous is None else "rescheduled"
-        _tell_customer(outbox, customer, kind, detail, business_acted=not by_customer)
+        _tell_customer(notices, customer, kind, detail, business_acted=not by_customer)
     if previous is None or old_provider is not None:
-        _tell_staff(outbox, people.get(provider.user_id), "staff_new", detail, actor_id)
+        _tell_staff(notices, people.get(provider.user_id), "staff_new", detail, actor_id)
     else:
-        _tell_staff(outbox, people.get(provider.user_id), "staff_rescheduled", detail, actor_id)
+        _tell_staff(notices, people.get(provider.user_id), "staff_rescheduled", detail, actor_id)
     if old_provider is not None:
         # The colleague it was taken from hears of it as a cancellation of theirs.
-        moved = Outbox(previous, now)
+        moved = BookingNotices(previous, now)
         moved_detail = {**detail, "reason": f"Moved to {provider.name}.", "to_provider": True}
         _tell_staff(
             moved, people.get(old_provider.user_id), "staff_cancelled", moved_detail, actor_id
         )
-        moved.write()
-    outbox.write()
+        return moved.write() + notices.write()
+    return notices.write()
 
 
 def booking_cancelled(
@@ -232,43 +233,44 @@ def booking_cancelled(
     reason: str,
     *,
     tell_customer: bool = True,
-) -> None:
+) -> list[int]:
+    """A booking was cancelled: write who is told, and return the ids of the rows to send."""
     provider = Provider.get_by_id(booking.provider_id)
     people = _people([booking.customer_id, provider.user_id])
     by_customer = actor_id == booking.customer_id
     detail = {"actor": actor_id, "by": "customer" if by_customer else "staff", "reason": reason}
-    outbox = Outbox(booking, now)
+    notices = BookingNotices(booking, now)
     customer = people.get(booking.customer_id)
     if customer is not None and tell_customer:
-        _tell_customer(outbox, customer, "cancelled", detail, business_acted=not by_customer)
-    _tell_staff(outbox, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
-    outbox.write()
+        _tell_customer(notices, customer, "cancelled", detail, business_acted=not by_customer)
+    _tell_staff(notices, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
+    return notices.write()
 
 
 def _tell_customer(
-    outbox: Outbox, person: Person, kind: str, detail: dict, *, business_acted: bool
+    notices: BookingNotices, person: Person, kind: str, detail: dict, *, business_acted: bool
 ) -> None:
     """Email always (when there is an address); push and SMS too when the business did
     it and the customer wants them: they did not see it happen."""
     if person.email:
-        outbox.add(person, "email", kind, detail)
+        notices.add(person, "email", kind, detail)
     if business_acted:
         if person.prefs.push:
-            outbox.add_pushes(person, kind, detail)
+            notices.add_pushes(person, kind, detail)
         if person.prefs.sms and person.phone:
-            outbox.add(person, "sms", kind, detail)
+            notices.add(person, "sms", kind, detail)
 
 
 def _tell_staff(
-    outbox: Outbox, person: Person | None, kind: str, detail: dict, actor_id: int | None
+    notices: BookingNotices, person: Person | None, kind: str, detail: dict, actor_id: int | None
 ) -> None:
     """The provider hears of their bookings' news, unless they made it themselves."""
     if person is None or person.id == actor_id:
         return
     if person.email and person.prefs.staff_wants(kind, "email"):
-        outbox.add(person, "email", kind, detail)
+        notices.add(person, "email", kind, detail)
     if person.prefs.staff_wants(kind, "push"):
-        outbox.add_pushes(person, kind, detail)
+        notices.add_pushes(person, kind, detail)
 
 
 def forget(user_id: int) -> None:
@@ -348,21 +350,21 @@ def _due(org_ids: list[int], offset: timedelta, now: datetime):
 
 def _remind(booking: Booking, offset: timedelta, now: datetime, person: Person) -> list[int]:
     minutes = int(offset.total_seconds() // 60)
-    outbox = Outbox(booking, now)
+    notices = BookingNotices(booking, now)
     detail = {"start": booking.start_at.isoformat()}
     if booking.created_at > booking.start_at - offset:
         # Booked after this reminder's time: recorded, so the sweep does not ask again.
         late = "Booked after the reminder was due."
-        outbox.add(person, "email", "reminder", detail, reminder=minutes, skipped=late)
+        notices.add(person, "email", "reminder", detail, reminder=minutes, skipped=late)
     else:
         if person.email and person.prefs.email_reminders:
-            outbox.add(person, "email", "reminder", detail, reminder=minutes)
+            notices.add(person, "email", "reminder", detail, reminder=minutes)
         if person.prefs.push:
-            outbox.add_pushes(person, "reminder", detail, reminder=minutes)
+            notices.add_pushes(person, "reminder", detail, reminder=minutes)
         if person.prefs.sms and person.phone:
-            outbox.add(person, "sms", "reminder", detail, reminder=minutes)
-    if not outbox.rows:
+            notices.add(person, "sms", "reminder", detail, reminder=minutes)
+    if not notices.rows:
         none = "The customer chose no reminders, or has no address for them."
-        outbox.add(person, "email", "reminder", detail, reminder=minutes, skipped=none)
+        notices.add(person, "email", "reminder", detail, reminder=minutes, skipped=none)
     with db.atomic():
-        return outbox.write()
+        return notices.write()

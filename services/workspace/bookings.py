@@ -14,6 +14,7 @@ from services.access import Staff
 from services.booking.appointments import cancel as cancel_booking
 from services.booking.appointments import record_event
 from services.errors import Invalid, NotChangeable
+from services.notifications.outbox import Dispatch
 from services.workspace.customers import clean_note
 
 log = logging.getLogger("kairos.bookings")
@@ -95,13 +96,18 @@ def booking_notes(booking: Booking) -> list[Note]:
     )
 
 
-def cancel(staff: Staff, booking_id: int, reason: str | None, now: datetime) -> Booking:
-    """Staff cancel at any time, saying why: the reason is what the customer is told."""
+def cancel(
+    staff: Staff, booking_id: int, reason: str | None, now: datetime, *, dispatch: Dispatch
+) -> Booking:
+    """Staff cancel at any time, saying why: the reason is what the customer is told
+    (through ``dispatch``, once the cancellation is committed)."""
     booking = access.booking_for(staff, booking_id)
     text = (reason or "").strip()
     if not text:
         raise Invalid({"reason": "Say why, for the customer: it is sent to them."})
     if len(text) > 500:
         raise Invalid({"reason": f"Keep the reason under 500 characters ({len(text)} now)."})
-    cancel_booking(booking_id=booking.id, actor_id=staff.user_id, now=now, reason=text)
+    cancel_booking(
+        booking_id=booking.id, actor_id=staff.user_id, now=now, reason=text, dispatch=dispatch
+    )
     return access.booking_for(staff, booking.id)

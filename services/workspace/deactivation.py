@@ -17,6 +17,7 @@ from scheduling import available_slots
 from services.booking import appointments as bookings
 from services.booking import slots as availability
 from services.errors import DomainError, Invalid, NotChangeable, SlotTaken
+from services.notifications.outbox import Dispatch
 from services.workspace.staff import locked
 
 log = logging.getLogger("kairos.staff")
@@ -126,12 +127,19 @@ def _candidates(future, others, tz: ZoneInfo, now: datetime) -> dict[int, list[P
 
 
 def deactivate(
-    provider: Provider, actor_id: int, decisions: dict[int, str], message: str, now: datetime
+    provider: Provider,
+    actor_id: int,
+    decisions: dict[int, str],
+    message: str,
+    now: datetime,
+    *,
+    dispatch: Dispatch,
 ) -> None:
     """Move or cancel each future booking as ``decisions`` says (booking id → a provider
     id, or "cancel"), then deactivate. Invalid when a decision is missing or wrong
     (nothing done); NotAllDone when a move failed or a booking arrived meanwhile (the
-    moves and cancellations that worked stay done; the provider stays active)."""
+    moves and cancellations that worked stay done, and their customers are told through
+    ``dispatch``; the provider stays active)."""
     if not provider.active:
         return
     plan = departure(provider, now)
@@ -142,7 +150,13 @@ def deactivate(
         target = chosen[booking.id]
         try:
             if target is None:
-                bookings.cancel(booking_id=booking.id, actor_id=actor_id, now=now, reason=message)
+                bookings.cancel(
+                    booking_id=booking.id,
+                    actor_id=actor_id,
+                    now=now,
+                    reason=message,
+                    dispatch=dispatch,
+                )
             else:
                 bookings.reschedule(
                     booking_id=booking.id,
@@ -150,6 +164,7 @@ def deactivate(
                     start=booking.start_at,
                     now=now,
                     provider_id=target,
+                    dispatch=dispatch,
                 )
         except NotChangeable:
             continue  # cancelled or moved by the customer meanwhile: nothing left to decide

@@ -15,6 +15,7 @@ from services.access import Staff
 from services.booking.appointments import book
 from services.booking.slots import find_slots
 from services.errors import Invalid
+from services.notifications.outbox import Dispatch
 
 log = logging.getLogger("kairos.desk")
 
@@ -51,9 +52,11 @@ def book_for(
     customer_id: int | None = None,
     new_customer: NewCustomer | None = None,
     region: str = validation.DEFAULT_REGION,
+    dispatch: Dispatch,
 ) -> Booking:
     """Book for a customer on the phone or at the desk, with the customer's own rules and
-    double-booking protection. A new customer is created only if the booking is made."""
+    double-booking protection. A new customer is created only if the booking is made.
+    Who is told of it goes into ``dispatch`` once it is committed."""
     provider = access.provider_for(staff, provider_id)
     if source not in SOURCES:
         raise Invalid({"source": "Say whether this is a walk-in or a phone booking."})
@@ -70,6 +73,7 @@ def book_for(
         name, email, phone = _clean_new(new_customer, region)
     # One transaction (taking SQLite's write lock first): if the time was taken
     # meanwhile, the new customer is not left behind without a booking.
+    booked = Dispatch()  # handed on when this transaction, not book()'s, has committed
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
         if new_customer is not None:
             found = _customer(name, email, phone)
@@ -81,7 +85,9 @@ def book_for(
             provider_id=provider.id,
             actor_id=staff.user_id,
             source=source,
+            dispatch=booked,
         )
+    dispatch.add(booked.ids)
     made.customer = found
     return made
 

@@ -36,6 +36,7 @@ from scheduling.localtime import local_date
 from scheduling.slots import merge
 from services.booking import appointments as bookings
 from services.errors import DomainError
+from services.notifications.outbox import Dispatch
 
 KEEP, CANCEL = "keep", "cancel"
 MESSAGE_LIMIT = 1000
@@ -62,11 +63,13 @@ class Decision:
 
 @dataclass(frozen=True)
 class Edit:
-    """Who changes the hours and when, and what they chose for the bookings shown."""
+    """Who changes the hours and when, what they chose for the bookings shown, and where
+    the notices of bookings cancelled go."""
 
     actor_id: int
     now: datetime
     decision: Decision = Decision()
+    dispatch: Dispatch = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,10 @@ def apply_change(
     write: Callable[[], None],
 ) -> Outcome:
     """Write a change to ``provider``'s hours unless it orphans bookings nobody decided
-    about; cancel them with the message in the same transaction when that was the choice."""
+    about; cancel them with the message in the same transaction when that was the choice
+    (their customers are told through ``edit.dispatch`` once it has committed)."""
     tz, now, decision = ZoneInfo(provider.organisation.timezone), edit.now, edit.decision
+    cancelled = Dispatch()
     with _calendar_held(provider.id):
         before = current_hours(provider.id, tz, now)
         orphans = newly_orphaned(future_bookings(provider.id, now), before, change(before), tz)
@@ -109,9 +114,15 @@ def apply_change(
             reason = decision.message.strip()
             for orphan in orphans:
                 bookings.cancel(
-                    booking_id=orphan.id, actor_id=edit.actor_id, now=now, reason=reason
+                    booking_id=orphan.id,
+                    actor_id=edit.actor_id,
+                    now=now,
+                    reason=reason,
+                    dispatch=cancelled,
                 )
-            return Outcome(cancelled=len(orphans))
+    edit.dispatch.add(cancelled.ids)
+    if orphans and decision.choice == CANCEL:
+        return Outcome(cancelled=len(orphans))
     return Outcome(kept=len(orphans))
 
 

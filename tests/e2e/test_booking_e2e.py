@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from config import ROOT
 from models import Booking, User
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.e2e.conftest import screenshot, sign_in
 
@@ -211,6 +212,7 @@ def test_a_time_taken_while_reviewing_offers_the_nearest_free_times(screen, e2e_
             start=datetime.fromisoformat(start),
             provider_id=provider.id,
             now=datetime.now(UTC),
+            dispatch=Dispatch(),
         )
 
     screen.get_by_role("button", name="Confirm booking").click()
@@ -282,6 +284,7 @@ def test_booking_pages_have_no_serious_accessibility_problems(screen, e2e_server
         service_id=service.id,
         start=datetime.fromisoformat(start),
         now=datetime.now(UTC),
+        dispatch=Dispatch(),
     )
     screen.reload()
     expect(screen.locator("a.appt")).to_have_count(1)

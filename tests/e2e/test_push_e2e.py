@@ -23,7 +23,7 @@ from models import Notification, PushSubscription, User
 from services.booking import appointments as bookings
 from services.mail import MailConfig
 from services.notifications import delivery, push
-from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 from services.notifications.sms import ConsoleSms
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_booking_e2e import check_page
@@ -149,8 +149,8 @@ def book_for_customer(clinic) -> tuple[int, datetime]:
         start=datetime.combine(day, time(10), LONDON),
         now=now,
         provider_id=clinic["ana"].id,
+        dispatch=Dispatch(),  # nobody delivers these: the confirmation email is not the subject
     )
-    notify.take_pending()  # nobody delivers these: the confirmation email is not the subject
     return made.id, now
 
 
@@ -234,10 +234,15 @@ def test_a_cancellation_by_the_business_reaches_the_device(
     tap_notify_me(screen)
     expect(screen.locator(".device-list .device")).to_have_count(1)
 
+    cancelled = Dispatch()
     bookings.cancel(
-        booking_id=booking_id, actor_id=clinic["owner"].id, now=now, reason="Ana is ill"
+        booking_id=booking_id,
+        actor_id=clinic["owner"].id,
+        now=now,
+        reason="Ana is ill",
+        dispatch=cancelled,
     )
-    queued = notify.take_pending()
+    queued = cancelled.ids
     pushes = [
         n.id
         for n in Notification.select().where(Notification.id.in_(queued))

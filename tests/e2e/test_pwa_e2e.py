@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from config import ROOT
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 from tests.e2e.conftest import screenshot, sign_in
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -128,6 +129,7 @@ def site(e2e_server, clinic, clock):
         service_id=clinic["massage"].id,
         start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
         now=clock(),
+        dispatch=Dispatch(),
     )
     return e2e_server
 

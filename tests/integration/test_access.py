@@ -15,6 +15,7 @@ from models import Booking, Service, User
 from services import access
 from services.booking import appointments as bookings
 from services.errors import Forbidden, NotChangeable, NotFound, OutsideCancellationWindow
+from services.notifications.outbox import Dispatch
 from services.validation import LARGEST_INT
 from tests.integration.workspace import MON_10
 
@@ -76,7 +77,12 @@ def test_who_may_change_a_booking_and_when(world, people, who, when, refused):
     ],
 )
 def test_a_cancelled_booking_cannot_be_changed_by_anyone(world, people, clock, who, refused):
-    bookings.cancel(booking_id=world["ana's booking"], actor_id=people["the owner"], now=clock())
+    bookings.cancel(
+        booking_id=world["ana's booking"],
+        actor_id=people["the owner"],
+        now=clock(),
+        dispatch=Dispatch(),
+    )
     with pytest.raises(refused):
         access.changeable(world["ana's booking"], people[who], BEFORE)
 

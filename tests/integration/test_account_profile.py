@@ -11,6 +11,7 @@ import pytest
 from models import ApiToken, Booking, BookingEvent, User
 from services.accounts.auth import issue_token
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.test_accounts import (
     NEW_PASSWORD,
@@ -141,18 +142,34 @@ def bookings(app, casey, clinic, clock):
     window), one next Monday; and someone else's next Monday."""
     clock.now -= timedelta(days=10)
     past = booking.book(
-        customer_id=casey.id, service_id=clinic["follow_up"].id, start=LAST_WED_10, now=clock()
+        customer_id=casey.id,
+        service_id=clinic["follow_up"].id,
+        start=LAST_WED_10,
+        now=clock(),
+        dispatch=Dispatch(),
     )
     clock.now += timedelta(days=10)
     soon = booking.book(
-        customer_id=casey.id, service_id=clinic["follow_up"].id, start=THU_10, now=clock()
+        customer_id=casey.id,
+        service_id=clinic["follow_up"].id,
+        start=THU_10,
+        now=clock(),
+        dispatch=Dispatch(),
     )
     later = booking.book(
-        customer_id=casey.id, service_id=clinic["massage"].id, start=MON_10, now=clock()
+        customer_id=casey.id,
+        service_id=clinic["massage"].id,
+        start=MON_10,
+        now=clock(),
+        dispatch=Dispatch(),
     )
     dana = factories.make_user("dana@example.com", "Dana Lee")
     others = booking.book(
-        customer_id=dana.id, service_id=clinic["assessment"].id, start=MON_10, now=clock()
+        customer_id=dana.id,
+        service_id=clinic["assessment"].id,
+        start=MON_10,
+        now=clock(),
+        dispatch=Dispatch(),
     )
     return {"past": past, "soon": soon, "later": later, "others": others}
 

@@ -12,6 +12,7 @@ from models import Booking, BookingEvent, Provider, Service, TimeOff, WeeklyHour
 from services.booking import appointments as bookings
 from services.booking.slots import providers_for
 from services.errors import Invalid, NotChangeable, NotFound, OutsideCancellationWindow, SlotTaken
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.conftest import api_client_for
 
@@ -27,6 +28,7 @@ def book(clinic, clock, service="assessment", start=MONDAY_10, provider=None, **
         now=clock(),
         provider_id=clinic[provider].id if provider else None,
         **kw,
+        dispatch=Dispatch(),
     )
 
 
@@ -48,7 +50,12 @@ def test_customer_cannot_cancel_inside_the_window(clinic, clock):
     made = book(clinic, clock)
 
     with pytest.raises(OutsideCancellationWindow) as caught:
-        bookings.cancel(booking_id=made.id, actor_id=clinic["customer"].id, now=ONE_HOUR_BEFORE)
+        bookings.cancel(
+            booking_id=made.id,
+            actor_id=clinic["customer"].id,
+            now=ONE_HOUR_BEFORE,
+            dispatch=Dispatch(),
+        )
 
     assert caught.value.deadline == MONDAY_10 - timedelta(hours=24)
     assert caught.value.timezone == "Europe/London"
@@ -60,7 +67,11 @@ def test_owner_may_cancel_any_time(clinic, clock):
     owner = clinic["owner"]
 
     cancelled = bookings.cancel(
-        booking_id=made.id, actor_id=owner.id, now=ONE_HOUR_BEFORE, reason="Clinic closed"
+        booking_id=made.id,
+        actor_id=owner.id,
+        now=ONE_HOUR_BEFORE,
+        reason="Clinic closed",
+        dispatch=Dispatch(),
     )
 
     assert cancelled.status == "cancelled"
@@ -73,7 +84,10 @@ def test_owner_may_cancel_even_after_the_start(clinic, clock):
     made = book(clinic, clock)
 
     cancelled = bookings.cancel(
-        booking_id=made.id, actor_id=clinic["owner"].id, now=MONDAY_10 + timedelta(minutes=5)
+        booking_id=made.id,
+        actor_id=clinic["owner"].id,
+        now=MONDAY_10 + timedelta(minutes=5),
+        dispatch=Dispatch(),
     )
 
     assert cancelled.status == "cancelled"
@@ -83,7 +97,7 @@ def test_the_bookings_provider_may_cancel_any_time(clinic, clock):
     made = book(clinic, clock)  # with Ana, the only one offering an assessment
 
     cancelled = bookings.cancel(
-        booking_id=made.id, actor_id=clinic["ana_user"].id, now=ONE_HOUR_BEFORE
+        booking_id=made.id, actor_id=clinic["ana_user"].id, now=ONE_HOUR_BEFORE, dispatch=Dispatch()
     )
 
     assert cancelled.status == "cancelled"
@@ -96,7 +110,7 @@ def test_another_provider_of_the_same_org_may_not(clinic, clock):
     factories.make_provider(clinic["org"], "Sam Lowe", user=sam)
 
     with pytest.raises(NotFound):
-        bookings.cancel(booking_id=made.id, actor_id=sam.id, now=clock())
+        bookings.cancel(booking_id=made.id, actor_id=sam.id, now=clock(), dispatch=Dispatch())
 
     assert Booking.get_by_id(made.id).status == "confirmed"
 
@@ -107,13 +121,16 @@ def test_another_organisations_owner_may_not(clinic, clock):
     their_owner = factories.make_owner(elsewhere, "owner@elsewhere.test")
 
     with pytest.raises(NotFound):
-        bookings.cancel(booking_id=made.id, actor_id=their_owner.id, now=clock())
+        bookings.cancel(
+            booking_id=made.id, actor_id=their_owner.id, now=clock(), dispatch=Dispatch()
+        )
     with pytest.raises(NotFound):
         bookings.reschedule(
             booking_id=made.id,
             actor_id=their_owner.id,
             now=clock(),
             start=MONDAY_10 + timedelta(days=1),
+            dispatch=Dispatch(),
         )
 
     assert Booking.get_by_id(made.id).status == "confirmed"
@@ -124,12 +141,14 @@ def test_another_customer_may_not(clinic, clock, rival):
     made = book(clinic, clock)
 
     with pytest.raises(NotFound):
-        bookings.cancel(booking_id=made.id, actor_id=rival.id, now=clock())
+        bookings.cancel(booking_id=made.id, actor_id=rival.id, now=clock(), dispatch=Dispatch())
 
 
 def test_missing_booking_is_not_found(clinic, clock):
     with pytest.raises(NotFound):
-        bookings.cancel(booking_id=424242, actor_id=clinic["owner"].id, now=clock())
+        bookings.cancel(
+            booking_id=424242, actor_id=clinic["owner"].id, now=clock(), dispatch=Dispatch()
+        )
 
 
 def test_staff_may_reschedule_inside_the_window(clinic, clock):
@@ -140,6 +159,7 @@ def test_staff_may_reschedule_inside_the_window(clinic, clock):
         actor_id=clinic["owner"].id,
         now=ONE_HOUR_BEFORE,
         start=MONDAY_10 + timedelta(hours=4),
+        dispatch=Dispatch(),
     )
 
     assert moved.start_at == MONDAY_10 + timedelta(hours=4)
@@ -154,7 +174,9 @@ def test_finished_bookings_cannot_be_changed_even_by_staff(clinic, clock, status
     Booking.update(status=status).where(Booking.id == made.id).execute()
 
     with pytest.raises(NotChangeable) as caught:
-        bookings.cancel(booking_id=made.id, actor_id=clinic["owner"].id, now=clock())
+        bookings.cancel(
+            booking_id=made.id, actor_id=clinic["owner"].id, now=clock(), dispatch=Dispatch()
+        )
 
     assert caught.value.message == f"This booking is {status.replace('_', ' ')}."
     with pytest.raises(NotChangeable):
@@ -163,6 +185,7 @@ def test_finished_bookings_cannot_be_changed_even_by_staff(clinic, clock, status
             actor_id=clinic["customer"].id,
             now=clock(),
             start=MONDAY_10 + timedelta(days=1),
+            dispatch=Dispatch(),
         )
     assert Booking.select().count() == 1
 
@@ -174,9 +197,15 @@ def test_every_change_is_recorded_with_its_actor(clinic, clock):
     customer, owner, ana = clinic["customer"], clinic["owner"], clinic["ana"]
     made = book(clinic, clock)
     moved = bookings.reschedule(
-        booking_id=made.id, actor_id=customer.id, now=clock(), start=MONDAY_10 + timedelta(days=1)
+        booking_id=made.id,
+        actor_id=customer.id,
+        now=clock(),
+        start=MONDAY_10 + timedelta(days=1),
+        dispatch=Dispatch(),
     )
-    bookings.cancel(booking_id=moved.id, actor_id=owner.id, now=clock(), reason=" Ill ")
+    bookings.cancel(
+        booking_id=moved.id, actor_id=owner.id, now=clock(), reason=" Ill ", dispatch=Dispatch()
+    )
 
     assert events(made.id) == [
         ("booked", customer.id, {"provider": ana.id, "start": "2026-11-30T10:00:00+00:00"}),
@@ -209,9 +238,12 @@ def test_history_and_booking_times_come_from_the_clock(clinic, clock):
         actor_id=clinic["customer"].id,
         now=clock(),
         start=MONDAY_10 + timedelta(days=1),
+        dispatch=Dispatch(),
     )
     clock.advance(hours=1)
-    bookings.cancel(booking_id=moved.id, actor_id=clinic["customer"].id, now=clock())
+    bookings.cancel(
+        booking_id=moved.id, actor_id=clinic["customer"].id, now=clock(), dispatch=Dispatch()
+    )
 
     history = [
         (e.booking_id, e.action, e.created_at)
@@ -233,7 +265,12 @@ def test_failures_record_nothing(clinic, clock, rival):
     with pytest.raises(SlotTaken):
         book(clinic, clock, customer_id=rival.id)
     with pytest.raises(OutsideCancellationWindow):
-        bookings.cancel(booking_id=made.id, actor_id=clinic["customer"].id, now=ONE_HOUR_BEFORE)
+        bookings.cancel(
+            booking_id=made.id,
+            actor_id=clinic["customer"].id,
+            now=ONE_HOUR_BEFORE,
+            dispatch=Dispatch(),
+        )
 
     assert BookingEvent.select().count() == 1
 
@@ -266,6 +303,7 @@ def test_reschedule_keeps_the_price_paid(clinic, clock):
         actor_id=clinic["customer"].id,
         now=clock(),
         start=MONDAY_10 + timedelta(days=1),
+        dispatch=Dispatch(),
     )
 
     assert (moved.price_cents, moved.currency) == (6500, "GBP")
@@ -284,7 +322,11 @@ def test_naive_start_is_invalid(clinic, clock):
 def test_unknown_service_is_invalid(clinic, clock):
     with pytest.raises(Invalid) as caught:
         bookings.book(
-            customer_id=clinic["customer"].id, service_id=424242, start=MONDAY_10, now=clock()
+            customer_id=clinic["customer"].id,
+            service_id=424242,
+            start=MONDAY_10,
+            now=clock(),
+            dispatch=Dispatch(),
         )
 
     assert list(caught.value.fields) == ["service"]
@@ -364,6 +406,7 @@ def test_lost_race_on_reschedule_changes_nothing(clinic, clock, rival, engine_bl
             actor_id=clinic["customer"].id,
             now=clock(),
             start=MONDAY_10 + timedelta(hours=4),
+            dispatch=Dispatch(),
         )
 
     assert [(b.id, b.status) for b in Booking.select().order_by(Booking.id)] == [
@@ -396,6 +439,7 @@ def test_a_moved_walk_in_stays_a_walk_in(clinic, clock):
         actor_id=clinic["owner"].id,
         start=MONDAY_10 + timedelta(hours=1),
         now=clock(),
+        dispatch=Dispatch(),
     )
     assert moved.source == "walk_in"
 

@@ -23,6 +23,7 @@ import requests
 from models import Booking, Provider, Service
 from services.accounts.auth import issue_token
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 
 pytestmark = pytest.mark.live
@@ -215,6 +216,7 @@ def test_two_reschedules_to_one_free_slot(live_server, race_clinic):
                 start=at(day, hour),
                 provider_id=race_clinic.ana.id,
                 now=now,
+                dispatch=Dispatch(),
             )
             old[day, who] = made.id
             calls.append(

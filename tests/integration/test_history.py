@@ -7,6 +7,7 @@ from peewee import IntegrityError
 
 from models import BookingEvent
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 
 
 def test_history_rows_cannot_be_edited(app, clinic, clock):
@@ -15,6 +16,7 @@ def test_history_rows_cannot_be_edited(app, clinic, clock):
         service_id=clinic["follow_up"].id,
         start=datetime(2026, 11, 30, 10, tzinfo=UTC),
         now=clock(),
+        dispatch=Dispatch(),
     )
     event = BookingEvent.get(BookingEvent.booking == made.id)
     assert event.action == "booked"

@@ -14,6 +14,7 @@ import pytest
 
 from models import Booking
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,
@@ -523,6 +524,7 @@ def test_confirm_anyone_available_books_someone_free(client, clinic, customer, r
         start=THU_10,
         provider_id=clinic["ana"].id,
         now=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        dispatch=Dispatch(),
     )
 
     response = confirm(client, service, THU_10, "any")
@@ -580,7 +582,7 @@ def test_slot_taken_meanwhile_offers_the_nearest_free_times(client, clinic, cust
     token = csrf_token(client.get(review_url(service, THU_10, ana.id)))
     bookings.book(
         customer_id=rival.id, service_id=service.id, start=THU_10, provider_id=ana.id,
-        now=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        now=datetime(2026, 11, 25, 12, tzinfo=UTC), dispatch=Dispatch(),
     )  # fmt: skip
 
     response = confirm(client, service, THU_10, ana.id, token=token)

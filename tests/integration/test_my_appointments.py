@@ -13,6 +13,7 @@ import pytest
 
 from models import Booking, BookingEvent
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.webpages import (
     csrf_token,
@@ -49,6 +50,7 @@ def book(clinic, user, start, service="assessment", provider="ana", now=None) ->
         start=start,
         provider_id=clinic[provider].id,
         now=now or NOW,
+        dispatch=Dispatch(),
     )
 
 
@@ -84,7 +86,7 @@ def test_my_appointments_lists_upcoming_first_then_past_and_cancelled(
         now=datetime(2026, 11, 20, 12, tzinfo=UTC),
     )
     dropped = book(clinic, customer, FRI_10, "massage", "tom")
-    bookings.cancel(booking_id=dropped.id, actor_id=customer.id, now=NOW)
+    bookings.cancel(booking_id=dropped.id, actor_id=customer.id, now=NOW, dispatch=Dispatch())
     book(clinic, rival, datetime(2026, 11, 26, 14, tzinfo=UTC))  # not Casey's
 
     response = client.get("/appointments")

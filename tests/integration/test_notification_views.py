@@ -7,7 +7,7 @@ import pytest
 
 from models import Notification, NotificationPrefs, Organisation, PushSubscription, User
 from services.booking import appointments as bookings
-from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 from tests.integration.webpages import csrf_token, parse, text_of
 
 PAGE = "/account/notifications"
@@ -149,8 +149,8 @@ def confirmed_page(signed_in, clinic, clock):
         service_id=clinic["follow_up"].id,
         start=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
         now=clock(),
+        dispatch=Dispatch(),
     )
-    notify.take_pending()
     return signed_in(clinic["customer"]).get(f"/appointments/{made.id}/confirmed")
 
 
@@ -232,9 +232,9 @@ def test_a_booking_remembers_the_device_time_zone(signed_in, clinic, sent, kept)
     assert User.get_by_id(clinic["customer"].id).timezone == kept
 
 
-def test_the_refused_choice_says_why_beside_it(app, clinic):
+def test_the_refused_choice_says_why_beside_it(signed_in, clinic):
     """The problem is on the texts checkbox, linked to it, as on every other form."""
-    client = as_user(app, clinic["customer"])
+    client = signed_in(clinic["customer"])
     response = post(client, PAGE, {"sms": "on"})
     assert response.status_code == 422
     sms = parse(response).one("input", id="sms")

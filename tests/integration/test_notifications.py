@@ -17,6 +17,7 @@ from services.booking import appointments as bookings
 from services.mail import MailConfig
 from services.notifications import delivery, push
 from services.notifications import outbox as notify
+from services.notifications.outbox import Dispatch
 from services.notifications.sms import ConsoleSms, TwilioSms
 from tests.standins.push_service import PushService
 from tests.standins.twilio import TwilioStandIn
@@ -54,17 +55,16 @@ def deliver_all(channels, now) -> dict[int, str | None]:
 
 
 def book(clinic, clock, start=START, actor=None, **kw) -> Booking:
-    made = bookings.book(
+    return bookings.book(
         customer_id=clinic["customer"].id,
         service_id=clinic["follow_up"].id,
         start=start,
         now=clock(),
         provider_id=clinic["ana"].id,
         actor_id=actor,
+        dispatch=Dispatch(),
         **kw,
     )
-    notify.take_pending()
-    return made
 
 
 def calendar_of(message) -> Calendar:
@@ -106,6 +106,28 @@ def test_a_refused_booking_writes_no_rows_and_enqueues_nothing(client, clinic, c
     assert dispatched == []
 
 
+def test_each_request_hands_over_exactly_the_ids_it_wrote(app, clinic, clock, customer_api):
+    from tests.integration.test_api_bookings import booked
+
+    handed = []  # one list per request that wrote any
+    app.config["DISPATCH"] = handed.append
+    # Rows written outside any request (a script, a task) are nobody's to send on.
+    book(clinic, clock, start=START + timedelta(hours=4))
+    assert customer_api.get("/api/v1/bookings").status_code == 200
+    assert handed == []
+    made = booked(customer_api, clinic["follow_up"], "2026-11-27T10:00:00+00:00", clinic["ana"])
+    assert customer_api.get("/api/v1/bookings").status_code == 200
+    cancel = customer_api.post(f"/api/v1/bookings/{made['id']}/cancel", json={})
+    assert cancel.status_code == 200
+    assert customer_api.get("/api/v1/bookings").status_code == 200
+    confirmed, cancelled = (
+        [n.id for n in rows(booking=made["id"]) if n.kind in kinds]
+        for kinds in (("confirmed", "staff_new"), ("cancelled", "staff_cancelled"))
+    )
+    assert len(confirmed) == len(cancelled) == 2
+    assert handed == [confirmed, cancelled]
+
+
 def test_a_rollback_takes_the_rows_with_it(app, clinic, clock):
     from models import db
 
@@ -131,7 +153,9 @@ def test_a_provider_chooses_what_they_hear(app, clinic, clock):
     NotificationPrefs.create(user=clinic["ana_user"], staff_email_new=False)
     made = book(clinic, clock)
     assert [n.kind for n in rows(booking=made.id)] == ["confirmed"]
-    bookings.cancel(booking_id=made.id, actor_id=clinic["customer"].id, now=clock())
+    bookings.cancel(
+        booking_id=made.id, actor_id=clinic["customer"].id, now=clock(), dispatch=Dispatch()
+    )
     assert [n.kind for n in rows(booking=made.id)] == ["confirmed", "cancelled", "staff_cancelled"]
 
 
@@ -144,7 +168,11 @@ def test_push_and_sms_only_when_the_business_acts_and_the_customer_wants(app, cl
     mine = book(clinic, clock)  # the customer booked it: email only
     assert {n.channel for n in rows(booking=mine.id, recipient=customer.id)} == {"email"}
     bookings.cancel(
-        booking_id=mine.id, actor_id=clinic["owner"].id, now=clock(), reason="Ana is ill"
+        booking_id=mine.id,
+        actor_id=clinic["owner"].id,
+        now=clock(),
+        reason="Ana is ill",
+        dispatch=Dispatch(),
     )
     cancelled = rows(booking=mine.id, kind="cancelled")
     assert sorted(n.channel for n in cancelled) == ["email", "push", "sms"]
@@ -190,9 +218,14 @@ def test_moving_and_cancelling_update_the_same_calendar_event(app, clinic, clock
         actor_id=clinic["customer"].id,
         start=START + timedelta(hours=1),
         now=clock(),
+        dispatch=Dispatch(),
     )
     bookings.cancel(
-        booking_id=moved.id, actor_id=clinic["owner"].id, now=clock(), reason="Flooded clinic"
+        booking_id=moved.id,
+        actor_id=clinic["owner"].id,
+        now=clock(),
+        reason="Flooded clinic",
+        dispatch=Dispatch(),
     )
     deliver_all(channels, clock())
     to_casey = [m for m in sent_mail(channels) if m["To"] == "casey@example.com"]
@@ -343,7 +376,9 @@ def test_cancelled_and_moved_bookings_get_no_stale_reminder(app, clinic, clock, 
     clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     cancelled = book(clinic, clock)
     moved = book(clinic, clock, start=START + timedelta(hours=2))
-    bookings.cancel(booking_id=cancelled.id, actor_id=clinic["customer"].id, now=clock())
+    bookings.cancel(
+        booking_id=cancelled.id, actor_id=clinic["customer"].id, now=clock(), dispatch=Dispatch()
+    )
     clock.now = START - timedelta(hours=22)  # both inside 24 h now
     notify.create_reminders(clock())
     assert rows(booking=cancelled.id, kind="reminder") == []
@@ -355,6 +390,7 @@ def test_cancelled_and_moved_bookings_get_no_stale_reminder(app, clinic, clock, 
         actor_id=clinic["owner"].id,
         start=START + timedelta(days=3),
         now=clock(),
+        dispatch=Dispatch(),
     )
     assert delivery.deliver(queued[0].id, channels, clock()) == "skipped"
     assert Notification.get_by_id(queued[0].id).last_error == "The booking is cancelled."
@@ -397,7 +433,11 @@ def test_push_arrives_encrypted_signed_and_a_gone_device_is_removed(app, clinic,
         made = book(clinic, clock)
         service.expire(tablet)
         bookings.cancel(
-            booking_id=made.id, actor_id=clinic["owner"].id, now=clock(), reason="Ana is ill"
+            booking_id=made.id,
+            actor_id=clinic["owner"].id,
+            now=clock(),
+            reason="Ana is ill",
+            dispatch=Dispatch(),
         )
         results = deliver_all(channels, clock())
         (delivery,) = service.wait_for(1)
@@ -444,6 +484,7 @@ def test_texts_go_through_twilio_with_the_stop_note(app, clinic, clock, channels
             actor_id=clinic["owner"].id,
             start=START + timedelta(hours=1),
             now=clock(),
+            dispatch=Dispatch(),
         )
         deliver_all(channels, clock())
         (text,) = twilio.wait_for(1)
@@ -456,6 +497,7 @@ def test_texts_go_through_twilio_with_the_stop_note(app, clinic, clock, channels
             actor_id=clinic["owner"].id,
             start=START + timedelta(hours=2),
             now=clock(),
+            dispatch=Dispatch(),
         )
         deliver_all(channels, clock())
     (refused,) = rows(booking=later.id, channel="sms")
@@ -470,7 +512,7 @@ def test_a_deleted_account_is_told_nothing_more_and_its_provider_hears(app, clin
     PushSubscription.create(user=customer, endpoint="https://push.test/a", p256dh="k", auth="a")
     made = book(clinic, clock)
     (confirmation,) = rows(booking=made.id, kind="confirmed")
-    accounts.delete_account(customer, clock())
+    accounts.delete_account(customer, clock(), dispatch=Dispatch())
     assert Notification.get_by_id(confirmation.id).status == "skipped"
     (told,) = rows(booking=made.id, kind="staff_cancelled")
     assert told.recipient_id == clinic["ana_user"].id
@@ -482,7 +524,7 @@ def test_a_deleted_account_is_told_nothing_more_and_its_provider_hears(app, clin
 def test_the_same_key_twice_is_one_row(app, clinic, clock):
     made = book(clinic, clock)
     person = notify.recipients([clinic["customer"].id])[clinic["customer"].id]
-    first, again = notify.Outbox(made, clock()), notify.Outbox(made, clock())
+    first, again = notify.BookingNotices(made, clock()), notify.BookingNotices(made, clock())
     for outbox_ in (first, again):
         outbox_.add(person, "email", "reminder", {}, reminder=60)
     assert len(first.write()) == 1

@@ -1,9 +1,32 @@
-"""Prepared queries give exactly what the Peewee query they were built from gives."""
+"""Prepared queries give exactly what the Peewee query they were built from gives, and
+refuse, when first compiled, samples that could be taken for the query's own values."""
 
-from datetime import UTC, datetime, timedelta
+from __future__ import annotations
 
-from models import Booking, Prepared
+import importlib
+import pkgutil
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+import commands
+import models
+import services
+import views
+from models import (
+    Booking,
+    DateOverride,
+    NotificationPrefs,
+    Prepared,
+    PushSubscription,
+    TimeOff,
+    UnsafeSamples,
+    db,
+    is_sqlite,
+)
+from services.accounts.auth import _digest, issue_token
 from services.booking import appointments as booking
+from services.notifications.outbox import Dispatch
 
 _live_after = Prepared(
     lambda provider, after: (
@@ -29,10 +52,13 @@ def test_prepared_query_matches_the_plain_one(app, clinic, clock):
             start=start,
             provider_id=clinic["tom"].id,
             now=clock(),
+            dispatch=Dispatch(),
         )
         for start in starts
     ]
-    booking.cancel(booking_id=made[2].id, actor_id=clinic["customer"].id, now=clock())
+    booking.cancel(
+        booking_id=made[2].id, actor_id=clinic["customer"].id, now=clock(), dispatch=Dispatch()
+    )
 
     for after in (starts[0] - timedelta(minutes=1), starts[0], starts[1] + timedelta(hours=5)):
         plain = (
@@ -47,3 +73,183 @@ def test_prepared_query_matches_the_plain_one(app, clinic, clock):
         prepared = _live_after(provider=clinic["tom"].id, after=after)
         assert [(b.id, b.start_at) for b in prepared] == [(b.id, b.start_at) for b in plain]
     assert [b.id for b in _live_after(provider=clinic["tom"].id, after=starts[0])] == [made[1].id]
+
+
+# --- the guard -----------------------------------------------------------------------------
+
+
+def _booked_of(provider, status):
+    return Booking.select(Booking.id).where(
+        (Booking.provider == provider) & (Booking.status == status)
+    )
+
+
+@pytest.mark.parametrize(
+    ("prepared", "problem"),
+    [
+        # -5 is the sample and a constant: the constant would be filled in with the value.
+        (
+            Prepared(
+                lambda provider: Booking.select(Booking.id).where(
+                    (Booking.provider == provider) & (Booking.customer != -5)
+                ),
+                rows=True,
+                provider=-5,
+            ),
+            "a constant of the query equals a sample",
+        ),
+        # A value the query works out from a sample is neither sample nor constant.
+        (
+            Prepared(
+                lambda after: Booking.select().where(Booking.start_at > after + timedelta(1)),
+                after=datetime(1901, 1, 1, tzinfo=UTC),
+            ),
+            "computed from a sample",
+        ),
+        # A sample the query never uses: the value given would be silently ignored.
+        (
+            Prepared(
+                lambda provider, day: Booking.select().where(Booking.provider == provider),
+                provider=-1,
+                day=-2,
+            ),
+            "never reach the SQL",
+        ),
+        # Two samples alike: which one a parameter is can't be told.
+        (
+            Prepared(
+                lambda provider, customer: Booking.select().where(
+                    (Booking.provider == provider) & (Booking.customer == customer)
+                ),
+                provider=-1,
+                customer=-1,
+            ),
+            "are equal",
+        ),
+    ],
+)
+def test_unsafe_samples_are_refused(app, prepared, problem):
+    with pytest.raises(UnsafeSamples, match=problem):
+        prepared(**prepared.samples)
+
+
+# --- every prepared query of the app ---------------------------------------------------------
+
+
+def all_prepared() -> dict[str, Prepared]:
+    """Every Prepared query in the app's packages, as "module.name"."""
+    found: dict[int, str] = {}
+    queries = {}
+    for package in (models, services, views, commands):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                if isinstance(value, Prepared) and id(value) not in found:
+                    found[id(value)] = f"{info.name}.{name}"
+                    queries[found[id(value)]] = value
+    return queries
+
+
+MONDAY = date(2026, 11, 30)
+
+
+def _at(hour: int, day: date = MONDAY) -> datetime:
+    return datetime.combine(day, time(hour), UTC)
+
+
+@pytest.fixture
+def world(app, clinic, clock):
+    """The clinic with something for each query to find: a booking, time off, a date
+    override, choices, a device and an API token."""
+    ana, tom = clinic["ana"], clinic["tom"]
+    booking.book(
+        customer_id=clinic["customer"].id,
+        service_id=clinic["follow_up"].id,
+        start=_at(10),
+        provider_id=tom.id,
+        now=clock(),
+        dispatch=Dispatch(),
+    )
+    TimeOff.create(provider=ana, start_at=_at(9), end_at=_at(11), reason="dentist")
+    DateOverride.create(
+        provider=tom, day=MONDAY + timedelta(1), start_time=time(10), end_time=time(12)
+    )
+    NotificationPrefs.create(user=clinic["ana_user"], push=True)
+    PushSubscription.create(
+        user=clinic["customer"], endpoint="https://push.test/a", p256dh="k", auth="a"
+    )
+    token, _ = issue_token(clinic["customer"], clock())
+    return dict(clinic, token=token, now=clock())
+
+
+CASES = {
+    "services.access._active_providers": lambda w: {"org": w["org"].id},
+    "services.access._roles": lambda w: {"user": w["owner"].id, "org": w["org"].id},
+    "services.access._own_provider": lambda w: {"user": w["ana_user"].id, "org": w["org"].id},
+    "services.booking.slots._providers": lambda w: {"service": w["follow_up"].id},
+    "services.booking.slots._one_provider": lambda w: {
+        "service": w["follow_up"].id,
+        "provider": w["tom"].id,
+    },
+    "services.booking.slots._hours": lambda w: {
+        "ids": (w["ana"].id, w["tom"].id),
+        "first": MONDAY,
+        "last": MONDAY + timedelta(6),
+    },
+    "services.booking.slots._time_off": lambda w: {
+        "ids": (w["ana"].id, w["tom"].id),
+        "start": _at(0),
+        "end": _at(23),
+    },
+    "services.booking.slots._busy": lambda w: {
+        "ids": (w["ana"].id, w["tom"].id),
+        "start": _at(0),
+        "end": _at(23),
+    },
+    "services.booking.appointments._active_service": lambda w: {"service": w["follow_up"].id},
+    "services.booking.appointments._organisation": lambda w: {"org": w["org"].id},
+    "services.booking.appointments._lock_providers": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
+    "services.booking.appointments._provider_state": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
+    "services.booking.catalogue._organisation": lambda w: {"slug": w["org"].slug},
+    "services.booking.catalogue._service_with_providers": lambda w: {
+        "org": w["org"].id,
+        "service": w["follow_up"].id,
+    },
+    "services.notifications.outbox._with_choices": lambda w: {
+        "ids": (w["customer"].id, w["ana_user"].id)
+    },
+    "services.notifications.outbox._devices": lambda w: {"ids": (w["customer"].id,)},
+    "services.accounts.auth._token_user": lambda w: {
+        "digest": _digest(w["token"]),
+        "now": w["now"],
+    },
+    "views.web._user": lambda w: {"user": w["customer"].id},
+}
+POSTGRESQL_ONLY = {"services.booking.appointments._lock_providers"}  # FOR NO KEY UPDATE
+
+
+def test_every_prepared_query_is_checked_here():
+    assert set(all_prepared()) == set(CASES)
+
+
+def _plain(prepared: Prepared, values: dict) -> list:
+    query = prepared.build(**values)
+    if prepared.rows:
+        return db.execute_sql(*query.sql()).fetchall()
+    return [sorted(row.__data__.items()) for row in query]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_prepared_query_compiles_safely_and_matches_the_plain_one(world, name):
+    if name in POSTGRESQL_ONLY and is_sqlite():
+        pytest.skip("PostgreSQL only")
+    prepared = all_prepared()[name]
+    prepared._compiled.clear()  # compiled, and so checked, on this database, here
+    values = CASES[name](world)
+    with db.atomic():  # for the row locks
+        found = prepared(**values)
+        plain = _plain(prepared, values)
+    if not prepared.rows:
+        found = [sorted(row.__data__.items()) for row in found]
+    assert plain, "each case should find rows"
+    assert sorted(map(repr, found)) == sorted(map(repr, plain))

@@ -11,6 +11,7 @@ import threading
 from datetime import time
 
 from models import db
+from services.notifications.outbox import Dispatch
 from services.workspace import availability as hours
 from services.workspace.orphans import Edit
 from tests.integration.test_ws_availability import hours_of
@@ -32,7 +33,9 @@ def test_concurrent_saves_leave_exactly_one_of_the_weeks(world, clock, clinic):
         try:
             with db.connection_context():
                 start.wait()
-                hours.save_week(ana, weeks[n], Edit(world["provider"].id, clock()))
+                hours.save_week(
+                    ana, weeks[n], Edit(world["provider"].id, clock(), dispatch=Dispatch())
+                )
         except Exception as exc:  # reported below, with the thread's number
             failures.append((n, exc))
 

@@ -15,6 +15,7 @@ import pytest
 from models import Booking, DateOverride, TimeOff
 from services.booking import appointments as bookings
 from services.booking import slots as availability
+from services.notifications.outbox import Dispatch
 from tests.integration.test_ws_availability import (
     ANAS_WEEK,
     PAGE,
@@ -68,6 +69,7 @@ def book_ana(world, clock, start: datetime, service_id: int | None = None) -> in
         start=start,
         now=clock(),
         provider_id=world["ana"],
+        dispatch=Dispatch(),
     ).id
 
 

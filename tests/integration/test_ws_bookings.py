@@ -6,6 +6,7 @@ import pytest
 
 from models import Booking, BookingEvent, Note
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests.integration.webpages import csrf_token, parse
 from tests.integration.workspace import MON_10
 
@@ -169,6 +170,7 @@ def test_move_onto_a_taken_time_offers_others(ana, world, clinic, clock):
         start=datetime(2026, 11, 30, 14, tzinfo=UTC),
         provider_id=clinic["ana"].id,
         now=clock(),
+        dispatch=Dispatch(),
     )
     response = post(
         ana, booking_url(world, "/move/confirm"), {"start": taken.start_at.isoformat()}, htmx=False
@@ -180,7 +182,11 @@ def test_move_onto_a_taken_time_offers_others(ana, world, clinic, clock):
 
 def test_a_cancelled_booking_offers_no_actions(ana, world, clock):
     bookings.cancel(
-        booking_id=world["ana's booking"], actor_id=world["owner"].id, now=clock(), reason="x"
+        booking_id=world["ana's booking"],
+        actor_id=world["owner"].id,
+        now=clock(),
+        reason="x",
+        dispatch=Dispatch(),
     )
     panel = parse(ana.get(booking_url(world)))
     assert panel.find("details", class_="ws-cancel") is None

@@ -7,6 +7,7 @@ import pytest
 
 from models import Booking, User
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests.integration.webpages import csrf_token, parse
 
 HTMX = {"HX-Request": "true"}
@@ -135,6 +136,7 @@ def test_a_time_taken_meanwhile_is_409_and_creates_nobody(ana, world, clinic, cl
         start=datetime(2026, 11, 30, 14, tzinfo=UTC),
         provider_id=world["ana"],
         now=clock(),
+        dispatch=Dispatch(),
     )
     response = post(ana, form(world, clinic, new_name="Late Larry"))
 

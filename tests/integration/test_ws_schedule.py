@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from models import TimeOff
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.webpages import parse
 from tests.integration.workspace import MON_10
@@ -50,7 +51,12 @@ def test_day_shows_hours_bookings_time_off_and_bookable_gaps(signed_in, world, c
 
 
 def test_cancelled_bookings_leave_the_grid_but_are_listed(signed_in, world, clock):
-    bookings.cancel(booking_id=world["ana's booking"], actor_id=world["owner"].id, now=clock())
+    bookings.cancel(
+        booking_id=world["ana's booking"],
+        actor_id=world["owner"].id,
+        now=clock(),
+        dispatch=Dispatch(),
+    )
     page = parse(signed_in(world["provider"]).get("/w/clinic?date=2026-11-30"))
 
     assert page.find("a", class_="ws-booking") is None
@@ -104,6 +110,7 @@ def test_polling_answers_304_until_someone_books(signed_in, world, clinic, clock
         start=MON_10 + timedelta(hours=4),
         provider_id=clinic["ana"].id,
         now=clock(),
+        dispatch=Dispatch(),
     )
     changed = ana.get("/w/clinic?date=2026-11-30", headers=HTMX | {"If-None-Match": tag})
     assert changed.status_code == 200
@@ -116,7 +123,12 @@ def test_polling_answers_304_until_someone_books(signed_in, world, clinic, clock
 def test_polling_notices_cancellations_and_time_off(signed_in, world, clinic, clock):
     ana = signed_in(world["provider"])
     tag, _ = _poll(ana, "/w/clinic/week?date=2026-11-30")
-    bookings.cancel(booking_id=world["ana's booking"], actor_id=world["owner"].id, now=clock())
+    bookings.cancel(
+        booking_id=world["ana's booking"],
+        actor_id=world["owner"].id,
+        now=clock(),
+        dispatch=Dispatch(),
+    )
     assert (
         ana.get("/w/clinic/week?date=2026-11-30", headers=HTMX | {"If-None-Match": tag}).status_code
         == 200

@@ -9,6 +9,7 @@ import pytest
 
 from models import Booking, Membership, Provider
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from services.workspace import deactivation
 from tests import factories
 from tests.integration.test_accounts import PARTIAL, body
@@ -28,7 +29,12 @@ def leaving(world, clinic, clock):
 
     def book(service, start, provider):
         return bookings.book(
-            customer_id=casey, service_id=service.id, start=start, now=clock(), provider_id=provider
+            customer_id=casey,
+            service_id=service.id,
+            start=start,
+            now=clock(),
+            provider_id=provider,
+            dispatch=Dispatch(),
         ).id
 
     toms_tuesday = book(clinic["massage"], TUE_10, world["tom"])
@@ -84,7 +90,9 @@ def test_the_page_lists_future_bookings_with_who_could_take_each(signed_in, leav
 
 
 def test_past_and_cancelled_bookings_are_not_listed(signed_in, leaving, clock):
-    bookings.cancel(booking_id=leaving["stuck"], actor_id=leaving["owner"].id, now=clock())
+    bookings.cancel(
+        booking_id=leaving["stuck"], actor_id=leaving["owner"].id, now=clock(), dispatch=Dispatch()
+    )
     clock.advance(days=5, hours=2)  # Mon 30 Nov 14:00: the 10:00 and 14:00 have started
     response = signed_in(leaving["owner"]).get(leaving["url"])
     assert parse(response).find_all("fieldset") == []
@@ -183,6 +191,7 @@ def test_a_colleague_taken_since_the_page_was_drawn_is_a_conflict(
         start=MON_14,
         now=clock(),
         provider_id=leaving["tom"],
+        dispatch=Dispatch(),
     )
     data = {
         f"decision-{leaving['assessment']}": "cancel",
@@ -215,6 +224,7 @@ def test_a_move_that_fails_at_the_last_moment_leaves_that_booking_alone(
             start=MON_14,
             now=clock(),
             provider_id=leaving["tom"],
+            dispatch=Dispatch(),
         )
         return real(**kwargs)
 
@@ -267,6 +277,7 @@ def test_a_booking_made_while_deciding_stops_the_deactivation(
                     start=datetime(2026, 12, 2, 9, tzinfo=UTC),
                     now=clock(),
                     provider_id=leaving["ana"],
+                    dispatch=Dispatch(),
                 ).id
             )
         return real(**kwargs)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from models import Membership
 from services.booking import appointments as bookings
+from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.webpages import csrf_token
 
@@ -29,6 +30,7 @@ def make_world(clinic, clock) -> dict:
         service_id=clinic["assessment"].id,
         start=MON_10,
         now=clock(),
+        dispatch=Dispatch(),
     )
     toms_customer = factories.make_user("sam@example.com", "Sam Lee")
     toms = bookings.book(
@@ -36,6 +38,7 @@ def make_world(clinic, clock) -> dict:
         service_id=clinic["massage"].id,
         start=MON_10,
         now=clock(),
+        dispatch=Dispatch(),
     )
     other = factories.make_org("elsewhere")
     other_owner = factories.make_owner(other, "boss@elsewhere.test")
@@ -47,6 +50,7 @@ def make_world(clinic, clock) -> dict:
         service_id=other_service.id,
         start=MON_10,
         now=clock(),
+        dispatch=Dispatch(),
     )
     return {
         "anonymous": None,

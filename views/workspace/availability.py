@@ -202,7 +202,7 @@ def _edit(form: DecisionForm) -> Edit:
     """Who is changing the hours, and what they chose for bookings the change orphans."""
     seen = frozenset(int(i) for i in (form.seen.data or "").split(",") if i.isdigit())
     decision = Decision(form.decision.data or None, form.message.data or "", seen)
-    return Edit(g.staff.user_id, now(), decision)
+    return Edit(g.staff.user_id, now(), decision, dispatch=g.dispatch)
 
 
 def _submit(provider, form, section: str, save, saved: str, *, pending=None):

@@ -93,7 +93,7 @@ def cancel(booking_id: int):
     return _acted(
         booking_id,
         CancelForm(),
-        lambda f: bookings.cancel(g.staff, booking_id, f.reason.data, now()),
+        lambda f: bookings.cancel(g.staff, booking_id, f.reason.data, now(), dispatch=g.dispatch),
         "Cancelled.",
     )
 

@@ -136,6 +136,7 @@ def create_booking():
             customer_id=asked.customer_id,
             new_customer=new,
             region=current_app.config.get("PHONE_REGION", DEFAULT_REGION),
+            dispatch=g.dispatch,
         )
     except SlotTaken:
         form.start.errors = ["That time was just taken. Pick another."]

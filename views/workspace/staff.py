@@ -115,7 +115,14 @@ def deactivate(provider_id: int):
     form, decisions, problems, status = DeactivateForm(), _decisions(), {}, 200
     if form.validate_on_submit():
         try:
-            deactivation.deactivate(provider, g.staff.user_id, decisions, form.message.data, now())
+            deactivation.deactivate(
+                provider,
+                g.staff.user_id,
+                decisions,
+                form.message.data,
+                now(),
+                dispatch=g.dispatch,
+            )
         except Invalid as exc:
             problems, status = exc.fields, 422
         except deactivation.NotAllDone as exc:
