@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from models import (
     Booking,
+    BookingStatus,
     Membership,
     Notification,
     Organisation,
@@ -187,6 +188,6 @@ def _book_and_mark(service, provider, client, start, owner, now, turn) -> None:
             dispatch=Dispatch(),  # never sent: see seed_demo
         )
         if made.end_at <= now:
-            status = "no_show" if turn % 7 == 0 else "completed"
+            status = BookingStatus.NO_SHOW if turn % 7 == 0 else BookingStatus.COMPLETED
             Booking.update(status=status).where(Booking.id == made.id).execute()
             record_event(made.id, owner.id, status, made.end_at)

@@ -14,7 +14,7 @@ from models.base import (
     open_database,
     utcnow,
 )
-from models.bookings import STATUSES, Booking, BookingEvent, Note
+from models.bookings import Booking, BookingEvent, BookingStatus, Note
 from models.business import (
     ROLES,
     DateOverride,
@@ -65,12 +65,12 @@ __all__ = [
     "KINDS",
     "ROLES",
     "SQLITE_PRAGMAS",
-    "STATUSES",
     "AccountToken",
     "ApiToken",
     "BaseModel",
     "Booking",
     "BookingEvent",
+    "BookingStatus",
     "DateOverride",
     "IdempotencyKey",
     "Invitation",

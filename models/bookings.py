@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from peewee import (
     SQL,
@@ -16,7 +17,15 @@ from peewee import (
 from models.base import BaseModel, UTCDateTimeField, utcnow
 from models.business import Organisation, Provider, Service, User
 
-STATUSES = ("confirmed", "cancelled", "completed", "no_show")
+
+class BookingStatus(StrEnum):
+    """Where a booking stands. Stored as its text; a StrEnum equals that text, so rows
+    read back compare equal to these members."""
+
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
 
 
 class Booking(BaseModel):
@@ -30,8 +39,8 @@ class Booking(BaseModel):
     block_end = UTCDateTimeField()
     status = CharField(
         max_length=16,
-        default="confirmed",
-        constraints=[Check("status IN ('confirmed', 'cancelled', 'completed', 'no_show')")],
+        default=BookingStatus.CONFIRMED,
+        constraints=[Check(f"status IN ({', '.join(repr(str(s)) for s in BookingStatus)})")],
     )
     price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
     currency = CharField(max_length=3)

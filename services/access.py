@@ -20,7 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import Booking, Membership, Organisation, Prepared, Provider, Service, User
+from models import (
+    Booking,
+    BookingStatus,
+    Membership,
+    Organisation,
+    Prepared,
+    Provider,
+    Service,
+    User,
+)
 from scheduling import change_deadline, customer_may_change
 from services.booking.catalogue import organisation
 from services.errors import (
@@ -162,7 +171,7 @@ def changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
     as_staff = staff is not None and staff.may_manage(booking)
     if not as_staff and booking.customer_id != actor_id:
         raise NotFound(NO_SUCH_BOOKING)  # never reveal that someone else's booking exists
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")
     if not as_staff and not _before_deadline(booking, now):
         raise OutsideCancellationWindow(_deadline(booking), booking.organisation.timezone)
@@ -173,7 +182,7 @@ def change_facts(booking: Booking, now: datetime, *, as_staff: bool = False) -> 
     """What the pages say about changing the booking: ``changeable`` (the rule of
     ``changeable``, for its customer or, ``as_staff``, for staff allowed to see it),
     ``deadline`` (until when its customer may change it online) and ``past``."""
-    confirmed = booking.status == "confirmed"
+    confirmed = booking.status == BookingStatus.CONFIRMED
     return {
         "changeable": confirmed and (as_staff or _before_deadline(booking, now)),
         "deadline": _deadline(booking),

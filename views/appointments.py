@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from models import Booking
+from models import Booking, BookingStatus
 from services import access
 from services.booking import appointments as bookings
 from services.booking import calendar_links
@@ -39,8 +39,10 @@ def mine(booking_id: int) -> Booking:
 def index():
     booked = access.customer_bookings(current_user.id)
     moment = now()
-    upcoming = booked.where((Booking.start_at >= moment) & (Booking.status == "confirmed"))
-    past = booked.where((Booking.start_at < moment) | (Booking.status != "confirmed"))
+    upcoming = booked.where(
+        (Booking.start_at >= moment) & (Booking.status == BookingStatus.CONFIRMED)
+    )
+    past = booked.where((Booking.start_at < moment) | (Booking.status != BookingStatus.CONFIRMED))
     return page(
         "appointments/index.html",
         upcoming=list(upcoming.order_by(Booking.start_at)),
@@ -63,7 +65,9 @@ def detail(booking_id: int):
 @bp.get("/<int:booking_id>/confirmed")
 def confirmed(booking_id: int):
     booking = mine(booking_id)
-    if booking.status != "confirmed":  # an old link to a booking since cancelled or moved
+    if (
+        booking.status != BookingStatus.CONFIRMED
+    ):  # an old link to a booking since cancelled or moved
         return redirect(url_for(".detail", booking_id=booking.id))
     return page(
         "appointments/confirmed.html",

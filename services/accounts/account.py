@@ -18,6 +18,7 @@ from models import (
     ApiToken,
     Booking,
     BookingEvent,
+    BookingStatus,
     IdempotencyKey,
     Membership,
     Provider,
@@ -230,7 +231,9 @@ def _future_bookings(user_id: int, now: datetime):
     return Booking.select(
         Booking.id, Booking.organisation, Booking.provider, Booking.customer
     ).where(
-        (Booking.customer == user_id) & (Booking.status == "confirmed") & (Booking.start_at > now)
+        (Booking.customer == user_id)
+        & (Booking.status == BookingStatus.CONFIRMED)
+        & (Booking.start_at > now)
     )
 
 
@@ -271,7 +274,10 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], lis
     if not ids:
         return [], []
     Booking.update(
-        status="cancelled", cancelled_at=now, cancelled_by=user_id, cancel_reason=ACCOUNT_DELETED
+        status=BookingStatus.CANCELLED,
+        cancelled_at=now,
+        cancelled_by=user_id,
+        cancel_reason=ACCOUNT_DELETED,
     ).where(Booking.id.in_(ids)).execute()
     detail = json.dumps({"reason": ACCOUNT_DELETED})
     event = {"actor": user_id, "action": "cancelled", "detail": detail, "created_at": now}

@@ -16,6 +16,7 @@ from peewee import IntegrityError
 from models import (
     Booking,
     BookingEvent,
+    BookingStatus,
     Organisation,
     Prepared,
     Provider,
@@ -142,7 +143,7 @@ def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | 
         (Booking.customer == customer_id)
         & (Booking.service == service_id)
         & (Booking.start_at == start)
-        & (Booking.status == "confirmed")
+        & (Booking.status == BookingStatus.CONFIRMED)
         & (Booking.created_at > now - timedelta(minutes=10))
     )
     if provider_id is not None:
@@ -162,12 +163,12 @@ def cancel(
             _queue_behind_others_booking(booking.provider_id)
         changed = (
             Booking.update(
-                status="cancelled",
+                status=BookingStatus.CANCELLED,
                 cancelled_at=now,
                 cancelled_by=actor_id,
                 cancel_reason=reason.strip(),
             )
-            .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
+            .where((Booking.id == booking.id) & (Booking.status == BookingStatus.CONFIRMED))
             .execute()
         )
         if not changed:
@@ -386,9 +387,12 @@ def _sqlstate(exc: BaseException) -> str | None:
 def _release(booking: Booking, actor_id: int, now: datetime) -> None:
     changed = (
         Booking.update(
-            status="cancelled", cancelled_by=actor_id, cancel_reason="rescheduled", cancelled_at=now
+            status=BookingStatus.CANCELLED,
+            cancelled_by=actor_id,
+            cancel_reason="rescheduled",
+            cancelled_at=now,
         )
-        .where((Booking.id == booking.id) & (Booking.status == "confirmed"))
+        .where((Booking.id == booking.id) & (Booking.status == BookingStatus.CONFIRMED))
         .execute()
     )
     if not changed:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
 
-from models import Booking
+from models import Booking, BookingStatus
 
 
 def _title(booking: Booking) -> str:
@@ -69,7 +69,7 @@ def _vtimezone(name: str, year: int) -> Timezone:
 def ics(booking: Booking, manage_url: str) -> bytes:
     """One VEVENT in the organisation's time zone (with its VTIMEZONE), or cancelled."""
     moves = len(lineage(booking)) - 1
-    if booking.status == "cancelled":
+    if booking.status == BookingStatus.CANCELLED:
         return _calendar(booking, manage_url, "CANCEL", moves + 1).to_ical()
     return _calendar(booking, manage_url, "PUBLISH", moves).to_ical()
 

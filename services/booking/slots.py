@@ -12,6 +12,7 @@ from peewee import SQL
 
 from models import (
     Booking,
+    BookingStatus,
     DateOverride,
     Prepared,
     Provider,
@@ -111,7 +112,7 @@ def _busy_query(ids, start, end):
         Booking.provider, Booking.block_start, Booking.block_end, Booking.id
     ).where(
         Booking.provider.in_(ids)
-        & (Booking.status != "cancelled")
+        & (Booking.status != BookingStatus.CANCELLED)
         & (Booking.block_start < end)
         & (Booking.block_end > start)
     )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
-from models import Booking, Notification, PushSubscription, User
+from models import Booking, BookingStatus, Notification, PushSubscription, User
 from services import mail
 from services.booking.calendar_links import lineage
 from services.mail import MailConfig
@@ -145,7 +145,7 @@ def _booking(booking_id: int) -> Booking:
 
 def _still_wanted(row: Notification, booking: Booking) -> None:
     """A reminder queued before the booking was cancelled or moved must not go."""
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise Undeliverable(f"The booking is {booking.status.replace('_', ' ')}.", skip=True)
     if booking.start_at.isoformat() != row.details.get("start"):
         raise Undeliverable("The booking moved since.", skip=True)

@@ -23,6 +23,7 @@ from peewee import JOIN, fn
 
 from models import (
     Booking,
+    BookingStatus,
     Notification,
     NotificationPrefs,
     Organisation,
@@ -338,7 +339,7 @@ def _due(org_ids: list[int], offset: timedelta, now: datetime):
         Booking.select(Booking)
         .join(User, JOIN.INNER, on=(Booking.customer == User.id))
         .where(
-            (Booking.status == "confirmed")
+            (Booking.status == BookingStatus.CONFIRMED)
             & (Booking.organisation.in_(org_ids))
             & (Booking.start_at > now)
             & (Booking.start_at <= now + offset)

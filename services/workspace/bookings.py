@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models import Booking, Note, User, db
+from models import Booking, BookingStatus, Note, User, db
 from services import access
 from services.access import Staff
 from services.booking.appointments import cancel as cancel_booking
@@ -19,7 +19,11 @@ from services.workspace.customers import clean_note
 
 log = logging.getLogger("kairos.bookings")
 
-MARKS = {"completed": "completed", "no_show": "no_show", "confirmed": "reopened"}
+MARKS = {
+    BookingStatus.COMPLETED: BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW: BookingStatus.NO_SHOW,
+    BookingStatus.CONFIRMED: "reopened",
+}
 
 
 def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
@@ -28,10 +32,10 @@ def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
     booking = access.booking_for(staff, booking_id)
     if status not in MARKS:
         raise Invalid({"status": "Choose completed, no-show, or undo."})
-    if status == "confirmed":
-        if booking.status not in ("completed", "no_show"):
+    if status == BookingStatus.CONFIRMED:
+        if booking.status not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
             raise NotChangeable("Only a completed or no-show booking can be reopened.")
-    elif booking.status != "confirmed":
+    elif booking.status != BookingStatus.CONFIRMED:
         raise NotChangeable(f"This booking is already {booking.status.replace('_', ' ')}.")
     else:
         _check_markable(booking, status, ZoneInfo(staff.organisation.timezone), now)
@@ -53,12 +57,12 @@ def markable(booking: Booking, timezone: str, now: datetime) -> set[str]:
     tz = ZoneInfo(timezone)
     found = set()
     if (
-        booking.status == "confirmed"
+        booking.status == BookingStatus.CONFIRMED
         and booking.start_at.astimezone(tz).date() <= now.astimezone(tz).date()
     ):
-        found.add("completed")
-    if booking.status == "confirmed" and booking.start_at <= now:
-        found.add("no_show")
+        found.add(BookingStatus.COMPLETED)
+    if booking.status == BookingStatus.CONFIRMED and booking.start_at <= now:
+        found.add(BookingStatus.NO_SHOW)
     return found
 
 
@@ -66,7 +70,7 @@ def _check_markable(booking: Booking, status: str, tz: ZoneInfo, now: datetime) 
     if status in markable(booking, tz.key, now):
         return
     starts = booking.start_at.astimezone(tz)
-    if status == "completed":
+    if status == BookingStatus.COMPLETED:
         raise Invalid({"status": f"This can be marked completed from {starts:%A %-d %B} on."})
     raise Invalid({"status": f"This can be marked a no-show once it starts, at {starts:%H:%M}."})
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, Case, fn
 
-from models import Booking, Note, Provider, Service, User
+from models import Booking, BookingStatus, Note, Provider, Service, User
 from services import access
 from services.access import Staff
 from services.errors import Invalid
@@ -25,7 +25,10 @@ SEARCH_LIMIT = 20
 PAGE_SIZE = 25
 MAX_SHOWN = 1000  # "show more" stops here: past that, searching is the quicker way
 NOTE_LIMIT = 4000
-VISITED = ("confirmed", "completed")  # an appointment that happened (or is happening)
+VISITED = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.COMPLETED,
+)  # an appointment that happened (or is happening)
 CSV_HEADER = ["Name", "Email", "Phone", "Visits", "No-shows", "Last visit", "Next visit"]
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -99,11 +102,11 @@ def stats_for(staff: Staff, customer_ids: list[int] | None, now: datetime) -> di
     """Each customer's visits, no-shows, last and next visit, in one aggregate query
     (for every customer in reach when ``customer_ids`` is None)."""
     visited = (Booking.start_at < now) & Booking.status.in_(VISITED)
-    coming = (Booking.start_at >= now) & (Booking.status == "confirmed")
+    coming = (Booking.start_at >= now) & (Booking.status == BookingStatus.CONFIRMED)
     query = Booking.select(
         Booking.customer,
         fn.SUM(Case(None, [(visited, 1)], 0)),
-        fn.SUM(Case(None, [(Booking.status == "no_show", 1)], 0)),
+        fn.SUM(Case(None, [(Booking.status == BookingStatus.NO_SHOW, 1)], 0)),
         fn.MAX(Case(None, [(visited, Booking.start_at)])),
         fn.MIN(Case(None, [(coming, Booking.start_at)])),
     ).where(in_reach(staff) & Booking.customer.is_null(False))
@@ -141,7 +144,7 @@ def record(staff: Staff, customer_id: int, now: datetime) -> Record:
     )
     upcoming, past = [], []
     for booking in bookings:
-        is_coming = booking.status == "confirmed" and booking.end_at > now
+        is_coming = booking.status == BookingStatus.CONFIRMED and booking.end_at > now
         (upcoming if is_coming else past).append(booking)
     stats = stats_for(staff, [customer.id], now).get(customer.id, Stats())
     return Record(customer, stats, upcoming, past[::-1], notes_on(staff, customer.id))

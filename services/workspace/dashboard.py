@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, fn
 
-from models import Booking, Provider, Service, User
+from models import Booking, BookingStatus, Provider, Service, User
 from scheduling import Interval, ProviderCalendar, working_intervals
 from scheduling.localtime import boundary
 from scheduling.slots import merge
@@ -105,12 +105,12 @@ class Totals:
     def from_statuses(cls, rows: Iterable[tuple[str, int, int]]) -> Totals:
         """From (status, count, sum of prices) rows, as the grouped query gives them."""
         by_status = {status: (int(n), int(cents or 0)) for status, n, cents in rows}
-        kept = [v for status, v in by_status.items() if status != "cancelled"]
+        kept = [v for status, v in by_status.items() if status != BookingStatus.CANCELLED]
         return cls(
             bookings=sum(n for n, _ in kept),
             revenue_cents=sum(cents for _, cents in kept),
-            completed=by_status.get("completed", (0, 0))[0],
-            no_shows=by_status.get("no_show", (0, 0))[0],
+            completed=by_status.get(BookingStatus.COMPLETED, (0, 0))[0],
+            no_shows=by_status.get(BookingStatus.NO_SHOW, (0, 0))[0],
         )
 
 
@@ -197,7 +197,7 @@ def week_figures(providers: list[Provider], any_day: date, timezone: str) -> Wee
     )
     booked: dict[int, list[Interval]] = defaultdict(list)
     times = Booking.select(Booking.provider, Booking.start_at, Booking.end_at).where(
-        in_week & (Booking.status != "cancelled")
+        in_week & (Booking.status != BookingStatus.CANCELLED)
     )
     for booking in times:
         booked[booking.provider_id].append(Interval(booking.start_at, booking.end_at))
@@ -229,13 +229,13 @@ def today(providers: list[Provider], now: datetime, timezone: str) -> Today:
         .join(User, JOIN.LEFT_OUTER, on=Booking.customer)
         .where(
             Booking.provider.in_([p.id for p in providers])
-            & (Booking.status != "cancelled")
+            & (Booking.status != BookingStatus.CANCELLED)
             & (Booking.start_at >= span.start)
             & (Booking.start_at < span.end)
         )
         .order_by(Booking.start_at, Provider.name)
     )
-    coming = [b for b in bookings if b.status == "confirmed" and b.end_at > now]
+    coming = [b for b in bookings if b.status == BookingStatus.CONFIRMED and b.end_at > now]
     return Today(day, len(bookings), len(coming), coming[:NEXT_TODAY])
 
 

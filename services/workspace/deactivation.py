@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models import Booking, Membership, Provider, Service, ServiceProvider, User
+from models import Booking, BookingStatus, Membership, Provider, Service, ServiceProvider, User
 from scheduling import available_slots
 from services.booking import appointments as bookings
 from services.booking import slots as availability
@@ -53,7 +53,7 @@ class Departure:
 def _future(provider_id: int, now: datetime):
     return Booking.select().where(
         (Booking.provider == provider_id)
-        & (Booking.status == "confirmed")
+        & (Booking.status == BookingStatus.CONFIRMED)
         & (Booking.start_at > now)
     )
 

@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from models import (
     Booking,
+    BookingStatus,
     DateOverride,
     Provider,
     Service,
@@ -189,7 +190,7 @@ def future_bookings(provider_id: int, now: datetime) -> list[Booking]:
         .join(User, JOIN.LEFT_OUTER, on=Booking.customer)
         .where(
             (Booking.provider == provider_id)
-            & (Booking.status == "confirmed")
+            & (Booking.status == BookingStatus.CONFIRMED)
             & (Booking.start_at > now)
         )
         .order_by(Booking.start_at)

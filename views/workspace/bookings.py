@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from htmx_flask import make_response as htmx_response
 
+from models import BookingStatus
 from services import access
 from services.errors import DomainError, Invalid
 from services.notifications import delivery
@@ -78,7 +79,10 @@ def booking(booking_id: int):
 @staff_only
 def mark(booking_id: int):
     form = MarkForm()
-    done = {"completed": "Marked completed.", "no_show": "Marked as a no-show."}
+    done = {
+        BookingStatus.COMPLETED: "Marked completed.",
+        BookingStatus.NO_SHOW: "Marked as a no-show.",
+    }
     return _acted(
         booking_id,
         form,
