@@ -64,10 +64,13 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         notifications,
         public,
         pwa,
+        support,
         web,
         workspace,
     )
 
+    app.url_map.converters["id"] = support.IdConverter  # before the blueprints' routes
+    app.jinja_env.globals["absolute_url"] = support.absolute_url
     web.init_app(app)
     blueprints = (
         health.bp,

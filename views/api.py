@@ -167,13 +167,13 @@ def list_bookings():
     return jsonify([booking_json(b) for b in [*upcoming, *past]])
 
 
-@bp.get("/bookings/<int:booking_id>")
+@bp.get("/bookings/<id:booking_id>")
 @token_required
 def show_booking(booking_id: int):
     return jsonify(booking_json(access.customer_booking(g.api_user.id, booking_id)))
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @token_required
 def cancel_booking(booking_id: int):
     body = request.get_json(silent=True) or {}
@@ -191,7 +191,7 @@ def cancel_booking(booking_id: int):
     return booking_response(booking_id)
 
 
-@bp.post("/bookings/<int:booking_id>/reschedule")
+@bp.post("/bookings/<id:booking_id>/reschedule")
 @token_required
 def reschedule_booking(booking_id: int):
     body = json_body()

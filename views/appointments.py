@@ -50,7 +50,7 @@ def index():
     )
 
 
-@bp.get("/<int:booking_id>")
+@bp.get("/<id:booking_id>")
 def detail(booking_id: int):
     booking = mine(booking_id)
     return page(
@@ -62,7 +62,7 @@ def detail(booking_id: int):
     )
 
 
-@bp.get("/<int:booking_id>/confirmed")
+@bp.get("/<id:booking_id>/confirmed")
 def confirmed(booking_id: int):
     booking = mine(booking_id)
     if (
@@ -79,7 +79,7 @@ def confirmed(booking_id: int):
     )
 
 
-@bp.get("/<int:booking_id>/calendar.ics")
+@bp.get("/<id:booking_id>/calendar.ics")
 def ics(booking_id: int):
     booking = mine(booking_id)
     body = calendar_links.ics(booking, _manage_url(booking))
@@ -90,7 +90,7 @@ def ics(booking_id: int):
     )
 
 
-@bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
+@bp.route("/<id:booking_id>/cancel", methods=["GET", "POST"])
 def cancel(booking_id: int):
     booking = mine(booking_id)
     form = CancelForm()
@@ -132,12 +132,12 @@ def mover() -> moves.Mover:
     )
 
 
-@bp.get("/<int:booking_id>/move")
+@bp.get("/<id:booking_id>/move")
 def move(booking_id: int):
     return moves.picker(mover(), booking_id)
 
 
-@bp.route("/<int:booking_id>/move/confirm", methods=["GET", "POST"])
+@bp.route("/<id:booking_id>/move/confirm", methods=["GET", "POST"])
 def move_confirm(booking_id: int):
     return moves.confirm(mover(), booking_id)
 

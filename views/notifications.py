@@ -89,7 +89,7 @@ def add_device():
     return jsonify(id=device.id, label=device.label), 201
 
 
-@bp.post("/devices/<int:device_id>/delete")
+@bp.post("/devices/<id:device_id>/delete")
 @login_required
 def remove_device(device_id: int):
     with contextlib.suppress(NotFound):  # already gone: another tab, or the push service

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import current_app, session
+from flask import current_app, session, url_for
 from flask_login import login_user
+from werkzeug.routing import IntegerConverter, Map
 
 from models import User
 from services.errors import Invalid
@@ -18,6 +19,39 @@ from services.validation import DEFAULT_REGION, LARGEST_INT
 # of a range, zone offsets) never overflows.
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9000, 12, 31)
 OUT_OF_RANGE = f"Give a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+
+
+def numbers_up_to(bound: int) -> str:
+    """A regular expression for the numbers 1 to ``bound``, written without leading zeros."""
+    digits = str(bound)
+    same_length = [
+        f"{digits[:i]}[{1 if i == 0 else 0}-{int(d) - 1}]" + rf"\d{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits)
+        if int(d) > (1 if i == 0 else 0)
+    ]
+    shorter = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    return "(?:" + "|".join([*shorter, *same_length, digits]) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a record's id, 1 to the largest the database holds.
+    Anything else (0, a sign, 2**63 or more) does not match the route, so it is a 404
+    before a view or the database driver sees it. Every route's id uses this one.
+
+    The bound is in the regular expression, not only in ``to_python``: werkzeug picks
+    the rule by its pattern first, and a value refused after that would be a 405 when
+    another method's rule has the same address."""
+
+    regex = numbers_up_to(LARGEST_INT)
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=LARGEST_INT)
+
+
+def absolute_url(endpoint: str, **values: object) -> str:
+    """An absolute link, from the configured BASE_URL: never from the request's Host
+    header, which a client could set to make us hand out links to another site."""
+    return current_app.config["SETTINGS"].base_url.rstrip("/") + url_for(endpoint, **values)
 
 
 def now() -> datetime:

@@ -103,7 +103,7 @@ def availability():
     return _page(_provider(chosen))
 
 
-@bp.post("/availability/<int:provider_id>/hours")
+@bp.post("/availability/<id:provider_id>/hours")
 @staff_only
 def save_hours(provider_id: int):
     provider, form = _provider(provider_id), _padded(WeekForm())
@@ -117,7 +117,7 @@ def save_hours(provider_id: int):
     )
 
 
-@bp.post("/availability/<int:provider_id>/overrides")
+@bp.post("/availability/<id:provider_id>/overrides")
 @staff_only
 def add_override(provider_id: int):
     provider, form = _provider(provider_id), _padded(OverrideForm())
@@ -131,7 +131,7 @@ def add_override(provider_id: int):
     )
 
 
-@bp.post("/availability/<int:provider_id>/overrides/<day>/delete")
+@bp.post("/availability/<id:provider_id>/overrides/<day>/delete")
 @staff_only
 def delete_override(provider_id: int, day: str):
     provider, form = _provider(provider_id), DecisionForm()
@@ -149,7 +149,7 @@ def delete_override(provider_id: int, day: str):
     )
 
 
-@bp.post("/availability/<int:provider_id>/time-off")
+@bp.post("/availability/<id:provider_id>/time-off")
 @staff_only
 def add_time_off(provider_id: int):
     provider, form = _provider(provider_id), TimeOffForm()
@@ -170,17 +170,15 @@ def add_time_off(provider_id: int):
     )
 
 
-@bp.post("/availability/<int:provider_id>/time-off/<int:time_off_id>/delete")
+@bp.post("/availability/<id:provider_id>/time-off/<id:time_off_id>/delete")
 @staff_only
 def delete_time_off(provider_id: int, time_off_id: int):
     provider = _provider(provider_id)
-    if time_off_id > LARGEST_INT:
-        raise NotFound("No such time off.")
     hours.delete_time_off(provider, time_off_id)
     return _saved(provider, "time_off", "Time off removed.")
 
 
-@bp.get("/availability/<int:provider_id>/<path:action>")
+@bp.get("/availability/<id:provider_id>/<path:action>")
 @staff_only
 def availability_form_address(provider_id: int, action: str):
     """A form's address opened directly (say, reloaded after a refused save): the page."""

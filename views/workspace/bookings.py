@@ -69,13 +69,13 @@ def _acted(booking_id: int, form, action, done_message: str):
     return redirect(url_for(".booking", slug=g.staff.organisation.slug, booking_id=booking.id), 303)
 
 
-@bp.get("/bookings/<int:booking_id>")
+@bp.get("/bookings/<id:booking_id>")
 @staff_only
 def booking(booking_id: int):
     return panel(access.booking_for(g.staff, booking_id))
 
 
-@bp.post("/bookings/<int:booking_id>/status")
+@bp.post("/bookings/<id:booking_id>/status")
 @staff_only
 def mark(booking_id: int):
     form = MarkForm()
@@ -91,7 +91,7 @@ def mark(booking_id: int):
     )
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @staff_only
 def cancel(booking_id: int):
     return _acted(
@@ -102,7 +102,7 @@ def cancel(booking_id: int):
     )
 
 
-@bp.post("/bookings/<int:booking_id>/notes")
+@bp.post("/bookings/<id:booking_id>/notes")
 @staff_only
 def add_note(booking_id: int):
     return _acted(
@@ -129,13 +129,13 @@ def mover() -> moves.Mover:
     )
 
 
-@bp.get("/bookings/<int:booking_id>/move")
+@bp.get("/bookings/<id:booking_id>/move")
 @staff_only
 def move(booking_id: int):
     return moves.picker(mover(), booking_id)
 
 
-@bp.route("/bookings/<int:booking_id>/move/confirm", methods=["GET", "POST"])
+@bp.route("/bookings/<id:booking_id>/move/confirm", methods=["GET", "POST"])
 @staff_only
 def move_confirm(booking_id: int):
     return moves.confirm(mover(), booking_id)

@@ -57,7 +57,7 @@ def customer_list():
     )
 
 
-@bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
+@bp.route("/customers/<id:customer_id>", methods=["GET", "POST"])
 @staff_only
 def customer(customer_id: int):
     form, added = NoteForm(), False

@@ -110,7 +110,7 @@ def new_service():
     return _form_page(form)
 
 
-@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@bp.route("/services/<id:service_id>", methods=["GET", "POST"])
 @owner_only
 def edit_service(service_id: int):
     org = g.staff.organisation
@@ -126,14 +126,14 @@ def edit_service(service_id: int):
     return _form_page(form, service)
 
 
-@bp.post("/services/<int:service_id>/archive")
+@bp.post("/services/<id:service_id>/archive")
 @owner_only
 def archive_service(service_id: int):
     gone = offerings.archive(g.staff.organisation, service_id)
     return _listed(f"Archived “{gone.name}”: it is off your booking page. Its bookings stay.")
 
 
-@bp.post("/services/<int:service_id>/restore")
+@bp.post("/services/<id:service_id>/restore")
 @owner_only
 def restore_service(service_id: int):
     try:

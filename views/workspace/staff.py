@@ -71,7 +71,7 @@ def staff():
     return forms.form_page("workspace/staff.html", form, org=org, team=team, now=now())
 
 
-@bp.post("/staff/invitations/<int:invitation_id>/resend")
+@bp.post("/staff/invitations/<id:invitation_id>/resend")
 @owner_only
 def resend_invitation(invitation_id: int):
     org = g.staff.organisation
@@ -83,7 +83,7 @@ def resend_invitation(invitation_id: int):
     )
 
 
-@bp.post("/staff/invitations/<int:invitation_id>/revoke")
+@bp.post("/staff/invitations/<id:invitation_id>/revoke")
 @owner_only
 def revoke_invitation(invitation_id: int):
     invitation = invitations.revoke(g.staff.organisation, invitation_id, now())
@@ -99,14 +99,14 @@ def add_me():
     )
 
 
-@bp.post("/staff/<int:provider_id>/reactivate")
+@bp.post("/staff/<id:provider_id>/reactivate")
 @owner_only
 def reactivate(provider_id: int):
     provider = staffing.reactivate(access.provider_for(g.staff, provider_id))
     return forms.done(_staff_url(), f"{provider.name} is active again.")
 
 
-@bp.route("/staff/<int:provider_id>/deactivate", methods=["GET", "POST"])
+@bp.route("/staff/<id:provider_id>/deactivate", methods=["GET", "POST"])
 @owner_only
 def deactivate(provider_id: int):
     provider = access.provider_for(g.staff, provider_id)
