@@ -19,7 +19,7 @@ from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
 from services.errors import Invalid
 from views.api_json import booking_json, organisation_json, service_json, slot_json
-from views.support import now, parse_date, parse_instant, parse_int
+from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -41,7 +41,7 @@ def token_required(view):
 
 
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
         raise Invalid({"body": "Send a JSON object with Content-Type: application/json."})
     return body
@@ -176,8 +176,7 @@ def show_booking(booking_id: int):
 @bp.post("/bookings/<id:booking_id>/cancel")
 @token_required
 def cancel_booking(booking_id: int):
-    body = request.get_json(silent=True) or {}
-    reason = body.get("reason") if isinstance(body, dict) else None
+    reason = read_json_object().get("reason")
     if reason is not None and not isinstance(reason, str):
         raise Invalid({"reason": "Give the reason as text."})
     access.customer_booking(g.api_user.id, booking_id)

@@ -54,7 +54,8 @@ def error_body(error: DomainError) -> dict:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/health"
+    # A client that sent JSON (the API, static/js/push.js) reads its error as JSON.
+    return request.path.startswith("/api/") or request.path == "/health" or request.is_json
 
 
 def register(app: Flask) -> None:

@@ -12,7 +12,7 @@ from services.errors import Invalid, NotFound
 from services.notifications import preferences, push
 from views import forms
 from views.account_forms import NotificationChoicesForm
-from views.support import now
+from views.support import now, read_json_object
 
 bp = Blueprint("notifications", __name__, url_prefix="/account")
 
@@ -73,7 +73,7 @@ def save():
 @login_required
 def add_device():
     """The browser's PushSubscription, sent by static/js/push.js once permission is given."""
-    body = request.get_json(silent=True) or {}
+    body = read_json_object()  # a list or a number would have no .get
     settings = current_app.config["SETTINGS"]
     try:
         device = push.subscribe(

@@ -3,11 +3,13 @@ view hands to a service, and starting a signed-in session."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import current_app, session, url_for
+from flask import current_app, request, session, url_for
 from flask_login import login_user
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from models import User
@@ -46,6 +48,65 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=LARGEST_INT)
+
+
+# What a JSON body may be: the largest anyone sends (a booking, a push subscription) is
+# well under a kilobyte.
+JSON_LIMIT_BYTES, JSON_LIMIT_DEPTH = 64 * 1024, 32
+
+
+def read_json() -> object | None:
+    """The request's JSON body, read within limits: None when there is none or it is
+    not JSON (as ``request.get_json(silent=True)``); 400 when it is nested deeper than
+    JSON_LIMIT_DEPTH (the parser would recurse until Python gives up), 413 when it is
+    larger than JSON_LIMIT_BYTES. (MAX_CONTENT_LENGTH caps what is read at all.) Every
+    view that reads JSON reads it here."""
+    if not request.is_json:
+        return None
+    try:
+        text = request.get_data(cache=True).decode()
+    except UnicodeDecodeError:
+        return None
+    # The depth first, within the size limit: a deep body is refused as that, at once.
+    if _too_deep(text[: JSON_LIMIT_BYTES + 1], JSON_LIMIT_DEPTH):
+        raise BadRequest(f"Send JSON nested at most {JSON_LIMIT_DEPTH} levels deep.")
+    if len(text) > JSON_LIMIT_BYTES:
+        raise RequestEntityTooLarge(f"Send at most {JSON_LIMIT_BYTES // 1024} KB of JSON.")
+    try:
+        return json.loads(text)
+    except ValueError:  # not JSON, or a number too long to read
+        return None
+
+
+def read_json_object() -> dict:
+    """The request's JSON body when it is an object, else an empty one (limits as
+    ``read_json``)."""
+    body = read_json()
+    return body if isinstance(body, dict) else {}
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Whether the brackets of a JSON text, outside its strings, go deeper than
+    ``limit``: counted without parsing (malformed text is left to the parser), and
+    stopping as soon as they do."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def absolute_url(endpoint: str, **values: object) -> str:

@@ -46,3 +46,43 @@ def test_an_id_too_large_for_the_database_is_not_found_on_every_route(app, world
             response = owner.open(path, method=method, headers={"X-CSRFToken": token})
         answers[method, path] = response.status_code
     assert {route: code for route, code in answers.items() if code != 404} == {}
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # json.loads would recurse until RecursionError
+
+
+def test_json_nested_too_deep_is_refused_by_the_api(customer_api):
+    for path in ("/api/v1/bookings", "/api/v1/tokens"):
+        response = customer_api.post(path, data=DEEP, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, path
+        assert response.json["error"] == "bad_request"
+        assert "nested at most 32 levels" in response.json["message"]
+    wrapped = '{"service": 1, "start": ' + "[" * 40 + "]" * 40 + "}"
+    response = customer_api.post(
+        "/api/v1/bookings", data=wrapped, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    brackets_in_text = {"service": "[[[[" * 20, "start": "{{{{" * 20}
+    response = customer_api.post("/api/v1/bookings", json=brackets_in_text)
+    assert response.status_code == 422  # a string's brackets are not nesting
+
+
+def test_json_larger_than_the_limit_is_refused(customer_api):
+    body = '{"service": 1, "start": "' + "x" * 70_000 + '"}'
+    response = customer_api.post(
+        "/api/v1/bookings", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json["error"] == "request_entity_too_large"
+
+
+def test_json_nested_too_deep_is_refused_by_the_device_endpoint(clinic, signed_in):
+    client = signed_in(clinic["customer"])
+    token = csrf_token(client.get("/account/notifications"))
+    headers = {"X-CSRFToken": token, "Content-Type": "application/json"}
+    response = client.post("/account/devices", data=DEEP, headers=headers)
+    assert response.status_code == 400
+    assert "nested at most 32 levels" in response.json["message"]
+    for not_an_object in ("[1, 2]", "7", '"text"'):
+        response = client.post("/account/devices", data=not_an_object, headers=headers)
+        assert response.status_code == 422, not_an_object
