@@ -4,6 +4,8 @@ phone numbers. Each check returns the cleaned value or raises Invalid naming the
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from zoneinfo import available_timezones
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -24,6 +26,19 @@ def clean_name(name: str | None) -> str:
     if len(name) > 200:
         raise Invalid({"name": "Use at most 200 characters."})
     return name
+
+
+@cache
+def real_timezones() -> frozenset[str]:
+    """The IANA zones a business or a device may be in. Not the files a system's zone
+    database also holds that are no place: "localtime" (the server's own zone),
+    "Factory" (no zone at all), "posixrules", nor the "posix/" and "right/" copies."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in {"localtime", "Factory", "posixrules"}
+        and not name.startswith(("posix/", "right/"))
+    )
 
 
 def clean_email(email: str | None, field: str = "email") -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
-from functools import cache
-from zoneinfo import available_timezones
 
 from peewee import IntegrityError
 
@@ -54,9 +52,8 @@ EMAIL_TAKEN = (
 SLUG_TAKEN = "Another business already uses this address. Try another."
 
 
-@cache
 def all_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return validation.real_timezones()
 
 
 def timezone_choices() -> tuple[list[str], list[str]]:

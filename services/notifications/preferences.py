@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
-from zoneinfo import available_timezones
-
 from models import Membership, NotificationPrefs, User, db
 from services.errors import Invalid
+from services.validation import real_timezones
 
 CUSTOMER_CHOICES = ("email_reminders", "push", "sms")
 STAFF_CHOICES = tuple(
@@ -43,6 +41,5 @@ def set_timezone(user: User, name: str | None) -> None:
     user.timezone = name
 
 
-@cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return real_timezones()

@@ -81,6 +81,8 @@ def test_sign_in_starts_a_new_session(client, app):
         ("slug", "api", "“api” is reserved. Try another."),
         ("slug", "sw.js", "“sw.js” is reserved. Try another."),
         ("timezone", "Mars/Olympus_Mons", "Choose a time zone from the list."),
+        ("timezone", "localtime", "Choose a time zone from the list."),  # the server's
+        ("timezone", "Factory", "Choose a time zone from the list."),  # no zone at all
         ("currency", "XYZ", "Choose a currency from the list."),
         ("currency", "", "Choose a currency from the list."),
         ("name", "", "Enter your name."),

@@ -214,7 +214,14 @@ def test_the_owner_sets_when_customers_are_reminded(signed_in, world):
 
 
 @pytest.mark.parametrize(
-    ("sent", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus", None), ("", None)]
+    ("sent", "kept"),
+    [
+        ("America/New_York", "America/New_York"),
+        ("Mars/Olympus", None),
+        ("", None),
+        ("localtime", None),
+        ("Factory", None),
+    ],
 )
 def test_a_booking_remembers_the_device_time_zone(signed_in, clinic, sent, kept):
     from datetime import UTC, datetime

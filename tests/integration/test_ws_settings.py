@@ -174,6 +174,8 @@ BAD = [
     ("business_name", "   ", "Enter your business's name."),
     ("business_name", "x" * 201, "Use at most 200 characters."),
     ("timezone", "Mars/Olympus_Mons", "Choose a time zone from the list."),
+    ("timezone", "localtime", "Choose a time zone from the list."),  # the server's own
+    ("timezone", "Factory", "Choose a time zone from the list."),  # no zone at all
     ("currency", "XYZ", "Choose a currency from the list."),
     ("booking_intro", "x" * 1001, "Use at most 1,000 characters (this has 1,001)."),
 ]
