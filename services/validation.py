@@ -3,6 +3,7 @@ phone numbers. Each check returns the cleaned value or raises Invalid naming the
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import cache
 from zoneinfo import available_timezones
@@ -19,10 +20,35 @@ LARGEST_INT = 2**63 - 1
 DEFAULT_REGION = "GB"
 
 
+# The invisible marks that only set the direction text is shown in (U+200E/F, the
+# embeddings and overrides U+202A-E, the isolates U+2066-9). A name pasted from
+# right-to-left text may carry one harmlessly; slipped into a name, an override turns
+# the rest of a line around (a list of customers, an email's subject). Dropping them
+# changes nothing a person sees of their own name, so they are stripped, not refused.
+BIDI_CONTROLS = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+CONTROL_IN_NAME = "Remove the invisible control characters from the name."
+
+
+def one_line(text: str | None) -> str:
+    """A line of text as it is kept: runs of whitespace (tabs and line breaks too) one
+    space, no direction marks (BIDI_CONTROLS)."""
+    return " ".join((text or "").translate(BIDI_CONTROLS).split())
+
+
+def has_control_character(text: str) -> bool:
+    """NUL and the other control characters no keyboard types into a name (what is
+    left after ``one_line``, which has turned tabs and line breaks into spaces)."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
 def clean_name(name: str | None) -> str:
-    name = " ".join((name or "").split())
+    # A control character is refused, not stripped: nobody types one, so it came from
+    # a program, which should hear that its input was wrong.
+    name = one_line(name)
     if not name:
         raise Invalid({"name": "Enter your name."})
+    if has_control_character(name):
+        raise Invalid({"name": CONTROL_IN_NAME})
     if len(name) > 200:
         raise Invalid({"name": "Use at most 200 characters."})
     return name

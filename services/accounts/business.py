@@ -62,9 +62,13 @@ def timezone_choices() -> tuple[list[str], list[str]]:
 
 
 def clean_business_name(name: str | None) -> str:
-    name = " ".join((name or "").split())
+    # As a person's name (validation.clean_name): direction marks stripped, control
+    # characters refused.
+    name = validation.one_line(name)
     if not name:
         raise Invalid({"business_name": "Enter your business's name."})
+    if validation.has_control_character(name):
+        raise Invalid({"business_name": validation.CONTROL_IN_NAME})
     if len(name) > 200:
         raise Invalid({"business_name": "Use at most 200 characters."})
     return name

@@ -19,7 +19,7 @@ from models import Booking, BookingStatus, Note, Provider, Service, User
 from services import access
 from services.access import Staff
 from services.errors import Invalid
-from services.validation import phone_for_display
+from services.validation import BIDI_CONTROLS, phone_for_display
 
 SEARCH_LIMIT = 20
 PAGE_SIZE = 25
@@ -161,7 +161,10 @@ def notes_on(staff: Staff, customer_id: int) -> list[Note]:
 
 
 def clean_note(body: str | None) -> str:
-    text = (body or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    # NUL and the direction marks (validation.BIDI_CONTROLS) are dropped: a note is
+    # free text, often pasted, and neither is meant.
+    text = (body or "").replace("\r\n", "\n").replace("\x00", "").translate(BIDI_CONTROLS)
+    text = text.strip()
     if not text:
         raise Invalid({"body": "Write the note first."})
     if len(text) > NOTE_LIMIT:

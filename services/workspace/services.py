@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from models import Organisation, Provider, Service, ServiceProvider, db
 from services.errors import Invalid, NotFound
-from services.validation import check_all
+from services.validation import BIDI_CONTROLS, check_all
 
 log = logging.getLogger("kairos.offerings")
 
@@ -258,7 +258,10 @@ def _clean(
 
 
 def _text(value: str | None, field_name: str, limit: int, *, lines: bool = False) -> str:
-    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n"))
+    # Control characters and direction marks (validation.BIDI_CONTROLS) are dropped:
+    # staff paste these texts from elsewhere, and nothing in them is meant.
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).translate(BIDI_CONTROLS)
     text = text.strip() if lines else " ".join(text.split())
     if len(text) > limit:
         raise Invalid({field_name: f"Use at most {limit:,} characters (this has {len(text):,})."})

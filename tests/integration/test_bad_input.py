@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from models import Organisation, User
 from tests.conftest import api_client_for
 from tests.integration.webpages import csrf_token
 
@@ -86,3 +89,35 @@ def test_json_nested_too_deep_is_refused_by_the_device_endpoint(clinic, signed_i
     for not_an_object in ("[1, 2]", "7", '"text"'):
         response = client.post("/account/devices", data=not_an_object, headers=headers)
         assert response.status_code == 422, not_an_object
+
+
+@pytest.mark.parametrize("name", ["Robin\x00Hale", "Robin\x07Hale", "Robin\x7fHale"])
+def test_a_name_with_a_control_character_is_refused(client, app, name):
+    from tests.integration.test_accounts import submit
+
+    data = {"name": name, "email": "robin@example.com", "password": "long enough pw"}
+    response = submit(client, "/account/sign-up", data)
+    assert response.status_code == 422
+    assert "Remove the invisible control characters from the name." in response.text
+    assert User.select().count() == 0
+
+
+def test_direction_marks_are_stripped_from_names(client, app):
+    from tests.integration.test_accounts import submit
+
+    spoof = "Robin \u202eelaH\u202c \u2067x\u2069\u200f"
+    data = {"name": spoof, "email": "robin@example.com", "password": "long enough pw"}
+    assert submit(client, "/account/sign-up", data).status_code == 303
+    assert User.get().name == "Robin elaH x"
+
+
+def test_a_business_name_with_a_control_character_is_refused_at_sign_up(client, app):
+    from tests.integration.test_accounts import submit
+    from tests.integration.test_business_signup import GOOD, PATH
+
+    response = submit(client, PATH, GOOD | {"business_name": "City\x00Physio"})
+    assert response.status_code == 422
+    assert "Remove the invisible control characters from the name." in response.text
+    response = submit(client, PATH, GOOD | {"business_name": "City \u202eoisyhP"})
+    assert response.status_code == 303
+    assert Organisation.get().name == "City oisyhP"
