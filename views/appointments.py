@@ -14,7 +14,7 @@ from views import moves
 from views.appointment_forms import REASON_LIMIT, CancelForm
 from views.errors import status_for
 from views.notifications import push_offer
-from views.support import now
+from views.support import absolute_url, now
 from views.web import page
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -143,7 +143,7 @@ def move_confirm(booking_id: int):
 
 
 def _manage_url(booking: Booking) -> str:
-    return url_for(".detail", booking_id=booking.id, _external=True)
+    return absolute_url("appointments.detail", booking_id=booking.id)
 
 
 def _calendar(booking: Booking) -> dict:

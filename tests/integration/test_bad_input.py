@@ -121,3 +121,31 @@ def test_a_business_name_with_a_control_character_is_refused_at_sign_up(client, 
     response = submit(client, PATH, GOOD | {"business_name": "City \u202eoisyhP"})
     assert response.status_code == 303
     assert Organisation.get().name == "City oisyhP"
+
+
+SPOOFED = "http://evil.example"  # the Host header a client may send
+
+
+def spoofing(app, user):
+    """A test client signed in as ``user`` that sends Host: evil.example."""
+    client = app.test_client()
+    with client.session_transaction(base_url=SPOOFED) as session:
+        session["_user_id"], session["_fresh"] = str(user.id), True
+    return client
+
+
+def test_absolute_links_start_from_base_url_whatever_the_host_header(app, world):
+    base = app.config["SETTINGS"].base_url
+    customer = spoofing(app, world["customer"])
+    booking = world["ana's booking"]
+    for path in (f"/appointments/{booking}/calendar.ics", f"/appointments/{booking}/confirmed"):
+        response = customer.get(path, base_url=SPOOFED)
+        assert response.status_code == 200, path
+        assert "evil.example" not in response.text, path
+        unquoted = response.text.replace("%2F", "/").replace("%3A", ":")
+        assert f"{base}/appointments/{booking}" in unquoted, path
+    owner = spoofing(app, world["owner"])
+    settings = owner.get("/w/clinic/settings", base_url=SPOOFED)
+    assert settings.status_code == 200
+    assert "evil.example" not in settings.text
+    assert f"{base}/clinic" in settings.text
