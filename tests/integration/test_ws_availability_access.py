@@ -42,7 +42,8 @@ POST = {
     "/w/clinic/availability/{ana}/hours": (week(ANAS_WEEK), (302, 403, 303, 303, 403)),
     "/w/clinic/availability/{tom}/hours": (TOMS_WEEK, (302, 403, 404, 303, 403)),
     "/w/clinic/availability/{other provider}/hours": (TOMS_WEEK, (302, 403, 404, 404, 403)),
-    f"/w/clinic/availability/{HUGE}/hours": (TOMS_WEEK, (302, 403, 404, 404, 403)),
+    # An id no database holds matches no route: not found, before anyone is asked.
+    f"/w/clinic/availability/{HUGE}/hours": (TOMS_WEEK, (404, 404, 404, 404, 404)),
     "/w/elsewhere/availability/{other provider}/hours": (TOMS_WEEK, (302, 403, 403, 403, 303)),
     "/w/elsewhere/availability/{ana}/hours": (TOMS_WEEK, (302, 403, 403, 403, 404)),
     "/w/clinic/availability/{ana}/overrides": (CLOSED_DAY, (302, 403, 303, 303, 403)),
@@ -71,7 +72,9 @@ POST = {
         {},
         (302, 403, 404, 404, 403),
     ),
-    f"/w/clinic/availability/{{ana}}/time-off/{HUGE}/delete": ({}, (302, 403, 404, 404, 403)),
+    # No route takes that id; the address matches only the GET that sends a reloaded
+    # form's address back to the page, so the POST is not allowed.
+    f"/w/clinic/availability/{{ana}}/time-off/{HUGE}/delete": ({}, (405, 405, 405, 405, 405)),
     "/w/elsewhere/availability/{other provider}/time-off/{other's time off}/delete": (
         {},
         (302, 403, 403, 403, 303),

@@ -48,7 +48,8 @@ MATRIX = {
     ("POST", "/w/clinic/services/{other service}/archive", None): (302, 403, 403, 404, 403),
     ("POST", "/w/clinic/services/{other service}/restore", None): (302, 403, 403, 404, 403),
     ("GET", "/w/clinic/services/999999", None): (302, 403, 403, 404, 403),
-    ("GET", "/w/clinic/services/99999999999999999999999", None): (302, 403, 403, 404, 403),
+    # An id no database holds matches no route: not found, before anyone is asked.
+    ("GET", "/w/clinic/services/99999999999999999999999", None): (404, 404, 404, 404, 404),
     ("GET", "/w/elsewhere/services", None): (302, 403, 403, 403, 200),
     ("GET", "/w/elsewhere/services/{assessment}", None): (302, 403, 403, 403, 404),
 }
