@@ -78,5 +78,11 @@ class NotChangeable(DomainError):
     code = "not_changeable"
 
 
+class DeviceTaken(DomainError):
+    """The push device is another person's: it stays theirs until they remove it."""
+
+    code = "device_taken"
+
+
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"

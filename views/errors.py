@@ -10,6 +10,7 @@ from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from services.errors import (
+    DeviceTaken,
     DomainError,
     Forbidden,
     IdempotencyConflict,
@@ -32,6 +33,7 @@ STATUS = {
     OutsideCancellationWindow: 409,
     NotChangeable: 409,
     IdempotencyConflict: 409,
+    DeviceTaken: 409,
 }
 
 

@@ -28,8 +28,9 @@ SCREENSHOTS = ROOT / "test-results" / "screenshots"
 
 @pytest.fixture(scope="session")
 def e2e_server(database_url):
-    """One server per database for the whole e2e run; each test's ``app`` empties the tables."""
-    with gunicorn(database_url) as base:
+    """One server per database for the whole e2e run; each test's ``app`` empties the tables.
+    Devices may subscribe at the local push service (tests/standins/push_service.py)."""
+    with gunicorn(database_url, env={"PUSH_ALLOW_HOSTS": "127.0.0.1"}) as base:
         yield base
 
 
