@@ -64,11 +64,13 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         notifications,
         public,
         pwa,
+        security,
         web,
         workspace,
     )
 
     web.init_app(app)
+    security.init_app(app)  # headers on every response
     blueprints = (
         health.bp,
         api.bp,

@@ -46,13 +46,23 @@ def device(request, playwright):
 
 @pytest.fixture
 def screen(browser, device):
-    """A page sized and behaving like ``device`` (touch, mobile viewport)."""
+    """A page sized and behaving like ``device`` (touch, mobile viewport). The test fails
+    if the Content Security Policy refused anything on the way (inline code, a foreign
+    file): Chromium reports it on the console."""
     name, settings = device
     context = browser.new_context(**settings)
     page = context.new_page()
     page.device_name = name
+    refused: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, f"refused by the Content Security Policy: {refused}"
 
 
 def screenshot(page, label: str) -> Path:
