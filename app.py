@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         notifications,
         public,
         pwa,
+        security,
         support,
         web,
         workspace,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     app.url_map.converters["id"] = support.IdConverter  # before the blueprints' routes
     app.jinja_env.globals["absolute_url"] = support.absolute_url
     web.init_app(app)
+    security.init_app(app)  # headers on every response
     blueprints = (
         health.bp,
         api.bp,

@@ -25,6 +25,11 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _hosts(text: str) -> tuple[str, ...]:
+    """ "a.test, B.test" -> ("a.test", "b.test")."""
+    return tuple(h.strip().lower() for h in text.split(",") if h.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{INSTANCE / 'kairos.db'}"
@@ -47,6 +52,9 @@ class Settings:
     # once into instance/vapid_private.pem.
     vapid_private_key: str = field(default="", repr=False)
     vapid_subject: str = ""  # mailto: or https: contact for push services; default MAIL_FROM
+    # Hosts a push subscription may point at besides the known push services (which are
+    # https only); these may be http. For tests' local push service; empty elsewhere.
+    push_allow_hosts: tuple[str, ...] = ()
     # Reminders before each appointment ("24h,2h"); empty: each organisation's own.
     reminder_offsets: str = ""
     # A notification claimed longer ago than this was cut off mid-send, and is retried;
@@ -85,6 +93,7 @@ class Settings:
             twilio_api_url=env.get("TWILIO_API_URL", cls.twilio_api_url),
             vapid_private_key=env.get("VAPID_PRIVATE_KEY", ""),
             vapid_subject=env.get("VAPID_SUBJECT", ""),
+            push_allow_hosts=_hosts(env.get("PUSH_ALLOW_HOSTS", "")),
             reminder_offsets=env.get("REMINDER_OFFSETS", ""),
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS", "300")),
             outbox_stale_seconds=int(env.get("OUTBOX_STALE_SECONDS", "120")),

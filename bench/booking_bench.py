@@ -50,6 +50,9 @@ def seed(providers: int, customers: int, slots: int, now: datetime) -> tuple[int
     """An organisation whose hour-long service ``providers`` people offer Mon–Fri 09–17,
     customers with API tokens, and the first ``slots`` free (provider, start) pairs."""
     org = factories.make_org("bench")
+    # Each client books many slots here: lift the per-customer limits (issue 12).
+    org.max_future_bookings, org.max_bookings_per_day = 1_000_000, 1_000
+    org.save()
     staff = [factories.make_provider(org, f"Provider {n}") for n in range(providers)]
     service = factories.make_service(org, staff, "Session", 60, max_days_ahead=3660)
     people = [

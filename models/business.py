@@ -31,6 +31,9 @@ class Organisation(BaseModel):
     logo_type = CharField(null=True, max_length=32)
     # When customers are reminded: hours before the start, largest first ("24,2").
     reminder_hours = CharField(max_length=64, default="24,2")
+    # What one customer may book for themselves here (0008); staff booking for them may exceed it.
+    max_future_bookings = IntegerField(default=10, constraints=[Check("max_future_bookings >= 1")])
+    max_bookings_per_day = IntegerField(default=2, constraints=[Check("max_bookings_per_day >= 1")])
 
 
 class User(UserMixin, BaseModel):

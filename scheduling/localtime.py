@@ -27,18 +27,24 @@ def boundary(day: date, wall: time, tz: ZoneInfo, *, closing: bool) -> datetime:
     """The UTC instant at which a working interval opens (or closes) at ``wall`` on ``day``.
 
     An ambiguous time opens at its first occurrence and closes at its second, so
-    an interval that spans the fall-back hour keeps all of it. A time in a gap
-    means the moment the clocks jump, which is when the gap ends.
+    an interval that spans the fall-back hour keeps all of it; except a close at the
+    very first minute of the repeated hour, which the clocks pass before the repeat:
+    closing at its second occurrence would add the whole repeated hour, read past the
+    close. A time in a gap means the moment the clocks jump, which is when the gap ends.
     """
     naive = datetime.combine(day, wall)
     found = instants(naive, tz)
-    if found:
-        return found[-1] if closing else found[0]
-    return _transition(
-        naive.replace(tzinfo=tz, fold=1).astimezone(UTC),
-        naive.replace(tzinfo=tz, fold=0).astimezone(UTC),
-        tz,
-    )
+    if not found:
+        return _transition(
+            naive.replace(tzinfo=tz, fold=1).astimezone(UTC),
+            naive.replace(tzinfo=tz, fold=0).astimezone(UTC),
+            tz,
+        )
+    if not closing:
+        return found[0]
+    last = found[-1]
+    just_before = (last - _ONE_SECOND).astimezone(tz).replace(tzinfo=None)
+    return last if just_before < naive else found[0]
 
 
 def offset_at(instant: datetime, tz: ZoneInfo) -> timedelta:

@@ -59,6 +59,19 @@ class SlotTaken(DomainError):
         self.timezone = timezone
 
 
+class LimitReached(DomainError):
+    """The customer already holds as many bookings as the organisation allows them to
+    make themselves: ``limit`` is "upcoming" (in total) or "per_day", ``allowed`` how
+    many. The request is fine; the state of their bookings is not (a 409)."""
+
+    code = "limit_reached"
+
+    def __init__(self, message: str, *, limit: str, allowed: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.allowed = allowed
+
+
 class OutsideCancellationWindow(DomainError):
     code = "outside_cancellation_window"
 
@@ -76,6 +89,12 @@ class NotChangeable(DomainError):
     """The booking is cancelled, completed or a no-show."""
 
     code = "not_changeable"
+
+
+class DeviceTaken(DomainError):
+    """The push device is another person's: it stays theirs until they remove it."""
+
+    code = "device_taken"
 
 
 class IdempotencyConflict(DomainError):

@@ -3,13 +3,15 @@ phone numbers. Each check returns the cleaned value or raises Invalid naming the
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from zoneinfo import available_timezones
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from zxcvbn import zxcvbn
 
 from models import User
 from services.errors import Invalid
@@ -78,13 +80,64 @@ def clean_email(email: str | None, field: str = "email") -> str:
     return User.normalise_email(valid.normalized)
 
 
-def clean_password(password: str | None, field: str = "password") -> str:
+def clean_password(
+    password: str | None, field: str = "password", *, about: Iterable[str | None] = ()
+) -> str:
+    """``about`` is what else the person typed or is known by (their email address,
+    their name): a password equal to it, or built from it, is refused."""
     password = password or ""
     if len(password) < MIN_PASSWORD:
         raise Invalid({field: f"Use at least {MIN_PASSWORD} characters."})
     if len(password) > MAX_PASSWORD:
         raise Invalid({field: f"Use at most {MAX_PASSWORD} characters."})
+    if problem := password_weakness(password, about):
+        raise Invalid({field: problem})
     return password
+
+
+# zxcvbn (Dropbox's estimator, with its own lists of common passwords, names and words,
+# and keyboard patterns) scores 0-4; 3 is about 10^8 guesses, the usual bar. It reads
+# only the first 72 characters, its own limit: its time grows fast with length, and the
+# first 72 characters of a good password are already good.
+STRONG_ENOUGH = 3
+JUDGED_LENGTH = 72
+PASSWORD_ADVICE = "Add another word or two; avoid names, dates and common phrases."
+
+
+def personal_words(about: Iterable[str | None]) -> list[str]:
+    """The lower-case words a password should not be made of: each of ``about`` whole,
+    run together, and its parts (an email address's local part and domain labels, a
+    name's words), longest first."""
+    words = set()
+    for value in about:
+        value = " ".join((value or "").lower().split())
+        local, at, domain = value.rpartition("@")
+        if at:  # an email address: not its top-level domain (com, org), common to many
+            words |= {value, local, domain}
+            value = local + " " + domain.rpartition(".")[0]
+        parts = [part for part in re.split(r"\W+", value) if part]
+        words |= {value, "".join(parts), *parts}
+    return sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
+
+
+def password_weakness(password: str, about: Iterable[str | None] = ()) -> str | None:
+    """Why ``password`` is too easy to guess, in words for the person choosing it; None
+    if it is not. Nothing leaves the process: the lists come with zxcvbn."""
+    judged = password[:JUDGED_LENGTH]
+    words = personal_words(about)
+    rest = judged.lower()
+    for word in words:
+        rest = rest.replace(word, "")
+    # What is left once the person's own words are taken out must be strong on its own.
+    if rest != judged.lower() and (not rest.strip() or _score(rest, words) < STRONG_ENOUGH):
+        return f"This is too close to your name or email address. {PASSWORD_ADVICE}"
+    if _score(judged, words) < STRONG_ENOUGH:
+        return f"This password is too easy to guess. {PASSWORD_ADVICE}"
+    return None
+
+
+def _score(password: str, words: list[str]) -> int:
+    return zxcvbn(password, user_inputs=words, max_length=JUDGED_LENGTH)["score"]
 
 
 def clean_phone(phone: str | None, region: str = DEFAULT_REGION) -> str | None:

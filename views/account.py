@@ -82,10 +82,15 @@ def sign_up():
                 form.password.data,
                 form.phone.data,
                 support.phone_region(),
+                now=now(),
+                link=account_support.link_builder("account.magic_sign_in", form.next.data),
+                mail=support.mail_config(),
             )
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
+            if user is None:  # the address has an account: its holder was emailed
+                return forms.done(url_for("account.check_email"))
             support.start_session(user)
             return forms.done(account_support.destination(form.next.data), f"Welcome, {user.name}.")
     return forms.form_page("account/sign_up.html", form, next=form.next.data)

@@ -14,7 +14,7 @@ from scheduling import change_deadline, customer_may_change
 from services.booking import appointments as bookings
 from services.booking import catalogue, journey
 from services.booking.slots import providers_for
-from services.errors import Invalid, SlotTaken, StartPassed
+from services.errors import Invalid, LimitReached, SlotTaken, StartPassed
 from services.notifications import preferences
 from views.support import now, parse_date, parse_instant, picker_context
 from views.web import login_manager, page
@@ -95,10 +95,10 @@ def confirm(slug: str, service_id: int):
             now=now(),
             dispatch=g.dispatch,
         )
-    except (SlotTaken, StartPassed) as gone:
+    except (SlotTaken, StartPassed, LimitReached) as gone:
         return page(
             "booking/review.html",
-            status=409 if isinstance(gone, SlotTaken) else 422,
+            status=422 if isinstance(gone, StartPassed) else 409,
             org=org,
             service=service,
             start=start,

@@ -6,13 +6,13 @@ the form, swapped in place); success signs the owner in and goes to the workspac
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 
 from services.accounts import business as organisations
 from services.errors import Invalid
-from views import forms, support
+from views import account_support, forms, support
 from views.account_forms import EMAIL, NEW_PASSWORD, PASSWORD_HINT
 from views.support import now
 
@@ -69,7 +69,7 @@ def sign_up():
     form = BusinessSignUpForm()
     if form.validate_on_submit():
         try:
-            org, owner = organisations.sign_up_business(
+            created = organisations.sign_up_business(
                 business_name=form.business_name.data,
                 slug=form.slug.data,
                 timezone=form.timezone.data,
@@ -80,10 +80,15 @@ def sign_up():
                 phone=form.phone.data,
                 now=now(),
                 region=support.phone_region(),
+                link=account_support.link_builder("account.magic_sign_in"),
+                mail=support.mail_config(),
             )
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
+            if created is None:  # the email has an account: its holder was emailed
+                return forms.done(url_for("account.check_email"))
+            org, owner = created
             support.start_session(owner)
             return forms.done(f"/w/{org.slug}", f"Welcome to Kairos, {org.name}.")
     return forms.form_page("business/sign_up.html", form)

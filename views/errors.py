@@ -10,11 +10,13 @@ from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from services.errors import (
+    DeviceTaken,
     DomainError,
     Forbidden,
     IdempotencyConflict,
     Invalid,
     InvalidCredentials,
+    LimitReached,
     NotChangeable,
     NotFound,
     OutsideCancellationWindow,
@@ -29,9 +31,13 @@ STATUS = {
     Forbidden: 403,
     InvalidCredentials: 401,
     SlotTaken: 409,
+    # 409, not 422: the request is well formed, it conflicts with the bookings the
+    # customer already holds, and the same request succeeds once they cancel one.
+    LimitReached: 409,
     OutsideCancellationWindow: 409,
     NotChangeable: 409,
     IdempotencyConflict: 409,
+    DeviceTaken: 409,
 }
 
 
@@ -48,6 +54,8 @@ def error_body(error: DomainError) -> dict:
     if isinstance(error, SlotTaken):
         tz = ZoneInfo(error.timezone)
         body["alternatives"] = [slot_json(slot, tz) for slot in error.alternatives]
+    if isinstance(error, LimitReached):
+        body["limit"], body["allowed"] = error.limit, error.allowed
     if isinstance(error, OutsideCancellationWindow):
         body["deadline"] = error.deadline.astimezone(ZoneInfo(error.timezone)).isoformat()
     return body

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_login import current_user, login_required
 
 from services import validation
-from services.errors import Invalid, NotFound
+from services.errors import DeviceTaken, Invalid, NotFound
 from services.notifications import preferences, push
 from views import forms
 from views.account_forms import NotificationChoicesForm
@@ -81,10 +81,12 @@ def add_device():
             body.get("subscription"),
             push.describe(request.user_agent.string),
             now(),
-            production=settings.env == "production",
+            allow_hosts=settings.push_allow_hosts,
         )
     except Invalid as exc:
         return jsonify(errors=exc.fields), 422
+    except DeviceTaken as exc:
+        return jsonify(errors={"subscription": exc.message}), 409
     preferences.set_timezone(current_user, body.get("timezone"))
     return jsonify(id=device.id, label=device.label), 201
 

@@ -54,12 +54,23 @@ LinkBuilder = Callable[[str], str]
 
 
 def sign_up(
-    name: str, email: str, password: str, phone: str | None = None, region: str = DEFAULT_REGION
-) -> User:
+    name: str,
+    email: str,
+    password: str,
+    phone: str | None = None,
+    region: str = DEFAULT_REGION,
+    *,
+    now: datetime,
+    link: LinkBuilder,
+    mail: mailer.MailConfig | None = None,
+) -> User | None:
+    """The new account; or None when the email already has one: then its holder gets a
+    sign-in link (``link`` builds it) and the caller says "check your email", so that the
+    answer does not tell a stranger whether the address has an account."""
     name, email, password, phone = check_all(
         lambda: clean_name(name),
         lambda: clean_email(email),
-        lambda: clean_password(password),
+        lambda: clean_password(password, about=(email, name)),
         lambda: clean_phone(phone, region),
     )
     try:
@@ -68,11 +79,48 @@ def sign_up(
                 name=name, email=email, phone=phone, password_hash=hash_password(password)
             )
     except IntegrityError:  # the unique index on the (lower-case) email decides
-        raise Invalid(
-            {"email": "An account with this email already exists. Sign in, or reset your password."}
-        ) from None
+        tell_holder(email, "sign_up", now, link=link, mail=mail)
+        return None
     log.info("account.created user_id=%s", user.id)
     return user
+
+
+# What an account holder is told when someone tries to use their address (signing up, a
+# business signing up, another account's email change), instead of telling that someone.
+HOLDER_SUBJECTS = {
+    "sign_up": "You already have a Kairos account",
+    "business": "You already have a Kairos account",
+    "email_change": "This address already has a Kairos account",
+}
+
+
+def tell_holder(
+    email: str,
+    attempt: str,
+    now: datetime,
+    *,
+    link: LinkBuilder | None = None,
+    mail: mailer.MailConfig | None = None,
+) -> None:
+    """Email the holder of ``email`` that someone tried to use it (``attempt``, a key of
+    HOLDER_SUBJECTS); with ``link``, the email carries a one-time sign-in link. Nothing
+    the other person typed goes into the email."""
+    user = _active_user(email)
+    if user is None:  # the account went meanwhile, or the address is a deleted one's
+        log.info("account.holder_told attempt=%s user_id=none", attempt)
+        return
+    mailer.send(
+        user.email,
+        HOLDER_SUBJECTS[attempt],
+        "account_exists",
+        config=mail,
+        now=now,
+        name=user.name,
+        attempt=attempt,
+        link=link(links.issue(user, "magic", now)) if link else None,
+        valid_for="1 hour",
+    )
+    log.info("account.holder_told attempt=%s user_id=%s", attempt, user.id)
 
 
 def verify_password(user: User, password: str | None, field: str = "password") -> None:
@@ -133,7 +181,11 @@ def link_is_valid(token: str, purpose: str, now: datetime) -> bool:
 
 
 def reset_password(token: str, new_password: str, now: datetime) -> User:
-    new_password = clean_password(new_password)  # before the link is used up
+    holder = links.holder(token, "reset", now)
+    if holder is None:
+        raise links.LinkInvalid()
+    # Before the link is used up.
+    new_password = clean_password(new_password, about=(holder.email, holder.name))
     with db.atomic():
         row = links.consume(token, "reset", now)
         User.update(password_hash=hash_password(new_password)).where(
@@ -176,12 +228,15 @@ def request_email_change(
     link: LinkBuilder,
     mail: mailer.MailConfig | None = None,
 ) -> str:
-    """Email a confirmation link to the new address; the email changes when it is opened."""
+    """Email a confirmation link to the new address; the email changes when it is opened.
+    If another account has that address, its holder is told instead, and the caller says
+    the same as when it is free ("we've emailed a link")."""
     new_email = clean_email(new_email, "new_email")
     if new_email == user.email:
         raise Invalid({"new_email": "That is already your email address."})
     if User.by_email(new_email):
-        raise Invalid({"new_email": "Another account already uses this email address."})
+        tell_holder(new_email, "email_change", now, mail=mail)
+        return new_email
     token = links.issue(user, "email_change", now, new_email=new_email)
     mailer.send(
         new_email,
@@ -213,7 +268,7 @@ def confirm_email_change(token: str, now: datetime) -> User:
 def change_password(user: User, current: str, new: str) -> None:
     check_all(
         lambda: verify_password(user, current, "current_password"),
-        lambda: clean_password(new, "new_password"),
+        lambda: clean_password(new, "new_password", about=(user.email, user.name)),
     )
     User.update(password_hash=hash_password(new)).where(User.id == user.id).execute()
     log.info("account.password_changed user_id=%s", user.id)

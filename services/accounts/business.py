@@ -9,7 +9,9 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from models import Membership, Organisation, User, db
+from services import mail as mailer
 from services import validation
+from services.accounts.account import LinkBuilder, tell_holder
 from services.accounts.auth import hash_password
 from services.errors import Invalid
 
@@ -46,9 +48,6 @@ RESERVED_SLUGS = frozenset(
 )
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]")
 SLUG_RULE = "Use 3–40 lowercase letters, digits and hyphens, not starting or ending with a hyphen."
-EMAIL_TAKEN = (
-    "An account with this email already exists. Sign in first, or use another email address."
-)
 SLUG_TAKEN = "Another business already uses this address. Try another."
 
 
@@ -111,9 +110,13 @@ def sign_up_business(
     phone: str | None,
     now: datetime,
     region: str = validation.DEFAULT_REGION,
-) -> tuple[Organisation, User]:
+    link: LinkBuilder,
+    mail: mailer.MailConfig | None = None,
+) -> tuple[Organisation, User] | None:
     """Create the organisation, its owner's account and the owner's membership, all or
-    nothing. An email that already has an account is refused: sign in first."""
+    nothing. An email that already has an account gets nothing created: its holder is
+    emailed (with a sign-in link, ``link``) and None returned, for the caller to say
+    "check your email" rather than whether the address has an account."""
     fields = validation.check_all(
         lambda: clean_business_name(business_name),
         lambda: clean_slug(slug),
@@ -121,7 +124,7 @@ def sign_up_business(
         lambda: clean_currency(currency),
         lambda: validation.clean_name(owner_name),
         lambda: validation.clean_email(email),
-        lambda: validation.clean_password(password),
+        lambda: validation.clean_password(password, about=(email, owner_name)),
         lambda: validation.clean_phone(phone, region),
     )
     business_name, slug, timezone, currency, owner_name, email, password, phone = fields
@@ -139,16 +142,13 @@ def sign_up_business(
             )
             Membership.create(user=owner, organisation=org, role="owner")
     except IntegrityError:  # the unique indexes on slug and email decide
-        raise _taken(slug, email) from None
+        # Which one lost is read after the failed transaction rolled back. A taken slug
+        # is said (booking pages are public); a taken email is not.
+        if Organisation.select().where(Organisation.slug == slug).exists():
+            raise Invalid({"slug": SLUG_TAKEN}) from None
+        if not User.by_email(email):  # gone meanwhile: it was not the email either
+            raise Invalid({"slug": SLUG_TAKEN}) from None
+        tell_holder(email, "business", now, link=link, mail=mail)
+        return None
     log.info("organisation.created organisation_id=%s owner_id=%s", org.id, owner.id)
     return org, owner
-
-
-def _taken(slug: str, email: str) -> Invalid:
-    """Which unique value lost the race (read after the failed transaction rolled back)."""
-    problems = {}
-    if Organisation.select().where(Organisation.slug == slug).exists():
-        problems["slug"] = SLUG_TAKEN
-    if User.by_email(email):
-        problems["email"] = EMAIL_TAKEN
-    return Invalid(problems or {"slug": SLUG_TAKEN})

@@ -59,6 +59,16 @@ def is_valid(token: str, purpose: str, now: datetime) -> bool:
     return AccountToken.select().where(_usable(token, purpose, now)).exists()
 
 
+def holder(token: str, purpose: str, now: datetime) -> User | None:
+    """Whose link this is, if it would work now."""
+    return (
+        User.select()
+        .join(AccountToken, on=AccountToken.user == User.id)
+        .where(_usable(token, purpose, now))
+        .first()
+    )
+
+
 def consume(token: str, purpose: str, now: datetime) -> AccountToken:
     """Use the link up. Only one caller ever gets past this for a given token; call it
     inside the transaction that does what the link is for."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError
+from peewee import Case, IntegrityError, fn
 
 from models import (
     Booking,
@@ -21,13 +21,14 @@ from models import (
     Prepared,
     Provider,
     Service,
+    User,
     db,
     is_sqlite,
 )
 from scheduling import ServiceRules, available_slots
 from services import access
 from services.booking import slots as availability
-from services.errors import Invalid, NotChangeable, SlotTaken, StartPassed
+from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, StartPassed
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
 
@@ -73,6 +74,8 @@ def book(
 
     Raises Invalid when ``start`` is not a time this service is ever offered, and
     SlotTaken (with the nearest free slots) when it is, but somebody got there first.
+    A customer booking for themselves (no ``actor_id``, or their own) is held to the
+    organisation's limits (LimitReached); staff booking for them are not.
     """
     service = active_service(service_id)
     start = _check_start(service, start, now)
@@ -84,6 +87,7 @@ def book(
         "currency": service.organisation.currency,
         "source": source,
     }
+    limited = actor_id in (None, customer_id)
     candidates = _free_providers(service, start, now, provider_id)
     # Who will hear of it, looked up before any lock is taken.
     people = notify.recipients([customer_id, *(p.user_id for p in candidates)])
@@ -99,6 +103,7 @@ def book(
                 event="booked",
                 people=people,
                 dispatch=dispatch,
+                limits=service.organisation if limited else None,
             )
         except SlotTaken:
             continue  # with "any provider", the next one may still be free
@@ -131,11 +136,12 @@ def book_once(
             provider_id=provider_id,
             dispatch=dispatch,
         )
-    except SlotTaken:
+    except (SlotTaken, LimitReached):
+        # The first tap may have won meanwhile (and, at the limit, is what filled it).
         made = _just_booked(customer_id, service_id, start, now, provider_id)
         if made is None:
             raise
-        return made  # the first tap won meanwhile
+        return made
 
 
 def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | None:
@@ -263,7 +269,18 @@ def _taken_or_invalid(service, start, now, provider_id, ignore_booking=None) -> 
 
 
 def _take(
-    service, provider, start, fields, actor_id, now, *, event, dispatch, release=None, people=None
+    service,
+    provider,
+    start,
+    fields,
+    actor_id,
+    now,
+    *,
+    event,
+    dispatch,
+    release=None,
+    people=None,
+    limits: Organisation | None = None,
 ) -> Booking:
     """Insert the booking so that the database itself refuses an overlap.
 
@@ -271,6 +288,7 @@ def _take(
     PostgreSQL: the exclusion constraint booking_no_overlap decides.
     ``release`` is a booking given up in the same transaction (a reschedule).
     ``provider`` is as it was when the time was found free (its hours_version).
+    ``limits``: the organisation whose per-customer limits apply (see _within_limits).
     """
     provider_id = provider.id
     rules = availability.rules_for(service)
@@ -286,6 +304,8 @@ def _take(
     )
     try:
         with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+            if limits is not None:
+                _within_limits(limits, fields["customer"], start, now)
             if is_sqlite():
                 state = _states(_provider_state(ids=(provider_id,)))
             else:
@@ -324,6 +344,88 @@ def _take(
         "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
     )
     return booking
+
+
+def _within_limits(org: Organisation, customer_id: int, start: datetime, now: datetime) -> None:
+    """LimitReached if the customer already holds ``org``'s most upcoming bookings, or
+    its most on the local day of ``start``. Confirmed bookings count; cancelled don't.
+
+    Called first thing in the booking's transaction. Two requests of one customer may
+    book different providers, so the provider locks don't order them: on PostgreSQL the
+    customer's row is locked first (FOR NO KEY UPDATE, which a booking's foreign key
+    check does not wait for), and the count, a statement of its own, then sees the other
+    request's committed booking (READ COMMITTED). On SQLite the write lock taken by
+    BEGIN IMMEDIATE already puts every booking in a row. Costs one indexed count
+    (booking (customer_id, start_at)), plus the primary-key lock on PostgreSQL.
+    """
+    if not is_sqlite():
+        _lock_customer(customer=customer_id)
+    tz = ZoneInfo(org.timezone)
+    day = start.astimezone(tz).date()
+    day_start = datetime.combine(day, time(), tz).astimezone(UTC)
+    day_end = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+    ((upcoming, that_day),) = _held(
+        org=org.id,
+        customer=customer_id,
+        since=min(now, day_start),
+        now=now,
+        day_start=day_start,
+        day_end=day_end,
+    )
+    where = f"with {org.name}"
+    if upcoming >= org.max_future_bookings:
+        raise LimitReached(
+            f"You already have {_appointments(upcoming, 'upcoming ')} {where}, and"
+            f" {org.max_future_bookings} is the most you can book yourself."
+            " Cancel one to book another.",
+            limit="upcoming",
+            allowed=org.max_future_bookings,
+        )
+    if that_day >= org.max_bookings_per_day:
+        raise LimitReached(
+            f"You already have {_appointments(that_day)} {where} on"
+            f" {day:%a} {day.day} {day:%b}, and {org.max_bookings_per_day} is the most you"
+            " can book yourself for one day. Choose another day, or cancel one of those.",
+            limit="per_day",
+            allowed=org.max_bookings_per_day,
+        )
+
+
+def _appointments(count: int, kind: str = "") -> str:
+    return f"{count} {kind}appointment" + ("" if count == 1 else "s")
+
+
+_lock_customer = Prepared(  # PostgreSQL: see _within_limits
+    lambda customer: (
+        User.select(User.id).where(User.id == customer).for_update("FOR NO KEY UPDATE")
+    ),
+    rows=True,
+    customer=-70031,
+)
+
+
+def _held_by(org, customer, since, now, day_start, day_end):
+    return Booking.select(
+        fn.COUNT(Case(None, [(Booking.start_at > now, 1)])),
+        fn.COUNT(Case(None, [((Booking.start_at >= day_start) & (Booking.start_at < day_end), 1)])),
+    ).where(
+        (Booking.customer == customer)
+        & (Booking.organisation == org)
+        & (Booking.status == BookingStatus.CONFIRMED)
+        & (Booking.start_at >= since)
+    )
+
+
+_held = Prepared(  # (upcoming, on the day) of one customer's confirmed bookings
+    _held_by,
+    rows=True,
+    org=-70032,
+    customer=-70033,
+    since=datetime(2001, 1, 1, tzinfo=UTC),
+    now=datetime(2001, 2, 1, tzinfo=UTC),
+    day_start=datetime(2001, 3, 1, tzinfo=UTC),
+    day_end=datetime(2001, 4, 1, tzinfo=UTC),
+)
 
 
 def _queue_behind_others_booking(*provider_ids: int | None) -> dict[int, tuple[bool, int]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -38,6 +40,7 @@ class Channels:
     mail: MailConfig
     sms: sms.SmsBackend
     vapid: push.Vapid | None = None
+    push_allow_hosts: tuple[str, ...] = ()  # besides the known push services (tests)
     base_url: str = ""
     lease: timedelta = timedelta(minutes=5)  # sending this long: the sender died
     stale: timedelta = timedelta(minutes=2)  # queued and due this long: its task was lost
@@ -49,6 +52,7 @@ class Channels:
             mail=MailConfig(settings, outbox or mail.DEFAULT_OUTBOX),
             sms=sms.backend(settings),
             vapid=push.vapid(settings),
+            push_allow_hosts=settings.push_allow_hosts,
             base_url=settings.base_url.rstrip("/"),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             stale=timedelta(seconds=settings.outbox_stale_seconds),
@@ -104,6 +108,18 @@ def deliver(notification_id: int, channels: Channels, now: datetime) -> str | No
 
 
 def _describe(exc: BaseException) -> str:
+    """What went wrong, for the row and the provider's delivery log: our own words and
+    the other side's status code, never the text it answered (a push service, Twilio or
+    a mail server could put anything there)."""
+    if isinstance(exc, push.PushError | sms.SmsError):
+        return str(exc)[:500]  # written by us
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"The mail server answered {exc.smtp_code}."
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        return f"The mail server refused the address ({', '.join(map(str, codes))})."
+    if isinstance(exc, smtplib.SMTPException):
+        return f"The mail server failed ({type(exc).__name__})."
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
@@ -199,6 +215,7 @@ def _push(row: Notification, message, channels: Channels) -> None:
             ttl=message.ttl,
             urgency=message.urgency,
             topic=message.topic,
+            allow_hosts=channels.push_allow_hosts,
         )
     except push.PushError as exc:
         if exc.gone:
@@ -289,10 +306,30 @@ def log_for(booking: Booking) -> list[Delivery]:
         if n.reminder_minutes is not None:
             what += f" ({_before(n.reminder_minutes)} before)"
         at = n.sent_at or (n.due_at if n.status == "queued" else n.claimed_at) or n.created_at
-        log.append(
-            Delivery(what, n.recipient.name, n.channel, n.status, at, n.attempts, n.last_error)
-        )
+        error = _without_remote_text(n.last_error)
+        log.append(Delivery(what, n.recipient.name, n.channel, n.status, at, n.attempts, error))
     return log
+
+
+# Rows recorded before errors were written in our own words ("PushError: Push service
+# 400: <what the push service said>", "SmsError: Twilio 400 (error 21610): <Twilio's
+# text>", "SMTPDataError: (550, b'<the server's text>')") show only the status code.
+_OLD_ERROR = re.compile(r"(PushError|SmsError|SMTP\w*(?:Error|Refused)): ")
+_OLD_CODE = re.compile(r"(?:Push service|Twilio) (\d{3})|\((\d{3}), b['\"]")
+_OLD_TWILIO_CODE = re.compile(r"^SmsError: Twilio \d{3} \(error (\d+)\)")
+
+
+def _without_remote_text(error: str) -> str:
+    old = _OLD_ERROR.match(error)
+    if old is None:
+        return error
+    who = {"PushError": "The push service", "SmsError": "Twilio"}.get(old[1], "The mail server")
+    code = _OLD_CODE.search(error)
+    if code is None:
+        return f"{who} could not be reached." if "unreachable" in error else f"{who} failed."
+    said = f"{who} answered {code[1] or code[2]}"
+    twilio = _OLD_TWILIO_CODE.match(error)
+    return f"{said} (error {twilio[1]})." if twilio else f"{said}."
 
 
 def _before(minutes: int) -> str:

@@ -3,7 +3,9 @@
 A browser subscribes with our public key (the ``applicationServerKey``) and gives us its
 push service's endpoint and the keys to encrypt for it; pywebpush encrypts (aes128gcm)
 and signs (VAPID) each message. A push service answering 404 or 410 means the device
-unsubscribed: its row goes.
+unsubscribed: its row goes. Only the known push services' hosts are ever posted to
+(plus PUSH_ALLOW_HOSTS, for tests' local push service), and nothing a push service
+answers beyond its status code is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import base64
 import contextlib
 import logging
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -27,20 +31,23 @@ from pywebpush import WebPushException, webpush
 
 from config import INSTANCE, Settings
 from models import PushSubscription, db
-from services.errors import Invalid, NotFound
+from services.errors import DeviceTaken, Invalid, NotFound
 
 log = logging.getLogger("kairos.push")
 
 TIMEOUT = 10  # seconds
 KEY_FILE = "vapid_private.pem"
-# In production a subscription must point at a known push service, so the worker never
-# posts to an address a user made up (an internal host, say).
+# A subscription must point at a known push service, in every mode, so the worker never
+# posts to an address a user made up (an internal host, say). A name matches itself and
+# its subdomains (Windows hands out names like wns2-par02p.notify.windows.com).
 PUSH_SERVICE_HOSTS = (
-    "fcm.googleapis.com",
-    "updates.push.services.mozilla.com",
-    "web.push.apple.com",
-    "notify.windows.com",
+    "fcm.googleapis.com",  # Chrome, Edge on Android, most Chromium browsers
+    "updates.push.services.mozilla.com",  # Firefox
+    "web.push.apple.com",  # Safari
+    "notify.windows.com",  # Edge on Windows
 )
+_HOST = re.compile(r"[a-z0-9.-]+")
+_URL = re.compile(r"[!-\[\]-~]+")  # printable ASCII: no spaces, no backslash
 
 
 class PushError(Exception):
@@ -95,41 +102,85 @@ def send(
     ttl: int,
     urgency: str,
     topic: str,
+    allow_hosts: Iterable[str] = (),
 ) -> None:
-    """Encrypt and post one message; PushError says whether trying again can help."""
+    """Encrypt and post one message; PushError says whether trying again can help.
+
+    The endpoint is checked again here, whatever was accepted when it was saved. What
+    the push service answers is logged, never kept: the row records its status code in
+    our words, as that is what staff see in a booking's delivery log."""
+    if not allowed(device.endpoint, allow_hosts):
+        raise PushError("The device's address is not a known push service.", permanent=True)
     try:
-        webpush(
-            subscription_info=device.info(),
-            data=payload,
-            vapid_private_key=keys.key,
-            vapid_claims={"sub": keys.subject},
-            ttl=ttl,
-            headers={"Urgency": urgency, "Topic": topic},
-            timeout=TIMEOUT,
-        )
+        with _NoRedirects() as session:
+            webpush(
+                subscription_info=device.info(),
+                data=payload,
+                vapid_private_key=keys.key,
+                vapid_claims={"sub": keys.subject},
+                ttl=ttl,
+                headers={"Urgency": urgency, "Topic": topic},
+                timeout=TIMEOUT,
+                requests_session=session,
+            )
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None
+        log.info("push.refused subscription_id=%s status=%s", device.id, status)
         if status in (404, 410):
             raise PushError(
-                f"Push service {status}: the device unsubscribed.", permanent=True, gone=True
+                f"The push service answered {status}: the device unsubscribed.",
+                permanent=True,
+                gone=True,
             ) from exc
-        # 400 malformed, 413 too large: this message can never go. 401/403 are our key,
-        # 429 and 5xx the service's state: those can recover.
-        permanent = status in (400, 413)
-        raise PushError(f"Push service {status}: {exc.message[:200]}", permanent=permanent) from exc
+        # 400 malformed, 413 too large: this message can never go; nor can one sent
+        # elsewhere (3xx). 401/403 are our key, 429 and 5xx the service's state: those
+        # can recover.
+        permanent = status in (400, 413) or (status is not None and 300 <= status < 400)
+        raise PushError(f"The push service answered {status}.", permanent=permanent) from exc
     except requests.RequestException as exc:
-        raise PushError(f"Push service unreachable: {exc}", permanent=False) from exc
+        log.info("push.unreachable subscription_id=%s error=%s", device.id, type(exc).__name__)
+        raise PushError(
+            f"The push service could not be reached ({type(exc).__name__}).", permanent=False
+        ) from exc
+
+
+class _NoRedirects(requests.Session):
+    """A push service answers where it was asked: a redirect is not followed."""
+
+    def request(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
+def allowed(endpoint: str, allow_hosts: Iterable[str] = ()) -> bool:
+    """Whether web push may post to ``endpoint``: https on a known push service (its
+    usual port), or http or https on any port of a host in ``allow_hosts``
+    (PUSH_ALLOW_HOSTS, for a local push service in tests)."""
+    if not isinstance(endpoint, str) or not _URL.fullmatch(endpoint):
+        return False
+    try:
+        url = urlsplit(endpoint)
+        host, port = url.hostname, url.port
+    except ValueError:  # a port that is not a number, an unbalanced [
+        return False
+    if not host or not _HOST.fullmatch(host) or "@" in url.netloc:
+        return False
+    if host in {h.lower() for h in allow_hosts}:
+        return url.scheme in ("https", "http")
+    known = any(host == h or host.endswith("." + h) for h in PUSH_SERVICE_HOSTS)
+    return known and url.scheme == "https" and port in (None, 443)
 
 
 # --- devices -------------------------------------------------------------------------
 
 
 def subscribe(
-    user_id: int, info: dict, label: str, now: datetime, *, production: bool
+    user_id: int, info: dict, label: str, now: datetime, *, allow_hosts: Iterable[str] = ()
 ) -> PushSubscription:
-    """Keep the device a browser subscribed; the same endpoint again is the same device
-    (a new sign-in on it moves it to this person)."""
-    endpoint, keys = _clean(info, production)
+    """Keep the device a browser subscribed; the same endpoint again from the same person
+    is the same device. A device belongs to whoever added it until they remove it (or
+    the push service says it is gone): someone else sending its endpoint is refused."""
+    endpoint, keys = _clean(info, allow_hosts)
     fields = {
         "user": user_id,
         "p256dh": keys["p256dh"],
@@ -138,17 +189,22 @@ def subscribe(
     }
     with db.atomic():
         found = PushSubscription.get_or_none(PushSubscription.endpoint == endpoint)
-        if found is not None:
-            PushSubscription.update(**fields).where(PushSubscription.id == found.id).execute()
-            return PushSubscription.get_by_id(found.id)
-        try:
-            with db.atomic():
-                return PushSubscription.create(endpoint=endpoint, created_at=now, **fields)
-        except IntegrityError:  # the same device, subscribed twice at once
-            return PushSubscription.get(PushSubscription.endpoint == endpoint)
+        if found is None:
+            try:
+                with db.atomic():
+                    return PushSubscription.create(endpoint=endpoint, created_at=now, **fields)
+            except IntegrityError:  # the same device, subscribed twice at once
+                found = PushSubscription.get(PushSubscription.endpoint == endpoint)
+        if found.user_id != user_id:
+            raise DeviceTaken(
+                "This device already gets notifications for another account. To get yours"
+                " here, sign in to that account and remove the device under Notifications."
+            )
+        PushSubscription.update(**fields).where(PushSubscription.id == found.id).execute()
+        return PushSubscription.get_by_id(found.id)
 
 
-def _clean(info: object, production: bool) -> tuple[str, dict]:
+def _clean(info: object, allow_hosts: Iterable[str]) -> tuple[str, dict]:
     problem = Invalid({"subscription": "This browser gave an unusable push subscription."})
     if not isinstance(info, dict) or not isinstance(info.get("keys"), dict):
         raise problem
@@ -158,14 +214,13 @@ def _clean(info: object, production: bool) -> tuple[str, dict]:
     for name in ("p256dh", "auth"):
         if not isinstance(keys.get(name), str) or not 0 < len(keys[name]) <= 200:
             raise problem
-    url = urlsplit(endpoint)
-    if url.scheme not in ("https", "http") or not url.hostname:
-        raise problem
-    if production:
-        host = url.hostname
-        known = any(host == h or host.endswith("." + h) for h in PUSH_SERVICE_HOSTS)
-        if url.scheme != "https" or not known:
-            raise problem
+    if not allowed(endpoint, allow_hosts):
+        raise Invalid(
+            {
+                "subscription": "This browser's push service is not one Kairos can send to."
+                " Notifications by email still reach you."
+            }
+        )
     return endpoint, keys
 
 

@@ -66,16 +66,23 @@ class TwilioSms:
                 timeout=TIMEOUT,
             )
         except requests.RequestException as exc:
-            raise SmsError(f"Twilio unreachable: {exc}", permanent=False) from exc
+            raise SmsError(
+                f"Twilio could not be reached ({type(exc).__name__}).", permanent=False
+            ) from exc
         if response.status_code in (200, 201):
             return response.json()["sid"]
         try:
             error = response.json()
         except ValueError:
             error = {}
-        text = f"Twilio {response.status_code}"
-        if error.get("code"):
-            text += f" (error {error['code']}): {error.get('message', '')}"
+        # Twilio's numeric error code says what happened (21610: the person replied STOP,
+        # twilio.com/docs/api/errors); its message text is not kept or shown.
+        code = error.get("code") if isinstance(error, dict) else None
+        text = f"Twilio answered {response.status_code}"
+        if isinstance(code, int):
+            text += f" (error {code})"
+        text += "."
+        log.info("sms.refused status=%s code=%s", response.status_code, code)
         # 400 is about this message (bad number, unsubscribed): no retry can fix it.
         # 401/403 are our credentials, 429 and 5xx are Twilio's state: both can recover.
         raise SmsError(text, permanent=response.status_code in (400, 404))

@@ -267,7 +267,7 @@ def join_with_new_account(
     invitation = invitation_by_token(slug, token, now)
     name, password, phone = check_all(
         lambda: clean_name(name),
-        lambda: clean_password(password),
+        lambda: clean_password(password, about=(invitation.email, name)),
         lambda: clean_phone(phone, region),
     )
     password_hash = hash_password(password)  # slow on purpose: before taking the write lock

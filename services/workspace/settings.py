@@ -1,4 +1,5 @@
-"""An organisation's settings: name, time zone, currency, booking page intro and logo.
+"""An organisation's settings: name, time zone, currency, booking page intro and logo,
+reminders, and how much one customer may book themselves.
 
 The logo is kept in the database and served from the booking page's own address. Only
 PNG, JPEG and WebP are accepted, recognised by their first bytes, never by the file's
@@ -61,18 +62,23 @@ def update_settings(
     logo: bytes | None = None,
     remove_logo: bool = False,
     reminder_hours: str | None = None,
+    max_future_bookings: str | int | None = None,
+    max_bookings_per_day: str | int | None = None,
 ) -> Organisation:
     """Save every setting at once, or nothing. ``logo`` is a newly uploaded file's bytes
     (None: keep the logo, unless ``remove_logo``). A new time zone keeps weekly hours at
     the same local times and bookings at the same instants; a new currency applies to
-    bookings made from now on (each booking keeps the currency it was made in)."""
-    name, timezone, currency, intro, image, reminders = check_all(
+    bookings made from now on (each booking keeps the currency it was made in). A limit
+    given as None is kept; new limits apply to bookings made from now on."""
+    name, timezone, currency, intro, image, reminders, most_ahead, most_a_day = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
         lambda: organisations.clean_timezone(timezone),
         lambda: organisations.clean_currency(currency),
         lambda: clean_intro(booking_intro),
         lambda: None if logo is None else check_logo(logo),
         lambda: None if reminder_hours is None else clean_reminder_hours(reminder_hours),
+        lambda: clean_limit(max_future_bookings, "max_future_bookings", MOST_AHEAD),
+        lambda: clean_limit(max_bookings_per_day, "max_bookings_per_day", MOST_A_DAY),
     )
     fields = {
         Organisation.name: name,
@@ -82,6 +88,10 @@ def update_settings(
     }
     if reminders is not None:
         fields[Organisation.reminder_hours] = reminders
+    if most_ahead is not None:
+        fields[Organisation.max_future_bookings] = most_ahead
+    if most_a_day is not None:
+        fields[Organisation.max_bookings_per_day] = most_a_day
     if image is not None:
         fields |= {Organisation.logo: logo, Organisation.logo_type: image.content_type}
     elif remove_logo:
@@ -111,6 +121,23 @@ def clean_reminder_hours(text: str) -> str:
     if len(hours) > 3 or any(not 1 <= h <= 168 for h in hours):
         raise Invalid({"reminder_hours": REMINDER_RULE})
     return ",".join(f"{h:g}" for h in hours)
+
+
+MOST_AHEAD = 1000  # upcoming bookings one customer may hold: more is no limit at all
+MOST_A_DAY = 100
+
+
+def clean_limit(value: str | int | None, field: str, most: int) -> int | None:
+    """A per-customer limit: a whole number from 1 to ``most`` (None: keep the current)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    rule = f"Give a whole number from 1 to {most:,}."
+    if not text:
+        raise Invalid({field: "Required. " + rule})
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= most:
+        raise Invalid({field: rule})
+    return int(text)
 
 
 def clean_intro(text: str | None) -> str:

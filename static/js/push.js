@@ -35,7 +35,14 @@
         timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       }),
     });
-    if (!response.ok) throw new Error("the server refused the subscription: " + response.status);
+    if (!response.ok) {
+      const error = new Error("the server refused the subscription: " + response.status);
+      // A refusal in plain words (another account's device, a push service Kairos does
+      // not send to) is shown as it is.
+      const body = await response.json().catch(() => ({}));
+      error.shown = body.errors && body.errors.subscription;
+      throw error;
+    }
     return response.json();
   }
 
@@ -62,7 +69,7 @@
       if (offer.dataset.reload === "true") window.location.reload();  // to list the device
     } catch (error) {
       console.warn("Kairos: push subscription failed", error);
-      status.textContent = "That didn't work. Please try again in a moment.";
+      status.textContent = error.shown || "That didn't work. Please try again in a moment.";
       button.disabled = false;
     }
   }

@@ -28,8 +28,9 @@ SCREENSHOTS = ROOT / "test-results" / "screenshots"
 
 @pytest.fixture(scope="session")
 def e2e_server(database_url):
-    """One server per database for the whole e2e run; each test's ``app`` empties the tables."""
-    with gunicorn(database_url) as base:
+    """One server per database for the whole e2e run; each test's ``app`` empties the tables.
+    Devices may subscribe at the local push service (tests/standins/push_service.py)."""
+    with gunicorn(database_url, env={"PUSH_ALLOW_HOSTS": "127.0.0.1"}) as base:
         yield base
 
 
@@ -45,13 +46,23 @@ def device(request, playwright):
 
 @pytest.fixture
 def screen(browser, device):
-    """A page sized and behaving like ``device`` (touch, mobile viewport)."""
+    """A page sized and behaving like ``device`` (touch, mobile viewport). The test fails
+    if the Content Security Policy refused anything on the way (inline code, a foreign
+    file): Chromium reports it on the console."""
     name, settings = device
     context = browser.new_context(**settings)
     page = context.new_page()
     page.device_name = name
+    refused: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, f"refused by the Content Security Policy: {refused}"
 
 
 def screenshot(page, label: str) -> Path:

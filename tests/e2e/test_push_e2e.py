@@ -254,6 +254,7 @@ def test_a_cancellation_by_the_business_reaches_the_device(
         mail=MailConfig(settings, tmp_path / "outbox"),
         sms=ConsoleSms(),
         vapid=server_vapid,
+        push_allow_hosts=("127.0.0.1",),
         base_url=e2e_server,
     )
     assert delivery.deliver(pushes[0], channels, now) == "sent"
@@ -302,3 +303,30 @@ def test_the_confirmation_offers_a_reminder_and_a_device_can_be_removed(
     assert PushSubscription.select().count() == 0
     # The browser still holds its subscription, but the server no longer knows it: offered again.
     expect(screen.get_by_role("button", name="Notify me on this device")).to_be_visible()
+
+
+@pytest.mark.parametrize("device", ["phone"], indirect=True)
+def test_a_device_someone_else_added_stays_theirs_and_the_page_says_why(
+    screen, e2e_server, clinic, browser_push
+):
+    """Ana added this browser for her account; Casey signs in on it and taps "Notify me"."""
+    PushSubscription.create(
+        user=clinic["ana_user"],
+        endpoint=browser_push["endpoint"],
+        p256dh=browser_push["keys"]["p256dh"],
+        auth=browser_push["keys"]["auth"],
+        label="Chrome on Android",
+    )
+    screen.context.grant_permissions(["notifications"], origin=e2e_server)
+    sign_in(screen, e2e_server, "casey@example.com", "/account/notifications")
+    button = screen.get_by_role("button", name="Notify me on this device")
+    with screen.expect_response(lambda r: r.url.endswith("/account/devices")) as answer:
+        button.tap()
+    assert answer.value.status == 409
+    expect(screen.locator("[data-push-status]")).to_contain_text(
+        "This device already gets notifications for another account."
+    )
+    expect(button).to_be_enabled()
+    (row,) = PushSubscription.select()
+    assert row.user_id == clinic["ana_user"].id
+    check_page(screen)

@@ -26,6 +26,7 @@ from tests.integration.test_accounts import (
     submit,
     text_part,
     use_outbox,
+    without_tokens,
 )
 
 CHECK_EMAIL = "/account/check-email"
@@ -69,6 +70,28 @@ def test_password_reset_through_the_emailed_link(client, casey, outbox):
     assert response.headers["Location"].startswith("/account/sign-in")
     assert post_sign_in(client, "casey@example.com").status_code == 422  # the old one is gone
     assert post_sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password123", "This password is too easy to guess."),
+        ("qwertyuiop", "This password is too easy to guess."),
+        ("casey@example.com", "too close to your name or email address"),
+        ("CaseyMorgan1990", "too close to your name or email address"),
+    ],
+)
+def test_a_reset_refuses_a_weak_password_and_keeps_the_link(
+    client, casey, outbox, password, message
+):
+    ask_for_reset(client, "casey@example.com")
+    link = link_path(mails(outbox)[0])
+    response = submit(client, link, {"password": password})
+    assert response.status_code == 422
+    assert message in body(response)
+    assert "Add another word or two" in body(response)
+    assert post_sign_in(client, "casey@example.com").status_code == 303  # unchanged
+    assert submit(client, link, {"password": NEW_PASSWORD}, page=link).status_code == 303
 
 
 def test_unknown_emails_get_the_same_answer_and_no_mail(client, casey, outbox):
@@ -289,17 +312,38 @@ def test_email_change_problems(
     assert mails(outbox) == []
 
 
-def test_an_address_taken_by_another_account_is_refused(client, casey, outbox, signed_in):
+def test_an_address_taken_by_another_account_gets_the_same_answer_and_a_notice(
+    app, casey, outbox, signed_in
+):
+    """The requester is told "we've emailed a link" either way; a taken address's holder
+    is told someone asked, and nothing changes."""
     factories.make_user("dana@example.com", "Dana Lee")
-    signed_in(casey, client)
-    response = submit(
-        client,
-        "/account/profile/email",
-        {"new_email": "Dana@example.com", "email_password": factories.PASSWORD},
-        page="/account/profile",
-    )
-    assert response.status_code == 422
-    assert "Another account already uses this email address." in body(response)
+    answers = []
+    for address in ("Dana@example.com", "erin@example.com"):
+        client = signed_in(casey, app.test_client())
+        response = submit(
+            client,
+            "/account/profile/email",
+            {"new_email": address, "email_password": factories.PASSWORD},
+            page="/account/profile",
+        )
+        page = body(client.get(response.headers["Location"]))
+        answers.append((response.status_code, response.headers["Location"], page))
+    (taken, free) = answers
+    assert taken[:2] == free[:2] == (303, "/account/profile")
+    assert "We've emailed a link to dana@example.com." in taken[2]
+    assert "We've emailed a link to erin@example.com." in free[2]
+    assert without_tokens(taken[2]).replace("dana@", "erin@") == without_tokens(free[2])
+
+    notice, confirmation = mails(outbox)
+    assert notice["To"] == "dana@example.com"
+    assert notice["Subject"] == "This address already has a Kairos account"
+    assert "Hello Dana Lee," in text_part(notice)
+    assert "nothing has changed" in text_part(notice)
+    assert "http" not in text_part(notice)  # no link: nothing for Dana to do
+    assert confirmation["To"] == "erin@example.com"
+    assert User.get_by_id(casey.id).email == "casey@example.com"
+    assert AccountToken.select().where(AccountToken.new_email == "dana@example.com").count() == 0
 
 
 def test_an_address_taken_before_confirming_is_refused_then(client, casey, outbox, signed_in):

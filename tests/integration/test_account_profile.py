@@ -118,6 +118,10 @@ def test_changing_the_password(client, casey):
         ("wrong password", NEW_PASSWORD, "current_password", "not your current password"),
         ("", NEW_PASSWORD, "current_password", "Enter your current password."),
         (factories.PASSWORD, "short", "new_password", "Use at least 10 characters."),
+        (factories.PASSWORD, "password123", "new_password", "too easy to guess"),
+        (factories.PASSWORD, "qwertyuiop", "new_password", "too easy to guess"),
+        (factories.PASSWORD, "CASEY@example.com", "new_password", "your name or email"),
+        (factories.PASSWORD, "Casey Morgan 1985", "new_password", "your name or email"),
     ],
 )
 def test_password_change_problems(client, casey, current, new, field, message):

@@ -28,6 +28,11 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Helpers ----------------------------------------------------------------------------
 
 
+def without_tokens(page: str) -> str:
+    """``page`` without its CSRF tokens, which differ from session to session."""
+    return re.sub(r'name="csrf_token" value="[^"]*"|"X-CSRFToken": "[^"]*"', "", page)
+
+
 def csrf_token(client, page: str) -> str:
     """The CSRF token of the form on ``page``, as a browser would find it."""
     found = _TOKEN.search(client.get(page).get_data(as_text=True))
@@ -152,13 +157,69 @@ def test_sign_up_reports_all_problems_at_once(client, app):
         assert f'id="sign-up-{field}-error"' in body(response)
 
 
-def test_sign_up_refuses_an_email_already_used_in_another_case(client, casey):
-    response = submit(client, "/account/sign-up", GOOD | {"email": "CASEY@example.com"})
-    assert response.status_code == 422
-    assert "An account with this email already exists" in body(response)
-    assert 'value="CASEY@example.com"' in body(response)
+def test_sign_up_with_a_taken_email_says_check_your_email_and_tells_the_holder(
+    client, app, casey, outbox
+):
+    """The answer is the one for "email me a link" whether or not the address has an
+    account (the magic-link page); its holder gets a sign-in link, keeping ``next``."""
+    taken = submit(
+        client, "/account/sign-up", GOOD | {"email": "CASEY@example.com", "next": REVIEW}
+    )
+    asked = app.test_client()
+    link_asked = submit(asked, "/account/magic", {"email": "nobody@example.com"})
+    assert taken.status_code == link_asked.status_code == 303
+    assert taken.headers["Location"] == link_asked.headers["Location"] == "/account/check-email"
+    answers = [body(c.get("/account/check-email")) for c in (client, asked)]
+    assert without_tokens(answers[0]) == without_tokens(answers[1])
+    assert "Check your email" in answers[0]
     assert User.select().where(User.email == "casey@example.com").count() == 1
+    assert User.get_by_id(casey.id).name == casey.name  # nothing typed was kept
     assert signed_in_user_id(client) is None
+
+    (message,) = mails(outbox)
+    assert message["To"] == "casey@example.com"
+    assert message["Subject"] == "You already have a Kairos account"
+    text = text_part(message)
+    assert "Hello Casey Morgan," in text
+    assert "Robin Hale" not in text  # nothing the stranger typed goes to the holder
+    assert message.get_body(("html",)).get_content().count("Sign in") >= 1
+    link = link_path(message)
+    assert link.startswith("/account/magic/")
+    response = submit(client, link, {}, page=link)
+    assert response.status_code == 303
+    assert response.headers["Location"] == REVIEW
+    assert signed_in_user_id(client) == str(casey.id)
+
+
+def test_htmx_sign_up_with_a_taken_email_redirects_to_check_your_email(client, casey, outbox):
+    response = submit(
+        client, "/account/sign-up", GOOD | {"email": "casey@example.com"}, headers=PARTIAL
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/account/check-email"
+    assert len(mails(outbox)) == 1
+
+
+WEAK = [
+    ("password123", "This password is too easy to guess."),
+    ("qwertyuiop", "This password is too easy to guess."),
+    ("robin@example.com", "too close to your name or email address"),
+    ("Robin Hale 1990", "too close to your name or email address"),
+    ("hale-robin-2024", "too close to your name or email address"),
+]
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK)
+def test_sign_up_refuses_common_passwords_and_ones_made_of_the_name_or_email(
+    client, app, password, message
+):
+    response = submit(client, "/account/sign-up", GOOD | {"password": password})
+    assert response.status_code == 422
+    page = body(response)
+    assert 'id="sign-up-password-error"' in page
+    assert message in page
+    assert "Add another word or two; avoid names, dates and common phrases." in page
+    assert User.select().count() == 0
 
 
 # Sign in and out --------------------------------------------------------------------

@@ -6,7 +6,17 @@ import pytest
 
 from models import Membership, Organisation, User
 from tests import factories
-from tests.integration.test_accounts import PARTIAL, body, csrf_token, signed_in_user_id, submit
+from tests.integration.test_accounts import (
+    PARTIAL,
+    body,
+    csrf_token,
+    link_path,
+    mails,
+    signed_in_user_id,
+    submit,
+    text_part,
+    use_outbox,
+)
 
 PATH = "/business/sign-up"
 GOOD = {
@@ -139,14 +149,49 @@ def test_the_slug_is_compared_in_lower_case(client, app):
     assert "Another business already uses this address." in body(response)
 
 
-def test_an_email_with_an_account_is_asked_to_sign_in_first(client, app):
+def test_an_email_with_an_account_gets_check_your_email_and_its_holder_a_notice(
+    client, app, tmp_path
+):
+    outbox = use_outbox(app, tmp_path)
     factories.make_user("robin@example.com", "Robin Hale")
-    response = submit(client, PATH, GOOD)
-    assert response.status_code == 422
-    assert "An account with this email already exists. Sign in first" in body(response)
+    response = submit(client, PATH, GOOD | {"business_name": "Spam & Co"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account/check-email"
     assert Organisation.select().count() == 0  # the organisation was rolled back
     assert Membership.select().count() == 0
     assert signed_in_user_id(client) is None
+    (message,) = mails(outbox)
+    assert message["To"] == "robin@example.com"
+    assert message["Subject"] == "You already have a Kairos account"
+    assert "no business was created" in " ".join(text_part(message).split())
+    assert "Spam" not in text_part(message)
+    assert link_path(message).startswith("/account/magic/")
+
+
+def test_a_taken_slug_is_said_but_not_a_taken_email(client, app, tmp_path):
+    outbox = use_outbox(app, tmp_path)
+    factories.make_org("city-physio")
+    factories.make_user("robin@example.com", "Robin Hale")
+    response = submit(client, PATH, GOOD)
+    assert response.status_code == 422
+    assert "Another business already uses this address." in body(response)
+    assert 'id="email-error"' not in body(response)
+    assert mails(outbox) == []
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password123", "This password is too easy to guess."),
+        ("robin@example.com", "too close to your name or email address"),
+        ("RobinHale2024", "too close to your name or email address"),
+    ],
+)
+def test_a_weak_owner_password_is_refused(client, app, password, message):
+    response = submit(client, PATH, GOOD | {"password": password})
+    assert response.status_code == 422
+    assert message in body(response)
+    _nothing_created()
 
 
 def test_demo_is_not_reserved_but_must_be_unique(client, app):

@@ -3,12 +3,19 @@ booking, the provider's delivery log, and the owner's reminder setting."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from config import Settings
 from models import Notification, NotificationPrefs, Organisation, PushSubscription, User
 from services.booking import appointments as bookings
+from services.mail import MailConfig
+from services.notifications import delivery, push
 from services.notifications.outbox import Dispatch
+from services.notifications.sms import ConsoleSms
 from tests.integration.webpages import csrf_token, parse, text_of
+from tests.standins.push_service import PushService
 
 PAGE = "/account/notifications"
 DEVICE = {
@@ -124,6 +131,45 @@ def test_an_unusable_subscription_is_422(signed_in, clinic, subscription):
     assert PushSubscription.select().count() == 0
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:6379/push/abc",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+    ],
+)
+def test_a_device_at_an_internal_address_is_refused_in_development(
+    app, signed_in, clinic, endpoint
+):
+    app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(env="development")
+    client = signed_in(clinic["customer"])
+    subscription = {**DEVICE, "endpoint": endpoint}
+    response = post(client, "/account/devices", json={"subscription": subscription})
+    assert response.status_code == 422
+    assert "not one Kairos can send to" in response.json["errors"]["subscription"]
+    assert PushSubscription.select().count() == 0
+
+
+def test_another_persons_device_stays_theirs(signed_in, clinic):
+    casey, ana = signed_in(clinic["customer"]), signed_in(clinic["ana_user"])
+    assert post(casey, "/account/devices", json={"subscription": DEVICE}).status_code == 201
+    (device,) = PushSubscription.select()
+    other_keys = {"p256dh": "BOtherKey", "auth": "other"}
+    response = post(ana, "/account/devices", json={"subscription": {**DEVICE, "keys": other_keys}})
+    assert response.status_code == 409
+    assert "another account" in response.json["errors"]["subscription"]
+    (still,) = PushSubscription.select()
+    assert (still.user_id, still.p256dh, still.auth) == (
+        clinic["customer"].id,
+        device.p256dh,
+        device.auth,
+    )
+    # Its owner sending it again is fine: the same device.
+    again = post(casey, "/account/devices", json={"subscription": DEVICE})
+    assert (again.status_code, again.json["id"]) == (201, device.id)
+
+
 def test_a_device_is_removed_only_by_its_owner(signed_in, clinic):
     mine = PushSubscription.create(
         user=clinic["customer"], endpoint="https://p.test/1", p256dh="k", auth="a"
@@ -178,14 +224,57 @@ def test_the_panel_shows_what_was_sent_and_what_failed(signed_in, world, clock):
         Notification.id == rows["confirmed"].id
     ).execute()
     Notification.update(
-        status="failed", attempts=12, last_error="SMTPRecipientsRefused: 550 no such user"
+        status="failed", attempts=12, last_error="The mail server refused the address (550)."
     ).where(Notification.id == rows["staff_new"].id).execute()
     panel = signed_in(world["provider"]).get(f"/w/clinic/bookings/{booking_id}")
     log = text_of(panel)
     assert "Booking confirmed to Casey Morgan by email" in log
     assert "Sent Wed 25 Nov 12:00" in log
     assert "New booking to Ana Silva by email" in log
-    assert "550 no such user" in log
+    assert "The mail server refused the address (550)." in log
+
+
+def test_the_log_shows_no_push_service_answer(signed_in, clinic, clock, tmp_path):
+    """Only its status code: what a push service (or anything posing as one) says in its
+    reply never reaches staff."""
+    settings = Settings(secret_key="x", base_url="https://kairos.example", env="testing")
+    channels = delivery.Channels(
+        mail=MailConfig(settings, tmp_path / "outbox"),
+        sms=ConsoleSms(),
+        vapid=push.vapid(settings, tmp_path),
+        push_allow_hosts=("127.0.0.1",),
+    )
+    with PushService(application_server_key=channels.vapid.public_key) as service:
+        info = service.subscribe("phone")
+        push.subscribe(clinic["customer"].id, info, "", clock(), allow_hosts=("127.0.0.1",))
+        made = bookings.book(
+            customer_id=clinic["customer"].id,
+            service_id=clinic["follow_up"].id,
+            start=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            now=clock(),
+            dispatch=Dispatch(),
+        )
+        bookings.cancel(
+            booking_id=made.id, actor_id=clinic["owner"].id, now=clock(), dispatch=Dispatch()
+        )
+        (row,) = Notification.select().where(Notification.channel == "push")
+        service.fail_next(400)
+        assert delivery.deliver(row.id, channels, clock()) == "failed"
+        assert service.attempts == [("phone", 400)]
+    owner = signed_in(clinic["owner"])
+    log = text_of(owner.get(f"/w/clinic/bookings/{made.id}"))
+    assert "Cancelled to Casey Morgan by push" in log
+    assert "The push service answered 400." in log
+    assert "injected failure" not in log  # the stand-in's words with its 400
+    # A row recorded before errors were kept in our words shows only the code, too.
+    Notification.update(
+        last_error="PushError: Push service 502: Push failed: 502 Bad Gateway\n"
+        "Response body:<h1>redis_version:7.2.4</h1>"
+    ).where(Notification.id == row.id).execute()
+    log = text_of(owner.get(f"/w/clinic/bookings/{made.id}"))
+    assert "The push service answered 502." in log
+    assert "redis_version" not in log
+    assert "Bad Gateway" not in log
 
 
 # --- the owner's reminder hours --------------------------------------------------------------

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from config import Settings
 from models import Booking, Notification, NotificationPrefs, PushSubscription
 from services.booking import appointments as bookings
+from services.errors import Invalid
 from services.mail import MailConfig
 from services.notifications import delivery, push
 from services.notifications import outbox as notify
@@ -22,6 +23,7 @@ from services.notifications.sms import ConsoleSms, TwilioSms
 from tests.standins.push_service import PushService
 from tests.standins.twilio import TwilioStandIn
 
+STANDIN = ("127.0.0.1",)  # PUSH_ALLOW_HOSTS for the local push service
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday; London is on GMT
 
 
@@ -425,11 +427,12 @@ def test_offsets_parse():
 
 
 def test_push_arrives_encrypted_signed_and_a_gone_device_is_removed(app, clinic, clock, channels):
+    channels.push_allow_hosts = STANDIN
     with PushService(application_server_key=channels.vapid.public_key) as service:
         phone = service.subscribe("phone")
         tablet = service.subscribe("tablet")
         for info in (phone, tablet):
-            push.subscribe(clinic["customer"].id, info, "Phone", clock(), production=False)
+            push.subscribe(clinic["customer"].id, info, "Phone", clock(), allow_hosts=STANDIN)
         made = book(clinic, clock)
         service.expire(tablet)
         bookings.cancel(
@@ -452,18 +455,103 @@ def test_push_arrives_encrypted_signed_and_a_gone_device_is_removed(app, clinic,
     pushes = rows(channel="push")
     assert sorted(results[n.id] for n in pushes) == ["failed", "sent"]
     gone = next(n for n in pushes if results[n.id] == "failed")
-    assert "410" in Notification.get_by_id(gone.id).last_error
+    assert Notification.get_by_id(gone.id).last_error == (
+        "The push service answered 410: the device unsubscribed."
+    )
     assert [d.endpoint for d in PushSubscription.select()] == [phone["endpoint"]]
 
 
-def test_production_accepts_only_known_push_services(app, clinic, clock):
-    from services.errors import Invalid
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8080/push/abc",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/push",
+        "https://localhost/push",
+        "http://fcm.googleapis.com/fcm/send/abc",  # a known service, but not over https
+        "https://fcm.googleapis.com:8443/fcm/send/abc",
+        "https://fcm.googleapis.com@127.0.0.1/fcm/send/abc",
+        "https://127.0.0.1\\@fcm.googleapis.com/fcm/send/abc",
+        "https://fcm.googleapis.com.evil.test/fcm/send/abc",
+    ],
+)
+def test_only_known_push_services_are_accepted_in_every_mode(app, clinic, clock, endpoint):
+    info = {"endpoint": endpoint, "keys": {"p256dh": "k", "auth": "a"}}
+    with pytest.raises(Invalid, match="not one Kairos can send to"):
+        push.subscribe(clinic["customer"].id, info, "", clock())
+    assert PushSubscription.select().count() == 0
 
-    info = {"endpoint": "http://10.0.0.5/internal", "keys": {"p256dh": "k", "auth": "a"}}
-    with pytest.raises(Invalid):
-        push.subscribe(clinic["customer"].id, info, "", clock(), production=True)
-    info["endpoint"] = "https://fcm.googleapis.com/fcm/send/abc"
-    assert push.subscribe(clinic["customer"].id, info, "", clock(), production=True).id
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/QGuQyavXutnMH",
+        "https://wns2-par02p.notify.windows.com/w/?token=abc",
+    ],
+)
+def test_the_known_push_services_are_accepted(app, clinic, clock, endpoint):
+    info = {"endpoint": endpoint, "keys": {"p256dh": "k", "auth": "a"}}
+    assert push.subscribe(clinic["customer"].id, info, "", clock()).endpoint == endpoint
+
+
+def test_push_allow_hosts_admits_a_local_push_service(app, clinic, clock):
+    info = {"endpoint": "http://127.0.0.1:8080/push/abc", "keys": {"p256dh": "k", "auth": "a"}}
+    assert push.subscribe(clinic["customer"].id, info, "", clock(), allow_hosts=STANDIN).id
+    assert Settings.from_env({"PUSH_ALLOW_HOSTS": " 127.0.0.1, LocalHost "}).push_allow_hosts == (
+        "127.0.0.1",
+        "localhost",
+    )
+    assert Settings.from_env({}).push_allow_hosts == ()
+
+
+def test_a_device_saved_with_an_internal_address_is_never_posted_to(app, clinic, clock, channels):
+    """A row written before the check, or allowed by a setting since taken away."""
+    with PushService(application_server_key=channels.vapid.public_key) as service:
+        info = service.subscribe("phone")
+        PushSubscription.create(
+            user=clinic["customer"],
+            endpoint=info["endpoint"],
+            p256dh=info["keys"]["p256dh"],
+            auth=info["keys"]["auth"],
+        )
+        made = book(clinic, clock)
+        bookings.cancel(
+            booking_id=made.id,
+            actor_id=clinic["owner"].id,
+            now=clock(),
+            reason="Ana is ill",
+            dispatch=Dispatch(),
+        )
+        (row,) = rows(channel="push")
+        assert delivery.deliver(row.id, channels, clock()) == "failed"
+        assert service.attempts == []
+    failed = Notification.get_by_id(row.id)
+    assert failed.last_error == "The device's address is not a known push service."
+
+
+def test_a_push_service_redirect_is_not_followed(app, clinic, clock, channels):
+    channels.push_allow_hosts = STANDIN
+    key = channels.vapid.public_key
+    with PushService(application_server_key=key) as service, PushService(key) as elsewhere:
+        push.subscribe(
+            clinic["customer"].id, service.subscribe("phone"), "", clock(), allow_hosts=STANDIN
+        )
+        made = book(clinic, clock)
+        service.redirect_next(elsewhere.subscribe("inside")["endpoint"])
+        bookings.cancel(
+            booking_id=made.id,
+            actor_id=clinic["owner"].id,
+            now=clock(),
+            reason="Ana is ill",
+            dispatch=Dispatch(),
+        )
+        (row,) = rows(channel="push")
+        assert delivery.deliver(row.id, channels, clock()) == "failed"
+        assert service.attempts == [("phone", 307)]
+        assert elsewhere.attempts == []
+    assert Notification.get_by_id(row.id).last_error == "The push service answered 307."
 
 
 # --- SMS -------------------------------------------------------------------------------------
@@ -502,7 +590,7 @@ def test_texts_go_through_twilio_with_the_stop_note(app, clinic, clock, channels
         deliver_all(channels, clock())
     (refused,) = rows(booking=later.id, channel="sms")
     assert refused.status == "failed"
-    assert "21610" in refused.last_error
+    assert refused.last_error == "Twilio answered 400 (error 21610)."  # not Twilio's text
 
 
 def test_a_deleted_account_is_told_nothing_more_and_its_provider_hears(app, clinic, clock):

@@ -17,6 +17,7 @@ from models import (
     Booking,
     DateOverride,
     NotificationPrefs,
+    Organisation,
     Prepared,
     PushSubscription,
     TimeOff,
@@ -45,6 +46,7 @@ _live_after = Prepared(
 
 def test_prepared_query_matches_the_plain_one(app, clinic, clock):
     starts = [datetime(2026, 11, 30, h, tzinfo=UTC) for h in (9, 11, 14)]
+    Organisation.update(max_bookings_per_day=3).where(Organisation.id == clinic["org"].id).execute()
     made = [
         booking.book(
             customer_id=clinic["customer"].id,
@@ -210,6 +212,15 @@ CASES = {
     "services.booking.appointments._organisation": lambda w: {"org": w["org"].id},
     "services.booking.appointments._lock_providers": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
     "services.booking.appointments._provider_state": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
+    "services.booking.appointments._lock_customer": lambda w: {"customer": w["customer"].id},
+    "services.booking.appointments._held": lambda w: {
+        "org": w["org"].id,
+        "customer": w["customer"].id,
+        "since": w["now"],
+        "now": w["now"],
+        "day_start": _at(0),
+        "day_end": _at(23),
+    },
     "services.booking.catalogue._organisation": lambda w: {"slug": w["org"].slug},
     "services.booking.catalogue._service_with_providers": lambda w: {
         "org": w["org"].id,
@@ -225,7 +236,10 @@ CASES = {
     },
     "views.web._user": lambda w: {"user": w["customer"].id},
 }
-POSTGRESQL_ONLY = {"services.booking.appointments._lock_providers"}  # FOR NO KEY UPDATE
+POSTGRESQL_ONLY = {  # FOR NO KEY UPDATE
+    "services.booking.appointments._lock_providers",
+    "services.booking.appointments._lock_customer",
+}
 
 
 def test_every_prepared_query_is_checked_here():

@@ -104,6 +104,9 @@ def test_the_whole_flow_invite_email_sign_up_and_join(app, world, clinic, outbox
     [
         ({"name": " "}, "name", "Enter your name."),
         ({"password": "short"}, "password", "Use at least 10 characters."),
+        ({"password": "password123"}, "password", "This password is too easy to guess."),
+        ({"password": "nia@example.com"}, "password", "too close to your name or email"),
+        ({"password": "Nia New 2024"}, "password", "too close to your name or email"),
         ({"phone": "12"}, "phone", "Enter a valid phone number"),
     ],
 )

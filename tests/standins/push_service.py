@@ -102,6 +102,7 @@ class PushService(LocalService):
         self._deliveries: list[Delivery] = []
         self._attempts: list[tuple[str, int]] = []
         self._failures: list[int] = []
+        self._redirects: list[str] = []
 
     def subscribe(self, name: str, application_server_key: str | None = None) -> dict[str, Any]:
         """Play the browser: make a P-256 key pair and auth secret, return ``toJSON()`` of it.
@@ -137,6 +138,12 @@ class PushService(LocalService):
         with self._changed:
             self._failures.extend([status] * times)
 
+    def redirect_next(self, location: str) -> None:
+        """Answer the next push with ``307`` to ``location``: no real push service does, and
+        an application server must not follow it (it would post where the service says)."""
+        with self._changed:
+            self._redirects.append(location)
+
     @property
     def deliveries(self) -> list[Delivery]:
         with self._changed:
@@ -160,8 +167,13 @@ class PushService(LocalService):
         token = path.removeprefix("/push/") if path.startswith("/push/") else path
         with self._changed:
             failure = self._failures.pop(0) if self._failures else None
+            redirect = self._redirects.pop(0) if self._redirects else None
             subscription = self._subscriptions.get(token)
         label = subscription.name if subscription else token
+        if redirect is not None:
+            with self._changed:
+                self._attempts.append((label, 307))
+            return 307, "", {"Location": redirect}
         try:
             if failure is not None:
                 raise _Reject(failure, "injected failure")

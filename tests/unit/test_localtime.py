@@ -127,7 +127,13 @@ def test_boundary_of_an_ordinary_time_is_the_same_opening_or_closing():
             utc(2026, 11, 1, 5, 30),
             utc(2026, 11, 1, 6, 30),
         ),
-        (LONDON, date(2026, 10, 25), time(1, 0), utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 1, 0)),
+        (
+            LONDON,
+            date(2026, 10, 25),
+            time(1, 30),
+            utc(2026, 10, 25, 0, 30),
+            utc(2026, 10, 25, 1, 30),
+        ),
         (
             LORD_HOWE,
             date(2026, 4, 5),
@@ -140,6 +146,21 @@ def test_boundary_of_an_ordinary_time_is_the_same_opening_or_closing():
 def test_ambiguous_boundary_opens_at_first_and_closes_at_second(tz, day, wall, first, second):
     assert boundary(day, wall, tz, closing=False) == first
     assert boundary(day, wall, tz, closing=True) == second
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "wall", "first"),
+    [
+        (LONDON, date(2026, 10, 25), time(1, 0), utc(2026, 10, 25, 0, 0)),
+        (NEW_YORK, date(2026, 11, 1), time(1, 0), utc(2026, 11, 1, 5, 0)),
+        (LORD_HOWE, date(2026, 4, 5), time(1, 30), utc(2026, 4, 4, 14, 30)),
+    ],
+)
+def test_a_close_at_the_start_of_the_repeated_hour_is_its_first_occurrence(tz, day, wall, first):
+    # The clocks read this time once before the repeat; at its second occurrence they
+    # would have read past it for the whole repeated hour (found by hypothesis).
+    assert boundary(day, wall, tz, closing=True) == first
+    assert boundary(day, wall, tz, closing=False) == first
 
 
 @pytest.mark.parametrize(

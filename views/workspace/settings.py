@@ -1,4 +1,5 @@
-"""The owner's organisation settings: name, time zone, currency, booking page intro, logo.
+"""The owner's organisation settings: name, time zone, currency, booking page intro, logo,
+reminders, and per-customer booking limits.
 
 The form is sent as multipart/form-data, by a plain POST or by htmx (which sends a
 form's files when its enctype says so); services/workspace/settings.py decides what is
@@ -57,6 +58,18 @@ class SettingsForm(FlaskForm):
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
 
+    max_future_bookings = StringField(
+        "Upcoming appointments one customer may hold",
+        description="Counted over all your providers. Bookings you make for a customer"
+        " (at the desk or on the phone) may go beyond it.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "required": True},
+    )
+    max_bookings_per_day = StringField(
+        "Appointments one customer may book on one day",
+        description="So that one customer can't take a provider's whole day.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "required": True},
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         common, every = organisations.timezone_choices()
@@ -86,6 +99,8 @@ def settings():
             "currency": org.currency,
             "booking_intro": org.booking_intro,
             "reminder_hours": org.reminder_hours.replace(",", ", "),
+            "max_future_bookings": str(org.max_future_bookings),
+            "max_bookings_per_day": str(org.max_bookings_per_day),
         }
     )
     if form.validate_on_submit():
@@ -99,6 +114,8 @@ def settings():
                 logo=_uploaded(),
                 remove_logo=form.remove_logo.data,
                 reminder_hours=form.reminder_hours.data or "",
+                max_future_bookings=form.max_future_bookings.data or "",
+                max_bookings_per_day=form.max_bookings_per_day.data or "",
             )
         except Invalid as exc:
             forms.show_problems(form, exc)
