@@ -141,6 +141,9 @@ def saved_pages(page) -> list[str]:
 def sign_out(page, base: str) -> None:
     """Sign out with the profile page's button (the page script forgets saved pages)."""
     page.goto(f"{base}/account/profile")
+    # Nothing from before may still be in flight: a late response could carry the
+    # signed-in session cookie back after the sign-out's.
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 

@@ -150,6 +150,10 @@ def set_weekday_hours(page, who: str) -> None:
 
 def sign_out(page, base: str) -> None:
     page.goto(f"{base}/account/profile")
+    # Nothing from before may still be in flight: a late response could carry the
+    # signed-in session cookie back after the sign-out's (issue 12, finding 4, will
+    # make a signed-out session unusable whatever a late response sets).
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 
