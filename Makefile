@@ -9,9 +9,9 @@ export PORT
 
 .PHONY: run test install chromium lint format bench lighthouse clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip==26.3 setuptools==80.9.0  # python -m venv brings setuptools 65.5, which has known CVEs
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
