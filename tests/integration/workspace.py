@@ -72,21 +72,26 @@ def make_world(clinic, clock) -> dict:
     }
 
 
-def answers(signed_in, world, route: str, method: str = "GET", data: dict | None = None) -> dict:
-    """Who gets which status for ``route``. A POST carries a valid CSRF token (from the
-    home page, for the same session), so that only the access rules decide the answer."""
+def answers(
+    signed_in, world, route: str, method: str = "GET", data: dict | None = None, who=WHO
+) -> dict:
+    """Who (each of ``who``, keys of the world) gets which status for ``route``. A POST
+    carries a valid CSRF token (from the home page, for the same session), so that only
+    the access rules decide the answer."""
     url = route.format(**world)
     found = {}
-    for who in WHO:
-        client = signed_in(world[who])
+    for person in who:
+        client = signed_in(world[person])
         headers = {}
         if method != "GET":
             headers["X-CSRFToken"] = csrf_token(client.get("/"))
-        found[who] = client.open(url, method=method, data=data, headers=headers).status_code
+        found[person] = client.open(url, method=method, data=data, headers=headers).status_code
     return found
 
 
-def expect(signed_in, world, route: str, expected: tuple[int, ...], method: str = "GET", data=None):
-    """Assert the access matrix row for ``route``: one status per member of WHO."""
-    got = answers(signed_in, world, route, method, data)
-    assert got == dict(zip(WHO, expected, strict=True)), f"{method} {route}: {got}"
+def expect(
+    signed_in, world, route: str, expected: tuple[int, ...], method="GET", data=None, who=WHO
+):
+    """Assert the access matrix row for ``route``: one status per member of ``who``."""
+    got = answers(signed_in, world, route, method, data, who)
+    assert got == dict(zip(who, expected, strict=True)), f"{method} {route}: {got}"

@@ -1,0 +1,118 @@
+"""The customer side's access matrix: the appointment pages, the account pages and the
+API's bookings, for each kind of person. A customer's things are theirs alone: staff
+act on bookings through the workspace, whose own matrices are in the test_ws_* files."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import PushSubscription, User
+from tests.conftest import api_client_for
+from tests.integration.workspace import expect
+
+WHO = ("anonymous", "customer", "sam", "provider", "owner")  # sam: another customer
+TOMORROW_10 = "2026-12-01T10:00:00Z"
+
+PAGES = {
+    # route: (anonymous, customer (Casey, whose booking with Ana it is), sam, Ana, owner)
+    "/appointments": (302, 200, 200, 200, 200),
+    "/appointments/{ana's booking}": (302, 200, 404, 404, 404),
+    "/appointments/{ana's booking}/calendar.ics": (302, 200, 404, 404, 404),
+    "/appointments/{ana's booking}/confirmed": (302, 200, 404, 404, 404),
+    "/appointments/{ana's booking}/cancel": (302, 200, 404, 404, 404),
+    "/appointments/{ana's booking}/move": (302, 200, 404, 404, 404),
+    f"/appointments/{{ana's booking}}/move/confirm?start={TOMORROW_10}": (302, 200, 404, 404, 404),
+    "/appointments/{other's booking}": (302, 404, 404, 404, 404),
+    "/appointments/999999": (302, 404, 404, 404, 404),
+    "/account/profile": (302, 200, 200, 200, 200),
+    "/account/notifications": (302, 200, 200, 200, 200),
+    "/account/delete": (302, 200, 200, 200, 200),
+}
+
+ACTIONS = {
+    # route, form: answers as above, asked in that order (so the customer acts first).
+    ("/appointments/{other's booking}/cancel", ""): (302, 404, 404, 404, 404),
+    ("/appointments/{ana's booking}/move/confirm", f"start={TOMORROW_10}"): (
+        302,
+        303,
+        404,
+        404,
+        404,
+    ),
+    ("/appointments/{ana's booking}/cancel", "reason=Ill"): (302, 303, 404, 404, 404),
+    ("/account/devices", ""): (302, 422, 422, 422, 422),  # signed in: then what was sent
+    # Removing a device that is not (or no longer) yours removes nothing, quietly.
+    ("/account/devices/{sam's device}/delete", ""): (302, 303, 303, 303, 303),
+    ("/account/notifications", "confirmation-email=y"): (302, 303, 303, 303, 303),
+    ("/account/profile", "name=New Name"): (302, 303, 303, 303, 303),
+    ("/account/profile/email", "email=x@example.com"): (302, 422, 422, 422, 422),
+    ("/account/profile/password", "current=x"): (302, 422, 422, 422, 422),
+    ("/account/delete", "password=x"): (302, 422, 422, 422, 422),
+    ("/account/sign-out", ""): (303, 303, 303, 303, 303),
+}
+
+API = {
+    # method, route, JSON body: (no token, Casey's token, Sam's, Ana's, the owner's)
+    ("GET", "/api/v1/bookings", None): (401, 200, 200, 200, 200),
+    ("GET", "/api/v1/bookings/{ana's booking}", None): (401, 200, 404, 404, 404),
+    ("GET", "/api/v1/bookings/{other's booking}", None): (401, 404, 404, 404, 404),
+    ("POST", "/api/v1/bookings", "{}"): (401, 422, 422, 422, 422),
+    ("POST", "/api/v1/bookings/{ana's booking}/reschedule", f'{{"start": "{TOMORROW_10}"}}'): (
+        401,
+        200,
+        404,
+        404,
+        404,
+    ),
+    ("POST", "/api/v1/bookings/{ana's booking}/cancel", "{}"): (401, 200, 404, 404, 404),
+    ("DELETE", "/api/v1/tokens/current", None): (401, 204, 204, 204, 204),
+}
+
+
+@pytest.fixture
+def people(world):
+    """The workspace world, with Sam (Tom's customer) as a person, with a push device."""
+    sam = User.get_by_id(world["tom's customer"])
+    device = PushSubscription.create(
+        user=sam, endpoint="https://fcm.googleapis.com/fcm/send/sam", p256dh="BKey", auth="a"
+    )
+    return world | {"sam": sam, "sam's device": device.id}
+
+
+@pytest.mark.parametrize("route", PAGES)
+def test_pages(signed_in, people, route):
+    expect(signed_in, people, route, PAGES[route], who=WHO)
+
+
+@pytest.mark.parametrize(("route", "form"), ACTIONS)
+def test_actions(signed_in, people, route, form):
+    data = dict(pair.split("=", 1) for pair in form.split("&") if pair)
+    expect(signed_in, people, route, ACTIONS[route, form], method="POST", data=data, who=WHO)
+
+
+def test_only_its_owner_removes_a_device(signed_in, people):
+    for who in ("customer", "provider", "owner"):
+        expect(
+            signed_in, people, "/account/devices/{sam's device}/delete", (303,), "POST", {}, (who,)
+        )
+    assert PushSubscription.get_or_none(id=people["sam's device"]) is not None
+    expect(
+        signed_in, people, "/account/devices/{sam's device}/delete", (303,), "POST", {}, ("sam",)
+    )
+    assert PushSubscription.get_or_none(id=people["sam's device"]) is None
+
+
+@pytest.mark.parametrize(("method", "route", "body"), API)
+def test_api(app, people, clock, method, route, body):
+    got = {}
+    for who in WHO:
+        api = api_client_for(app, people[who], clock) if people[who] else None
+        headers = {"Authorization": f"Bearer {api.token}"} if api else {}
+        response = app.test_client().open(
+            route.format(**people),
+            method=method,
+            data=body,
+            headers=headers | {"Content-Type": "application/json"},
+        )
+        got[who] = response.status_code
+    assert got == dict(zip(WHO, API[method, route, body], strict=True)), got
