@@ -34,9 +34,9 @@ def open_db() -> None:
 
 @huey.periodic_task(crontab(minute="17"))
 def purge_expired_credentials() -> None:
-    """Forget API tokens long expired, Idempotency-Keys older than a day, and emailed
-    sign-in links that can no longer be used."""
-    from services.accounts import auth
+    """Forget API tokens long expired, Idempotency-Keys older than a day, emailed
+    sign-in links that can no longer be used and sign-ups whose code expired."""
+    from services.accounts import auth, signups
     from services.accounts import links as account_links
     from services.booking import idempotency
 
@@ -45,7 +45,14 @@ def purge_expired_credentials() -> None:
         tokens = auth.purge_tokens(moment)
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
-    log.info("purged tokens=%s idempotency_keys=%s account_links=%s", tokens, keys, links)
+        sign_ups = signups.purge(moment)
+    log.info(
+        "purged tokens=%s idempotency_keys=%s account_links=%s sign_ups=%s",
+        tokens,
+        keys,
+        links,
+        sign_ups,
+    )
 
 
 @cache

@@ -35,6 +35,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.signups import PendingSignUp
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
 
 ALL_MODELS = [
@@ -57,6 +58,7 @@ ALL_MODELS = [
     PushSubscription,
     Notification,
     NotificationPrefs,
+    PendingSignUp,
 ]
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "Notification",
     "NotificationPrefs",
     "Organisation",
+    "PendingSignUp",
     "Prepared",
     "Provider",
     "PushSubscription",

@@ -14,6 +14,8 @@ from flask_wtf import FlaskForm
 
 from services import validation
 from services.accounts import account as accounts
+from services.accounts import business as organisations
+from services.accounts import signups
 from services.accounts.auth import authenticate
 from services.accounts.links import LinkInvalid
 from services.errors import Forbidden, Invalid, InvalidCredentials
@@ -76,7 +78,7 @@ def sign_up():
     form = account_forms.SignUpForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(
+            pending_id = accounts.sign_up(
                 form.name.data,
                 form.email.data,
                 form.password.data,
@@ -89,11 +91,56 @@ def sign_up():
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
-            if user is None:  # the address has an account: its holder was emailed
-                return forms.done(url_for("account.check_email"))
-            support.start_session(user)
-            return forms.done(account_support.destination(form.next.data), f"Welcome, {user.name}.")
+            return account_support.await_code(pending_id, "customer", form.next.data)
     return forms.form_page("account/sign_up.html", form, next=form.next.data)
+
+
+@bp.route("/sign-up/code", methods=["GET", "POST"])
+def sign_up_code():
+    pending = session.get("sign_up") or {}
+    form = account_forms.SignUpCodeForm()
+    email = signups.email_of(pending.get("id"), now())
+    if email is None and request.method == "GET":
+        return page("account/sign_up_code.html", expired=True, kind=pending.get("kind"))
+    if form.validate_on_submit():
+        try:
+            user, url, welcome = _finish_sign_up(pending, form.code.data)
+        except signups.CodeExpired as exc:
+            form.code.errors = [exc.message]
+        except Invalid as exc:
+            forms.show_problems(form, exc)
+        else:
+            session.pop("sign_up", None)
+            support.start_session(user)
+            return forms.done(url, welcome)
+    return forms.form_page("account/sign_up_code.html", form, email=email, kind=pending["kind"])
+
+
+def _finish_sign_up(pending: dict, code: str):
+    """(the new user, where they go, the welcome) for the sign-up kept in the session."""
+    if pending["kind"] == "business":
+        org, owner = organisations.finish_business_sign_up(pending["id"], code, now())
+        return owner, f"/w/{org.slug}", f"Welcome to Kairos, {org.name}."
+    user = accounts.finish_sign_up(pending["id"], code, now())
+    return user, account_support.destination(pending.get("next")), f"Welcome, {user.name}."
+
+
+@bp.post("/sign-up/code/resend")
+def resend_sign_up_code():
+    pending = session.get("sign_up") or {}
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            accounts.resend_sign_up_code(
+                pending.get("id") or 0,
+                now(),
+                link=account_support.link_builder("account.magic_sign_in", pending.get("next")),
+                mail=support.mail_config(),
+            )
+        except signups.CodeExpired:
+            return forms.done(url_for(".sign_up_code"))
+        return forms.done(url_for(".sign_up_code"), "We've sent a new code.")
+    return redirect(url_for(".sign_up_code"), 303)
 
 
 @bp.post("/sign-out")

@@ -31,6 +31,20 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
+class SignUpCodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        _required("Enter the 6-digit code from the email."),
+        render_kw={
+            "inputmode": "numeric",
+            "autocomplete": "one-time-code",
+            "pattern": "[0-9 ]*",
+            "maxlength": "8",
+            "required": True,
+        },
+    )
+
+
 class SignUpForm(FlaskForm):
     name = StringField(
         "Your name", render_kw={"autocomplete": "name", "autocapitalize": "words", "required": True}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template, session, url_for
 
 from services.accounts.account import LinkBuilder
+from views import forms
 
 
 def safe_next(value: str | None) -> str | None:
@@ -38,3 +39,9 @@ def link_builder(endpoint: str, next_value: str | None = None) -> LinkBuilder:
 
 def link_invalid():
     return render_template("account/link_invalid.html"), 410
+
+
+def await_code(pending_id: int, kind: str, next_url: str = ""):
+    """Ask for the code just emailed for a sign-up (of a customer or a business)."""
+    session["sign_up"] = {"id": pending_id, "kind": kind, "next": next_url}
+    return forms.done(url_for("account.sign_up_code"))

@@ -6,7 +6,7 @@ the form, swapped in place); success signs the owner in and goes to the workspac
 
 from __future__ import annotations
 
-from flask import Blueprint, url_for
+from flask import Blueprint
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 
@@ -69,7 +69,7 @@ def sign_up():
     form = BusinessSignUpForm()
     if form.validate_on_submit():
         try:
-            created = organisations.sign_up_business(
+            pending_id = organisations.sign_up_business(
                 business_name=form.business_name.data,
                 slug=form.slug.data,
                 timezone=form.timezone.data,
@@ -86,9 +86,5 @@ def sign_up():
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
-            if created is None:  # the email has an account: its holder was emailed
-                return forms.done(url_for("account.check_email"))
-            org, owner = created
-            support.start_session(owner)
-            return forms.done(f"/w/{org.slug}", f"Welcome to Kairos, {org.name}.")
+            return account_support.await_code(pending_id, "business")
     return forms.form_page("business/sign_up.html", form)

@@ -27,7 +27,7 @@ from models import (
     is_sqlite,
 )
 from services import mail as mailer
-from services.accounts import links
+from services.accounts import links, signups
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
@@ -63,26 +63,81 @@ def sign_up(
     now: datetime,
     link: LinkBuilder,
     mail: mailer.MailConfig | None = None,
-) -> User | None:
-    """The new account; or None when the email already has one: then its holder gets a
-    sign-in link (``link`` builds it) and the caller says "check your email", so that the
-    answer does not tell a stranger whether the address has an account."""
+) -> int:
+    """Check the form and email a code to ``email``; the account is made when the code
+    comes back (finish_sign_up). When the address already has an account, its holder
+    gets a sign-in link (``link`` builds it) instead. Either way the caller asks for the
+    code, so the answer does not tell a stranger whether the address has an account.
+    Returns the sign-up's id."""
     name, email, password, phone = check_all(
         lambda: clean_name(name),
         lambda: clean_email(email),
         lambda: clean_password(password, about=(email, name)),
         lambda: clean_phone(phone, region),
     )
+    details = {"name": name, "phone": phone, "password_hash": hash_password(password)}
+    return start_sign_up("customer", email, details, now, link=link, mail=mail)
+
+
+def start_sign_up(
+    kind: str,
+    email: str,
+    details: dict,
+    now: datetime,
+    *,
+    link: LinkBuilder,
+    mail: mailer.MailConfig | None,
+) -> int:
+    """Email the code for a checked sign-up of ``kind`` (see services/accounts/signups.py),
+    or the holder's sign-in link when the address has an account."""
+    return signups.start(
+        kind,
+        email,
+        details,
+        now,
+        holder=User.by_email(email) is not None,
+        tell_holder=_holder_teller(now, link, mail),
+        mail=mail,
+    )
+
+
+def _holder_teller(now: datetime, link: LinkBuilder, mail: mailer.MailConfig | None):
+    """What a sign-up does instead of sending a code, when the address has an account."""
+
+    def tell(email: str, kind: str) -> None:
+        tell_holder(
+            email, "business" if kind == "business" else "sign_up", now, link=link, mail=mail
+        )
+
+    return tell
+
+
+def resend_sign_up_code(
+    pending_id: int, now: datetime, *, link: LinkBuilder, mail: mailer.MailConfig | None = None
+) -> None:
+    """A new code for a customer's or a business's sign-up (or the holder's email again)."""
+    signups.resend(pending_id, now, tell_holder=_holder_teller(now, link, mail), mail=mail)
+
+
+def finish_sign_up(pending_id: int, code: str, now: datetime) -> User:
+    """The new account, once the code emailed by sign_up is given back."""
+    email, details = signups.verify(pending_id, code, now)
     try:
         with db.atomic():
             user = User.create(
-                name=name, email=email, phone=phone, password_hash=hash_password(password)
+                name=details["name"],
+                email=email,
+                phone=details["phone"],
+                password_hash=details["password_hash"],
+                created_at=now,
             )
-    except IntegrityError:  # the unique index on the (lower-case) email decides
-        tell_holder(email, "sign_up", now, link=link, mail=mail)
-        return None
+    except IntegrityError:  # the address got an account meanwhile (the code proves it is theirs)
+        raise Invalid({"code": ADDRESS_TAKEN_MEANWHILE}) from None
     log.info("account.created user_id=%s", user.id)
     return user
+
+
+ADDRESS_TAKEN_MEANWHILE = "This address has an account now. Sign in instead."
 
 
 # What an account holder is told when someone tries to use their address (signing up, a

@@ -11,7 +11,8 @@ from peewee import IntegrityError
 from models import Membership, Organisation, User, db
 from services import mail as mailer
 from services import validation
-from services.accounts.account import LinkBuilder, tell_holder
+from services.accounts import signups
+from services.accounts.account import ADDRESS_TAKEN_MEANWHILE, LinkBuilder, start_sign_up
 from services.accounts.auth import hash_password
 from services.errors import Invalid
 
@@ -112,14 +113,16 @@ def sign_up_business(
     region: str = validation.DEFAULT_REGION,
     link: LinkBuilder,
     mail: mailer.MailConfig | None = None,
-) -> tuple[Organisation, User] | None:
-    """Create the organisation, its owner's account and the owner's membership, all or
-    nothing. An email that already has an account gets nothing created: its holder is
-    emailed (with a sign-in link, ``link``) and None returned, for the caller to say
-    "check your email" rather than whether the address has an account."""
+) -> int:
+    """Check the form and email the owner a code; the organisation, its owner's account
+    and membership are made when the code comes back (finish_business_sign_up). An email
+    that already has an account gets its holder emailed (with a sign-in link, ``link``)
+    instead, and the caller asks for a code all the same, rather than saying whether the
+    address has an account. A taken slug is said now: booking pages are public.
+    Returns the sign-up's id."""
     fields = validation.check_all(
         lambda: clean_business_name(business_name),
-        lambda: clean_slug(slug),
+        lambda: _free_slug(slug),
         lambda: clean_timezone(timezone),
         lambda: clean_currency(currency),
         lambda: validation.clean_name(owner_name),
@@ -128,27 +131,50 @@ def sign_up_business(
         lambda: validation.clean_phone(phone, region),
     )
     business_name, slug, timezone, currency, owner_name, email, password, phone = fields
+    details = {
+        "business_name": business_name,
+        "slug": slug,
+        "timezone": timezone,
+        "currency": currency,
+        "name": owner_name,
+        "phone": phone,
+        "password_hash": hash_password(password),
+    }
+    return start_sign_up("business", email, details, now, link=link, mail=mail)
+
+
+def _free_slug(slug: str | None) -> str:
+    slug = clean_slug(slug)
+    if Organisation.select().where(Organisation.slug == slug).exists():
+        raise Invalid({"slug": SLUG_TAKEN})
+    return slug
+
+
+def finish_business_sign_up(pending_id: int, code: str, now: datetime) -> tuple[Organisation, User]:
+    """The new organisation and its owner, once the emailed code is given back."""
+    email, details = signups.verify(pending_id, code, now)
     try:
         with db.atomic():
             org = Organisation.create(
-                slug=slug, name=business_name, timezone=timezone, currency=currency, created_at=now
+                slug=details["slug"],
+                name=details["business_name"],
+                timezone=details["timezone"],
+                currency=details["currency"],
+                created_at=now,
             )
             owner = User.create(
-                name=owner_name,
+                name=details["name"],
                 email=email,
-                phone=phone,
-                password_hash=hash_password(password),
+                phone=details["phone"],
+                password_hash=details["password_hash"],
                 created_at=now,
             )
             Membership.create(user=owner, organisation=org, role="owner")
     except IntegrityError:  # the unique indexes on slug and email decide
-        # Which one lost is read after the failed transaction rolled back. A taken slug
-        # is said (booking pages are public); a taken email is not.
-        if Organisation.select().where(Organisation.slug == slug).exists():
-            raise Invalid({"slug": SLUG_TAKEN}) from None
-        if not User.by_email(email):  # gone meanwhile: it was not the email either
-            raise Invalid({"slug": SLUG_TAKEN}) from None
-        tell_holder(email, "business", now, link=link, mail=mail)
-        return None
+        # Which one lost is read after the failed transaction rolled back.
+        if Organisation.select().where(Organisation.slug == details["slug"]).exists():
+            message = f"Another business took the address {details['slug']} meanwhile. "
+            raise Invalid({"code": message + "Sign up again with another."}) from None
+        raise Invalid({"code": ADDRESS_TAKEN_MEANWHILE}) from None
     log.info("organisation.created organisation_id=%s owner_id=%s", org.id, owner.id)
     return org, owner

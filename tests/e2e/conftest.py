@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from config import ROOT
+from config import INSTANCE, ROOT
 from tests import factories
 from tests.server import gunicorn
 
@@ -24,6 +28,7 @@ CHROMIUM_ARGS = [
 ]
 DEVICES = ["iPhone 13", "Pixel 7", "iPad (gen 7) landscape"]
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
+OUTBOX = INSTANCE / "outbox"  # where the e2e server writes its mail
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +84,26 @@ def sign_in(page, base: str, email: str, then: str = "/appointments") -> None:
     page.locator("#sign-in-password").fill(factories.PASSWORD)
     page.locator("#sign-in-password").press("Enter")
     expect(page).to_have_url(base + then)
+
+
+def emailed_code(address: str, wait: float = 10.0) -> str:
+    """The code in the newest sign-up email to ``address`` (removing its mail)."""
+    deadline = time.monotonic() + wait
+    while True:
+        ours = []
+        for path in sorted(OUTBOX.glob("*-sign_up_code-*.eml"), key=lambda p: p.stat().st_mtime):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == address:
+                ours.append(message)
+                path.unlink()
+        if ours:
+            return re.search(r"\b(\d{6})\b", ours[-1]["Subject"]).group(1)
+        assert time.monotonic() < deadline, f"no sign-up code emailed to {address}"
+        time.sleep(0.1)
+
+
+def enter_emailed_code(page, address: str) -> None:
+    """On the page asking for it, enter the code that was emailed to ``address``."""
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.get_by_label("Code").fill(emailed_code(address))
+    page.get_by_role("button", name="Continue").click()

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from config import INSTANCE, ROOT
 from tests import factories
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import enter_emailed_code, screenshot
 
 OUTBOX = INSTANCE / "outbox"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -71,6 +71,11 @@ def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, app
     phone.fill("07911 123456")
     screen.get_by_label("Choose a password").fill(PASSWORD)
     screen.get_by_role("button", name="Create account").click()
+    expect(screen.get_by_role("heading", name="Check your email")).to_be_visible()
+    expect(screen.get_by_label("Code")).to_be_focused()
+    check_page(screen)
+    screenshot(screen, "account-sign-up-code")
+    enter_emailed_code(screen, address)
     expect(screen.get_by_text("Welcome, Robin Hale.")).to_be_visible()
 
     screen.goto(f"{e2e_server}/account/profile")

@@ -23,7 +23,7 @@ from models import Booking, User
 from services.booking import appointments as bookings
 from services.notifications.outbox import Dispatch
 from tests import factories
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import enter_emailed_code, screenshot, sign_in
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LONDON = ZoneInfo("Europe/London")
@@ -133,6 +133,7 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
     sign_up.get_by_label("Email").fill(address)
     sign_up.get_by_label("Choose a password").fill(PASSWORD)
     sign_up.get_by_role("button", name="Create account").click()
+    enter_emailed_code(screen, address)
     expect(screen.get_by_role("heading", name="Review and confirm")).to_be_visible()
     expect(screen).to_have_url(review_url)
     expect(screen.locator("input[name=start]")).to_have_value(start)

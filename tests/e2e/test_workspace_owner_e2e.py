@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from config import INSTANCE
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import enter_emailed_code, screenshot
 
 pytestmark = pytest.mark.parametrize(
     "device", ["iPad (gen 7) landscape", "iPad (gen 7)"], indirect=True
@@ -79,6 +79,7 @@ def sign_up_business(page, base: str, slug: str, owner_email: str) -> None:
     page.get_by_label("Your email").fill(owner_email)
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_role("button", name="Create my business").click()
+    enter_emailed_code(page, owner_email)
     expect(page).to_have_url(f"{base}/w/{slug}")
     expect(page.get_by_text(f"Welcome to Kairos, {BUSINESS}.")).to_be_visible()
 

@@ -72,7 +72,9 @@ def outbox(app, tmp_path) -> Path:
 
 
 def mails(outbox: Path) -> list[EmailMessage]:
-    files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+    """The emails in ``outbox``, oldest first (the names sort by the frozen clock only)."""
+    files = sorted(outbox.glob("*.eml"), key=lambda f: (f.stat().st_mtime_ns, f.name))
+    files = files if outbox.exists() else []
     return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
 
 
@@ -87,6 +89,28 @@ def link_path(message: EmailMessage) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def code_for(outbox: Path, address: str) -> str:
+    """The code in the newest sign-up email to ``address``."""
+    sent = [m for m in mails(outbox) if m["To"] == address and "Kairos code" in m["Subject"]]
+    assert sent, f"no code sent to {address}"
+    return re.search(r"\b(\d{6})\b", text_part(sent[-1])).group(1)
+
+
+def enter_code(client, outbox: Path, address: str, headers=None):
+    """Enter the code emailed to ``address`` on the page that asks for it."""
+    code = code_for(outbox, address)
+    return submit(
+        client, "/account/sign-up/code", {"code": code}, headers=headers, page="/account/sign-in"
+    )
+
+
+def sign_up(client, outbox: Path, data: dict):
+    """Sign up with ``data`` and enter the emailed code: the answer to the code."""
+    asked = submit(client, "/account/sign-up", data)
+    assert asked.headers["Location"] == "/account/sign-up/code", body(asked)
+    return enter_code(client, outbox, data["email"].strip().lower())
+
+
 @pytest.fixture
 def casey(clinic):
     return clinic["customer"]
@@ -97,8 +121,21 @@ def casey(clinic):
 GOOD = {"name": "Robin Hale", "email": "Robin@Example.COM", "password": "long enough pw"}
 
 
-def test_sign_up_creates_the_account_and_signs_in(client, app, outbox):
+def test_sign_up_emails_a_code_and_the_code_creates_the_account(client, app, outbox):
     response = submit(client, "/account/sign-up", GOOD | {"phone": "07911 123456"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account/sign-up/code"
+    assert User.select().count() == 0  # not until the code comes back
+    page = body(client.get("/account/sign-up/code"))
+    assert "We've sent a 6-digit code to <strong>robin@example.com</strong>" in page
+    assert 'autocomplete="one-time-code"' in page
+    (message,) = mails(outbox)
+    assert message["To"] == "robin@example.com"
+    assert re.fullmatch(r"\d{6} is your Kairos code", message["Subject"])
+    assert "Hello Robin Hale," in text_part(message)
+    assert GOOD["password"] not in message.as_string()
+
+    response = enter_code(client, outbox, "robin@example.com")
     assert response.status_code == 303
     assert response.headers["Location"] == "/appointments"
     user = User.get(User.email == "robin@example.com")
@@ -108,13 +145,13 @@ def test_sign_up_creates_the_account_and_signs_in(client, app, outbox):
     assert "Welcome, Robin Hale." in body(client.get("/account/profile"))
 
 
-def test_sign_up_phone_is_optional_and_other_countries_work(client, app):
-    assert submit(client, "/account/sign-up", GOOD).status_code == 303
+def test_sign_up_phone_is_optional_and_other_countries_work(client, app, outbox):
+    assert sign_up(client, outbox, GOOD).status_code == 303
     assert User.get(User.email == "robin@example.com").phone is None
     client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/profile")})
     assert signed_in_user_id(client) is None
     other = GOOD | {"email": "sam@example.com", "phone": "+1 415 555 2671"}
-    assert submit(client, "/account/sign-up", other).status_code == 303
+    assert sign_up(client, outbox, other).status_code == 303
     assert User.get(User.email == "sam@example.com").phone == "+14155552671"
 
 
@@ -157,32 +194,41 @@ def test_sign_up_reports_all_problems_at_once(client, app):
         assert f'id="sign-up-{field}-error"' in body(response)
 
 
-def test_sign_up_with_a_taken_email_says_check_your_email_and_tells_the_holder(
+def test_sign_up_with_a_taken_email_asks_for_a_code_all_the_same_and_tells_the_holder(
     client, app, casey, outbox
 ):
-    """The answer is the one for "email me a link" whether or not the address has an
-    account (the magic-link page); its holder gets a sign-in link, keeping ``next``."""
+    """The answer is the one a new address gets (the page asking for the code), so a
+    stranger learns nothing; the holder gets a sign-in link instead, keeping ``next``,
+    and no code can finish that sign-up."""
     taken = submit(
         client, "/account/sign-up", GOOD | {"email": "CASEY@example.com", "next": REVIEW}
     )
-    asked = app.test_client()
-    link_asked = submit(asked, "/account/magic", {"email": "nobody@example.com"})
-    assert taken.status_code == link_asked.status_code == 303
-    assert taken.headers["Location"] == link_asked.headers["Location"] == "/account/check-email"
-    answers = [body(c.get("/account/check-email")) for c in (client, asked)]
-    assert without_tokens(answers[0]) == without_tokens(answers[1])
-    assert "Check your email" in answers[0]
+    fresh = app.test_client()
+    new = submit(fresh, "/account/sign-up", GOOD | {"email": "casey2@example.com"})
+    assert taken.status_code == new.status_code == 303
+    assert taken.headers["Location"] == new.headers["Location"] == "/account/sign-up/code"
+    pages = [body(c.get("/account/sign-up/code")) for c in (client, fresh)]
+    pages[1] = pages[1].replace("casey2@example.com", "casey@example.com")
+    assert without_tokens(pages[0]) == without_tokens(pages[1])
     assert User.select().where(User.email == "casey@example.com").count() == 1
     assert User.get_by_id(casey.id).name == casey.name  # nothing typed was kept
     assert signed_in_user_id(client) is None
 
-    (message,) = mails(outbox)
-    assert message["To"] == "casey@example.com"
+    message = next(m for m in mails(outbox) if m["To"] == "casey@example.com")
     assert message["Subject"] == "You already have a Kairos account"
     text = text_part(message)
     assert "Hello Casey Morgan," in text
     assert "Robin Hale" not in text  # nothing the stranger typed goes to the holder
     assert message.get_body(("html",)).get_content().count("Sign in") >= 1
+
+    # Guessing the code: the same answers as a wrong code for a new address.
+    wrong = [submit(c, "/account/sign-up/code", {"code": "123456"}) for c in (client, fresh)]
+    assert [r.status_code for r in wrong] == [422, 422]
+    assert "That code is not right. 4 tries left." in body(wrong[0])
+    assert without_tokens(body(wrong[0])) == without_tokens(
+        body(wrong[1]).replace("casey2@example.com", "casey@example.com")
+    )
+
     link = link_path(message)
     assert link.startswith("/account/magic/")
     response = submit(client, link, {}, page=link)
@@ -191,13 +237,12 @@ def test_sign_up_with_a_taken_email_says_check_your_email_and_tells_the_holder(
     assert signed_in_user_id(client) == str(casey.id)
 
 
-def test_htmx_sign_up_with_a_taken_email_redirects_to_check_your_email(client, casey, outbox):
-    response = submit(
-        client, "/account/sign-up", GOOD | {"email": "casey@example.com"}, headers=PARTIAL
-    )
-    assert response.status_code == 200
-    assert response.headers["HX-Redirect"] == "/account/check-email"
-    assert len(mails(outbox)) == 1
+def test_htmx_sign_up_redirects_to_the_code_page(client, casey, outbox):
+    for address in ("casey@example.com", "new@example.com"):
+        response = submit(client, "/account/sign-up", GOOD | {"email": address}, headers=PARTIAL)
+        assert response.status_code == 200
+        assert response.headers["HX-Redirect"] == "/account/sign-up/code"
+    assert len(mails(outbox)) == 2
 
 
 WEAK = [
@@ -332,10 +377,10 @@ def test_a_failed_sign_in_keeps_next(client, casey):
     assert post_sign_in(client, "casey@example.com", next=REVIEW).headers["Location"] == REVIEW
 
 
-def test_sign_up_carries_next(client, app):
+def test_sign_up_carries_next(client, app, outbox):
     page = body(client.get("/account/sign-up", query_string={"next": REVIEW}))
     assert f'name="next" value="{REVIEW}"' in page
-    response = submit(client, "/account/sign-up", GOOD | {"next": REVIEW})
+    response = sign_up(client, outbox, GOOD | {"next": REVIEW})
     assert response.headers["Location"] == REVIEW
 
 

@@ -10,6 +10,7 @@ from tests.integration.test_accounts import (
     PARTIAL,
     body,
     csrf_token,
+    enter_code,
     link_path,
     mails,
     signed_in_user_id,
@@ -31,6 +32,21 @@ GOOD = {
 }
 
 
+@pytest.fixture
+def outbox(app, tmp_path):
+    return use_outbox(app, tmp_path)
+
+
+def sign_up(client, outbox, data: dict, headers=None):
+    """Fill in the form, then enter the code emailed to the owner: the code's answer."""
+    asked = submit(client, PATH, data, headers=headers)
+    assert (asked.headers.get("Location") or asked.headers["HX-Redirect"]) == CODE_PAGE
+    return enter_code(client, outbox, data["email"].lower(), headers=headers)
+
+
+CODE_PAGE = "/account/sign-up/code"
+
+
 def _nothing_created() -> None:
     assert Organisation.select().count() == 0
     assert User.select().count() == 0
@@ -47,8 +63,14 @@ def test_the_form_offers_common_time_zones_first_and_the_currencies(client, app)
         assert f'value="{code}"' in page
 
 
-def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, app):
-    response = submit(client, PATH, GOOD | {"phone": "07911 123456"})
+def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, app, outbox):
+    asked = submit(client, PATH, GOOD | {"phone": "07911 123456"})
+    assert asked.headers["Location"] == CODE_PAGE
+    _nothing_created()  # not until the code comes back
+    assert "finish signing up your business" in body(client.get(CODE_PAGE))
+    (message,) = mails(outbox)
+    assert "finish signing up your business" in " ".join(text_part(message).split())
+    response = enter_code(client, outbox, "robin@example.com")
     assert response.status_code == 303
     assert response.headers["Location"] == "/w/city-physio"
     org = Organisation.get(Organisation.slug == "city-physio")
@@ -65,16 +87,16 @@ def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, 
     assert signed_in_user_id(client) == str(owner.id)
 
 
-def test_htmx_sign_up_redirects_the_whole_page(client, app):
-    response = submit(client, PATH, GOOD, headers=PARTIAL)
+def test_htmx_sign_up_redirects_the_whole_page(client, app, outbox):
+    response = sign_up(client, outbox, GOOD, headers=PARTIAL)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/w/city-physio"
 
 
-def test_sign_in_starts_a_new_session(client, app):
+def test_sign_in_starts_a_new_session(client, app, outbox):
     with client.session_transaction() as session:
         session["left_over"] = "from before"
-    assert submit(client, PATH, GOOD).status_code == 303
+    assert sign_up(client, outbox, GOOD).status_code == 303
     with client.session_transaction() as session:
         assert "left_over" not in session
 
@@ -149,15 +171,14 @@ def test_the_slug_is_compared_in_lower_case(client, app):
     assert "Another business already uses this address." in body(response)
 
 
-def test_an_email_with_an_account_gets_check_your_email_and_its_holder_a_notice(
-    client, app, tmp_path
+def test_an_email_with_an_account_is_asked_for_a_code_and_its_holder_gets_a_notice(
+    client, app, outbox
 ):
-    outbox = use_outbox(app, tmp_path)
     factories.make_user("robin@example.com", "Robin Hale")
     response = submit(client, PATH, GOOD | {"business_name": "Spam & Co"})
     assert response.status_code == 303
-    assert response.headers["Location"] == "/account/check-email"
-    assert Organisation.select().count() == 0  # the organisation was rolled back
+    assert response.headers["Location"] == CODE_PAGE  # as for an address with no account
+    assert Organisation.select().count() == 0
     assert Membership.select().count() == 0
     assert signed_in_user_id(client) is None
     (message,) = mails(outbox)
@@ -168,8 +189,7 @@ def test_an_email_with_an_account_gets_check_your_email_and_its_holder_a_notice(
     assert link_path(message).startswith("/account/magic/")
 
 
-def test_a_taken_slug_is_said_but_not_a_taken_email(client, app, tmp_path):
-    outbox = use_outbox(app, tmp_path)
+def test_a_taken_slug_is_said_but_not_a_taken_email(client, app, outbox):
     factories.make_org("city-physio")
     factories.make_user("robin@example.com", "Robin Hale")
     response = submit(client, PATH, GOOD)
@@ -194,8 +214,8 @@ def test_a_weak_owner_password_is_refused(client, app, password, message):
     _nothing_created()
 
 
-def test_demo_is_not_reserved_but_must_be_unique(client, app):
-    assert submit(client, PATH, GOOD | {"slug": "demo"}).status_code == 303
+def test_demo_is_not_reserved_but_must_be_unique(client, app, outbox):
+    assert sign_up(client, outbox, GOOD | {"slug": "demo"}).status_code == 303
     assert Organisation.get(Organisation.slug == "demo").name == "City Physio"
     client.post("/account/sign-out", data={"csrf_token": csrf_token(client, PATH)})
     assert signed_in_user_id(client) is None
@@ -203,6 +223,15 @@ def test_demo_is_not_reserved_but_must_be_unique(client, app):
     response = submit(client, PATH, again)
     assert response.status_code == 422
     assert "Another business already uses this address." in body(response)
+
+
+def test_a_slug_taken_while_the_code_was_on_its_way(client, app, outbox):
+    assert submit(client, PATH, GOOD).headers["Location"] == CODE_PAGE
+    factories.make_org("city-physio")
+    response = enter_code(client, outbox, "robin@example.com")
+    assert response.status_code == 422
+    assert "Another business took the address city-physio meanwhile." in body(response)
+    assert User.select().count() == 0
 
 
 def test_csrf_token_is_required(client, app):

@@ -37,6 +37,8 @@ PUBLIC = {
     "account.sign_in": "signing in",
     "account.sign_up": "signing up",
     "account.check_email": "the 'check your email' page after asking for a link",
+    "account.sign_up_code": "entering the code emailed at sign-up (the session holds which)",
+    "account.resend_sign_up_code": "a new code for the sign-up the session holds",
     "account.forgot_password": "asking for a reset link",
     "account.reset_password": "the emailed reset link: the token is the proof",
     "account.magic_link": "asking for a sign-in link",
