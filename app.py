@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         errors,
         health,
         notifications,
+        privacy,
         public,
         pwa,
         security,
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         workspace.bp,
         business.bp,
         booking.bp,
+        privacy.bp,
+        privacy.api,
         public.bp,
     )
     for blueprint in blueprints:

@@ -55,6 +55,18 @@ def purge_expired_credentials() -> None:
     )
 
 
+@huey.periodic_task(crontab(hour="3", minute="41"))
+def forget_past_customers() -> None:
+    """Daily: each business's retention setting, applied (services/privacy/retention.py:
+    what it removes, and why a second run changes nothing)."""
+    from services.privacy import retention
+
+    open_db()  # also when called outside the consumer
+    with db.connection_context():
+        done = retention.apply_all(datetime.now(UTC))
+    log.info("retention %s", done)
+
+
 @cache
 def channels():
     from services.notifications.delivery import Channels

@@ -34,6 +34,11 @@ class Organisation(BaseModel):
     # What one customer may book for themselves here (0008); staff booking for them may exceed it.
     max_future_bookings = IntegerField(default=10, constraints=[Check("max_future_bookings >= 1")])
     max_bookings_per_day = IntegerField(default=2, constraints=[Check("max_bookings_per_day >= 1")])
+    # For how many months after a booking its customer's details are kept (0012); then
+    # services/privacy/retention.py anonymises them.
+    retention_months = IntegerField(
+        default=24, constraints=[Check("retention_months BETWEEN 1 AND 120")]
+    )
 
 
 class User(UserMixin, BaseModel):

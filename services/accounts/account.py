@@ -358,19 +358,32 @@ def delete_account(user: User, now: datetime, *, dispatch: Dispatch) -> int:
         raise Forbidden("Staff accounts are closed by the business owner, not here.")
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
         cancelled, told = _cancel_future_bookings(user.id, now)
-        User.update(
-            email=f"deleted-{user.id}@{DELETED_DOMAIN}",
-            name=DELETED_NAME,
-            phone=None,
-            password_hash=None,
-        ).where(User.id == user.id).execute()
-        links.forget(user.id)
-        notify.forget(user.id)
-        for model in (ApiToken, IdempotencyKey):
-            model.delete().where(model.user == user.id).execute()
+        anonymise(user.id)
     dispatch.add(told)
     log.info("account.deleted user_id=%s cancelled=%s", user.id, len(cancelled))
     return len(cancelled)
+
+
+def anonymise(user_id: int) -> None:
+    """Remove a person's personal data: name, email and phone, the means to sign in,
+    devices and choices. The row stays, so that the bookings that point at it stay for
+    the business's records. The one rule for this, used by deleting an account and by a
+    business's retention (services/privacy/retention.py); call it in a transaction."""
+    User.update(
+        email=f"deleted-{user_id}@{DELETED_DOMAIN}",
+        name=DELETED_NAME,
+        phone=None,
+        password_hash=None,
+    ).where(User.id == user_id).execute()
+    links.forget(user_id)
+    notify.forget(user_id)
+    for model in (ApiToken, IdempotencyKey):
+        model.delete().where(model.user == user_id).execute()
+
+
+def anonymised():
+    """Which users ``anonymise`` has been through, as a query condition."""
+    return User.email.endswith("@" + DELETED_DOMAIN)
 
 
 def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], list[int]]:

@@ -40,6 +40,7 @@ RESERVED_SLUGS = frozenset(
         "health",
         "manifest.webmanifest",
         "offline",
+        "privacy",
         "static",
         "sw.js",
         "w",

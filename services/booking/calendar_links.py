@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, date
 from email.utils import parseaddr
 from functools import cache
@@ -17,32 +18,45 @@ def _title(booking: Booking) -> str:
     return f"{booking.service.name} at {booking.organisation.name}"
 
 
-def lineage(booking: Booking) -> list[int]:
+def lineage(booking: Booking, known: Mapping[int, Booking] | None = None) -> list[int]:
     """The ids of the bookings this one was moved from, first to last, then its own.
     The first names the appointment for calendars (its UID) for as long as it is moved
-    around; how many moves it took is the invitation's SEQUENCE."""
+    around; how many moves it took is the invitation's SEQUENCE. ``known``: bookings
+    already loaded, by id, looked in before the database."""
     ids = [booking.id]
     previous = booking.rescheduled_from_id
     while previous is not None:
         ids.insert(0, previous)
-        previous = Booking.select(Booking.rescheduled_from).where(Booking.id == previous).scalar()
+        if known is not None and previous in known:
+            previous = known[previous].rescheduled_from_id
+        else:
+            query = Booking.select(Booking.rescheduled_from).where(Booking.id == previous)
+            previous = query.scalar()
     return ids
 
 
 def uid(booking: Booking) -> str:
-    return f"booking-{lineage(booking)[0]}@kairos"
+    return _uid(lineage(booking)[0])
 
 
-def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> Calendar:
-    tz = ZoneInfo(booking.organisation.timezone)
-    cancelled = method == "CANCEL"
+def _uid(first_id: int) -> str:
+    return f"booking-{first_id}@kairos"
+
+
+def _new_calendar(method: str) -> Calendar:
     cal = Calendar()
     cal.add("prodid", "-//Kairos//Bookings//EN")
     cal.add("version", "2.0")
     cal.add("method", method)
-    cal.add_component(_vtimezone(booking.organisation.timezone, booking.start_at.year))
+    return cal
+
+
+def _event(
+    booking: Booking, manage_url: str, event_uid: str, sequence: int, cancelled: bool
+) -> Event:
+    tz = ZoneInfo(booking.organisation.timezone)
     event = Event()
-    event.add("uid", uid(booking))
+    event.add("uid", event_uid)
     event.add("sequence", sequence)
     event.add("summary", _title(booking))
     event.add("dtstart", booking.start_at.astimezone(tz))
@@ -52,17 +66,24 @@ def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> 
     event.add("description", f"With {booking.provider.name}. Manage: {manage_url}")
     event.add("url", manage_url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    cal.add_component(event)
+    return event
+
+
+def _calendar(booking: Booking, manage_url: str, method: str, sequence: int) -> Calendar:
+    cal = _new_calendar(method)
+    year = booking.start_at.year
+    cal.add_component(_vtimezone(booking.organisation.timezone, year - 1, year + 1))
+    cal.add_component(_event(booking, manage_url, uid(booking), sequence, method == "CANCEL"))
     return cal
 
 
 @cache
-def _vtimezone(name: str, year: int) -> Timezone:
-    """The zone's rules around ``year``: enough for an event that year, and small
-    (the zone's whole history makes each invitation slow and long). Never changed
-    once made, so one copy serves every calendar."""
+def _vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
+    """The zone's rules from ``first_year`` to ``last_year``: enough for the events in
+    those years, and small (the zone's whole history makes each invitation slow and
+    long). Never changed once made, so one copy serves every calendar."""
     return Timezone.from_tzid(
-        name, first_date=date(year - 1, 1, 1), last_date=date(year + 1, 12, 31)
+        name, first_date=date(first_year, 1, 1), last_date=date(last_year, 12, 31)
     )
 
 
@@ -72,6 +93,30 @@ def ics(booking: Booking, manage_url: str) -> bytes:
     if booking.status == BookingStatus.CANCELLED:
         return _calendar(booking, manage_url, "CANCEL", moves + 1).to_ical()
     return _calendar(booking, manage_url, "PUBLISH", moves).to_ical()
+
+
+def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str]) -> bytes:
+    """Many appointments in one calendar (a person's export): each appointment once, as
+    its latest booking (a UID names one event in a calendar), with the UID and SEQUENCE
+    its invitations carried, so that importing the file updates the events those made
+    instead of adding copies. Cancelled ones are there as cancelled. ``manage_url`` gives
+    each booking's page. Bookings need their service, provider and organisation loaded."""
+    by_id = {booking.id: booking for booking in bookings}
+    moved_on = {booking.rescheduled_from_id for booking in bookings}
+    latest = [booking for booking in bookings if booking.id not in moved_on]
+    cal = _new_calendar("PUBLISH")
+    years: dict[str, list[int]] = {}
+    for booking in latest:
+        years.setdefault(booking.organisation.timezone, []).append(booking.start_at.year)
+    for name, seen in sorted(years.items()):
+        cal.add_component(_vtimezone(name, min(seen) - 1, max(seen) + 1))
+    for booking in sorted(latest, key=lambda b: (b.start_at, b.id)):
+        ids = lineage(booking, by_id)
+        cancelled = booking.status == BookingStatus.CANCELLED
+        sequence = len(ids) - 1 + cancelled  # as ics() numbers them
+        event = _event(booking, manage_url(booking), _uid(ids[0]), sequence, cancelled)
+        cal.add_component(event)
+    return cal.to_ical()
 
 
 def invite(booking: Booking, manage_url: str, organiser: str, method: str, sequence: int) -> bytes:

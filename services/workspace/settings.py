@@ -1,5 +1,6 @@
 """An organisation's settings: name, time zone, currency, booking page intro and logo,
-reminders, and how much one customer may book themselves.
+reminders, how much one customer may book themselves, and for how long customers'
+details on past bookings are kept (services/privacy/retention.py).
 
 The logo is kept in the database and served from the booking page's own address. Only
 PNG, JPEG and WebP are accepted, recognised by their first bytes, never by the file's
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from models import Organisation, db
 from services.accounts import business as organisations
 from services.errors import Invalid, NotFound
+from services.privacy import retention
 from services.validation import check_all
 
 log = logging.getLogger("kairos.org_settings")
@@ -64,13 +66,15 @@ def update_settings(
     reminder_hours: str | None = None,
     max_future_bookings: str | int | None = None,
     max_bookings_per_day: str | int | None = None,
+    retention_months: str | int | None = None,
 ) -> Organisation:
     """Save every setting at once, or nothing. ``logo`` is a newly uploaded file's bytes
     (None: keep the logo, unless ``remove_logo``). A new time zone keeps weekly hours at
     the same local times and bookings at the same instants; a new currency applies to
     bookings made from now on (each booking keeps the currency it was made in). A limit
-    given as None is kept; new limits apply to bookings made from now on."""
-    name, timezone, currency, intro, image, reminders, most_ahead, most_a_day = check_all(
+    given as None is kept; new limits apply to bookings made from now on. So is a
+    retention period given as None; a shorter one applies at the next daily run."""
+    name, timezone, currency, intro, image, reminders, most_ahead, most_a_day, months = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
         lambda: organisations.clean_timezone(timezone),
         lambda: organisations.clean_currency(currency),
@@ -79,6 +83,7 @@ def update_settings(
         lambda: None if reminder_hours is None else clean_reminder_hours(reminder_hours),
         lambda: clean_limit(max_future_bookings, "max_future_bookings", MOST_AHEAD),
         lambda: clean_limit(max_bookings_per_day, "max_bookings_per_day", MOST_A_DAY),
+        lambda: clean_limit(retention_months, "retention_months", retention.MOST_MONTHS),
     )
     fields = {
         Organisation.name: name,
@@ -92,6 +97,8 @@ def update_settings(
         fields[Organisation.max_future_bookings] = most_ahead
     if most_a_day is not None:
         fields[Organisation.max_bookings_per_day] = most_a_day
+    if months is not None:
+        fields[Organisation.retention_months] = months
     if image is not None:
         fields |= {Organisation.logo: logo, Organisation.logo_type: image.content_type}
     elif remove_logo:

@@ -27,6 +27,8 @@ PAGES = {
     "/account/profile": (302, 200, 200, 200, 200),
     "/account/notifications": (302, 200, 200, 200, 200),
     "/account/delete": (302, 200, 200, 200, 200),
+    "/account/my-data.json": (302, 200, 200, 200, 200),  # each their own
+    "/account/my-bookings.ics": (302, 200, 200, 200, 200),
 }
 
 ACTIONS = {
@@ -56,6 +58,8 @@ API = {
     ("GET", "/api/v1/bookings", None): (401, 200, 200, 200, 200),
     ("GET", "/api/v1/bookings/{ana's booking}", None): (401, 200, 404, 404, 404),
     ("GET", "/api/v1/bookings/{other's booking}", None): (401, 404, 404, 404, 404),
+    ("GET", "/api/v1/me/export", None): (401, 200, 200, 200, 200),  # each their own
+    ("GET", "/api/v1/me/export.ics", None): (401, 200, 200, 200, 200),
     ("POST", "/api/v1/bookings", "{}"): (401, 422, 422, 422, 422),
     ("POST", "/api/v1/bookings/{ana's booking}/reschedule", f'{{"start": "{TOMORROW_10}"}}'): (
         401,

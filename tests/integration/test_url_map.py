@@ -28,6 +28,7 @@ PUBLIC = {
     "pwa.offline": "the page shown offline",
     "health.health": "the load balancer's probe",
     "public.home": "the front page",
+    "privacy.page": "what is stored and why",
     "public.organisation": "a business's public booking page",
     "public.logo": "a business's logo on its public page",
     "booking.choose_provider": "the public booking journey",

@@ -1,5 +1,5 @@
 """The owner's organisation settings: name, time zone, currency, booking page intro, logo,
-reminders, and per-customer booking limits.
+reminders, per-customer booking limits, and how long customers' details are kept.
 
 The form is sent as multipart/form-data, by a plain POST or by htmx (which sends a
 form's files when its enctype says so); services/workspace/settings.py decides what is
@@ -69,6 +69,13 @@ class SettingsForm(FlaskForm):
         description="So that one customer can't take a provider's whole day.",
         render_kw={"inputmode": "numeric", "autocomplete": "off", "required": True},
     )
+    retention_months = StringField(
+        "Keep customers' details on past bookings for (months)",
+        description="After that, notes, cancellation reasons and the history of each past"
+        " booking are deleted, and customers you entered yourself who haven't booked since"
+        " are anonymised. The bookings stay for your figures. 1 to 120 months.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "required": True},
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -101,6 +108,7 @@ def settings():
             "reminder_hours": org.reminder_hours.replace(",", ", "),
             "max_future_bookings": str(org.max_future_bookings),
             "max_bookings_per_day": str(org.max_bookings_per_day),
+            "retention_months": str(org.retention_months),
         }
     )
     if form.validate_on_submit():
@@ -116,6 +124,7 @@ def settings():
                 reminder_hours=form.reminder_hours.data or "",
                 max_future_bookings=form.max_future_bookings.data or "",
                 max_bookings_per_day=form.max_bookings_per_day.data or "",
+                retention_months=form.retention_months.data or "",
             )
         except Invalid as exc:
             forms.show_problems(form, exc)
