@@ -27,7 +27,7 @@ from models import (
     is_sqlite,
 )
 from services import mail as mailer
-from services.accounts import links
+from services.accounts import claims, links
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
@@ -311,6 +311,7 @@ def delete_account(user: User, now: datetime, *, dispatch: Dispatch) -> int:
         ).where(User.id == user.id).execute()
         links.forget(user.id)
         notify.forget(user.id)
+        claims.release(user.id)  # businesses' records it claimed are theirs alone again
         for model in (ApiToken, IdempotencyKey):
             model.delete().where(model.user == user.id).execute()
     dispatch.add(told)
