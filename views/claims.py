@@ -34,11 +34,14 @@ def claim(token: str):
     try:
         if account is not None and form.validate_on_submit():
             added = claims.claim(token, account, now(), secret)
-            return _added(added.organisation.name)
+            many = len(added.upcoming) + added.earlier > 1
+            name = added.organisation.name
+            said = f"bookings with {name} are" if many else f"booking with {name} is"
+            return _added(f"Your {said} in your appointments now.")
         found = claims.open_link(token, now(), secret, account.id if account else None)
     except claims.AlreadyClaimed as taken:
         if taken.by_you:  # a second tap, or the link opened again later
-            return _added(taken.organisation.name)
+            return _added(f"Your {taken.organisation.name} bookings are in your appointments.")
         return _unusable("taken", 409, organisation=taken.organisation)
     except claims.ClaimLinkExpired as expired:
         return _unusable("expired", 410, organisation=expired.organisation)
@@ -49,8 +52,7 @@ def claim(token: str):
     )
 
 
-def _added(organisation: str):
-    message = f"Your bookings with {organisation} are in your appointments."
+def _added(message: str):
     return forms.done(url_for("appointments.index"), message)
 
 

@@ -228,7 +228,7 @@ def test_the_confirmation_carries_a_link_that_adds_the_booking_when_signed_in(
     assert response.status_code == 303
     assert response.headers["Location"] == "/appointments"
     landed = client.get("/appointments")
-    assert "Your bookings with Newcomer are in your appointments." in body(landed)
+    assert "Your booking with Newcomer is in your appointments now." in body(landed)
     assert "Haircut" in body(landed)
     made = booked(newcomer.org)
     assert made.id in [b["id"] for b in customer_api.get("/api/v1/bookings").get_json()]
