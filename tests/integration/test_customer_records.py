@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from peewee import IntegrityError
 
-from models import Booking, Notification, User
+from models import Booking, Notification, User, db
 from services.mail import MailConfig
 from services.notifications import delivery
 from services.notifications.sms import ConsoleSms
@@ -491,3 +492,26 @@ def test_a_record_never_signs_in_nor_blocks_an_account(newcomer, client, outbox)
     assert not account.is_record
     assert mails(outbox) == []  # no "you already have an account"
     assert booked(newcomer.org).customer_id == record.id  # and nothing moved into it
+
+
+def test_the_schema_keeps_records_and_accounts_apart(app, clinic, world):
+    """The database is the last line: a record has no password, is unique by email
+    within its business only, and only a record is ever claimed."""
+    clinic_id, elsewhere = clinic["org"].id, world["other owner"].memberships.get().organisation_id
+
+    def refused(**fields) -> bool:
+        try:
+            with db.atomic():
+                User.create(name="X", **fields)
+        except IntegrityError:
+            return True
+        return False
+
+    assert not refused(email="casey@example.com", organisation=clinic_id)  # an account's email
+    assert not refused(email="casey@example.com", organisation=elsewhere)  # another business
+    assert refused(email="casey@example.com", organisation=clinic_id)  # the same business twice
+    assert refused(email="casey@example.com")  # two accounts
+    assert refused(email="pw@example.com", organisation=clinic_id, password_hash="x")
+    assert refused(email="acc@example.com", claimed_by=clinic["customer"].id)  # an account
+    assert not refused(email=None, organisation=clinic_id)  # walk-ins without email:
+    assert not refused(email=None, organisation=clinic_id)  # as many as come in
