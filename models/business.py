@@ -13,6 +13,7 @@ from peewee import (
     DateField,
     ForeignKeyField,
     IntegerField,
+    ModelIndex,
     TextField,
     TimeField,
 )
@@ -42,20 +43,51 @@ class Organisation(BaseModel):
 
 
 class User(UserMixin, BaseModel):
-    """Somebody with an account, or a customer the staff entered without an email address
-    (a walk-in or phone booking), who then has no email and cannot sign in."""
+    """Somebody with a Kairos account, or a customer an organisation's staff entered at
+    the desk (a walk-in or a phone call): a record *kept by that organisation*
+    (``organisation`` set), holding only what the person gave that business.
 
-    email = CharField(
-        unique=True, null=True, max_length=254, constraints=[Check("email = lower(email)")]
-    )
+    A record is never an account: it has no password, never signs in, and its email
+    is unique only within its organisation (accounts' emails are unique among
+    accounts). ``by_email`` finds accounts only. The person can add a record's bookings
+    to their account through a link emailed to the record (services/accounts/claims.py);
+    ``claimed_by`` is then that account."""
+
+    # Unique by the partial indexes below, not on the column (migration 0009).
+    email = CharField(null=True, max_length=254, constraints=[Check("email = lower(email)")])
     name = CharField(max_length=200)
     phone = CharField(null=True, max_length=32)
     timezone = CharField(null=True, max_length=64)  # the customer's, when their browser told us
     password_hash = CharField(null=True, max_length=200)
     created_at = UTCDateTimeField(default=utcnow)
+    organisation = ForeignKeyField(
+        Organisation,
+        null=True,
+        backref="customer_records",
+        on_delete="CASCADE",
+        index=False,  # users_record_email leads with it
+        constraints=[Check("organisation_id IS NULL OR password_hash IS NULL")],
+    )
+    claimed_by = ForeignKeyField(
+        "self",
+        null=True,
+        backref="claimed_records",
+        on_delete="SET NULL",
+        index=False,  # users_claimed_by, partial
+        constraints=[Check("claimed_by_id IS NULL OR organisation_id IS NOT NULL")],
+    )
 
     class Meta:
         table_name = "users"
+
+    @property
+    def is_record(self) -> bool:
+        """Kept by an organisation, not a Kairos account."""
+        return self.organisation_id is not None
+
+    @property
+    def is_active(self) -> bool:  # flask-login: a record can never have a session
+        return not self.is_record
 
     @staticmethod
     def normalise_email(email: str) -> str:
@@ -63,9 +95,37 @@ class User(UserMixin, BaseModel):
 
     @classmethod
     def by_email(cls, email: str) -> User | None:
-        return cls.get_or_none(cls.email == cls.normalise_email(email))
+        """The account with this email; never an organisation's record."""
+        return cls.get_or_none(
+            (cls.email == cls.normalise_email(email)) & cls.organisation.is_null()
+        )
 
 
+# Accounts: one per email. Records: one per email within their organisation (migration
+# 0009). The CHECK keeps emails lower-case, so the plain column is the case-blind key.
+User.add_index(
+    ModelIndex(
+        User,
+        (User.email,),
+        unique=True,
+        where=User.organisation.is_null(),
+        name="users_account_email",
+    )
+)
+User.add_index(
+    ModelIndex(
+        User,
+        (User.organisation, User.email),
+        unique=True,
+        where=User.organisation.is_null(False),
+        name="users_record_email",
+    )
+)
+User.add_index(
+    ModelIndex(
+        User, (User.claimed_by,), where=User.claimed_by.is_null(False), name="users_claimed_by"
+    )
+)
 ROLES = ("owner", "provider")
 
 

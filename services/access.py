@@ -3,7 +3,9 @@ the API, the workspace and the booking services all ask here.
 
 A booking:
 
-- its customer sees it (``customer_booking``, ``customer_bookings``);
+- its customer sees it (``customer_booking``, ``customer_bookings``): the account it was
+  made for, or, when staff made it for one of the organisation's records, the account
+  that claimed that record (services/accounts/claims.py), and nobody before that;
 - staff see it (``Staff.may_manage``, ``booking_for``): the owner, any booking of the
   organisation; a provider, the bookings in their own column;
 - anybody else is told it does not exist (NotFound), never that it is someone else's;
@@ -72,7 +74,10 @@ class Staff:
         booked = Booking.select(Booking.customer).where(Booking.organisation == self.organisation)
         if not self.is_owner:
             booked = booked.where(Booking.provider == (self.provider.id if self.provider else 0))
-        return User.select().where(User.id.in_(booked))
+        # Another organisation's records are never this one's customers, whatever the
+        # bookings say (they cannot say so: the desk only ever uses its own records).
+        own = User.organisation.is_null() | (User.organisation == self.organisation)
+        return User.select().where(User.id.in_(booked) & own)
 
     def may_manage(self, booking: Booking) -> bool:
         """The owner: any booking of the organisation; a provider: their own column's."""
@@ -130,8 +135,31 @@ def staff_of(user_id: int, slug: str) -> Staff:
 
 
 def customer_bookings(customer_id: int):
-    """Every booking the customer made (or was made for them), with its details."""
-    return Booking.with_details().where(Booking.customer == customer_id)
+    """Every booking the customer made, or was made for them: for their account, or for
+    a business's record of them that they claimed. With its details."""
+    # One semi-join (the account's id, and its claimed records' by users_claimed_by),
+    # so the booking (customer_id, start_at) index still finds the bookings.
+    return Booking.with_details().where(Booking.customer.in_(customer_and_records(customer_id)))
+
+
+def customer_and_records(customer_id: int):
+    """The ids of a customer: their account's, and those of the businesses' records of
+    them that they claimed (a query)."""
+    return User.select(User.id).where((User.id == customer_id) | (User.claimed_by == customer_id))
+
+
+def is_customer_of(booking: Booking, user_id: int | None) -> bool:
+    """Whether ``user_id`` is the booking's customer: the account it is for, or the
+    account that claimed the record it is for."""
+    if user_id is None or booking.customer_id is None:
+        return False
+    if booking.customer_id == user_id:
+        return True
+    return (
+        User.select()
+        .where((User.id == booking.customer_id) & (User.claimed_by == user_id))
+        .exists()
+    )
 
 
 def customer_booking(customer_id: int, booking_id: int, missing: str = NO_SUCH_BOOKING) -> Booking:
@@ -169,7 +197,7 @@ def changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
         raise NotFound(NO_SUCH_BOOKING)
     staff = staff_in(actor_id, booking.organisation)
     as_staff = staff is not None and staff.may_manage(booking)
-    if not as_staff and booking.customer_id != actor_id:
+    if not as_staff and not is_customer_of(booking, actor_id):
         raise NotFound(NO_SUCH_BOOKING)  # never reveal that someone else's booking exists
     if booking.status != BookingStatus.CONFIRMED:
         raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")

@@ -27,7 +27,7 @@ from models import (
     is_sqlite,
 )
 from services import mail as mailer
-from services.accounts import links, signups
+from services.accounts import claims, links, signups
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
@@ -377,6 +377,7 @@ def anonymise(user_id: int) -> None:
     ).where(User.id == user_id).execute()
     links.forget(user_id)
     notify.forget(user_id)
+    claims.release(user_id)  # businesses' records it claimed are theirs alone again
     for model in (ApiToken, IdempotencyKey):
         model.delete().where(model.user == user_id).execute()
 

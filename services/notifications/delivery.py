@@ -23,6 +23,7 @@ from pathlib import Path
 
 from models import Booking, BookingStatus, Notification, PushSubscription, User
 from services import mail
+from services.accounts import claims
 from services.booking.calendar_links import lineage
 from services.mail import MailConfig
 from services.notifications import messages, push, sms
@@ -142,7 +143,12 @@ def _send(row: Notification, channels: Channels) -> None:
     if row.kind == "reminder":
         _still_wanted(row, booking)
     message = messages.compose(
-        row, booking, recipient, base_url=channels.base_url, sender=channels.mail.settings.mail_from
+        row,
+        booking,
+        recipient,
+        base_url=channels.base_url,
+        sender=channels.mail.settings.mail_from,
+        claim_link=_claim_link(row, recipient, channels),
     )
     if row.channel == "email":
         _email(row, message, recipient, channels)
@@ -150,6 +156,16 @@ def _send(row: Notification, channels: Channels) -> None:
         _push(row, message, channels)
     else:
         _sms(message, recipient, channels)
+
+
+def _claim_link(row: Notification, recipient: User, channels: Channels) -> str | None:
+    """For an email to a business's record nobody has claimed: the link that adds its
+    bookings to a Kairos account, the same on every try of this row. Only by email:
+    the link proves control of the address the business typed."""
+    if row.channel != "email" or not claims.awaits_claim(recipient):
+        return None
+    secret = channels.mail.settings.secret_key
+    return claims.link_for(recipient, row.created_at, secret=secret, base_url=channels.base_url)
 
 
 def _booking(booking_id: int) -> Booking:

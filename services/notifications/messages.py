@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from models import Booking, Notification, User
 from scheduling import change_deadline
+from services.accounts.claims import LIFETIME as CLAIM_LIFETIME
 from services.booking.calendar_links import invite, lineage
 from services.formats import money, when
 
@@ -42,16 +43,37 @@ class Message:
         return " ".join(self.lines[:1])
 
 
+# What a business's record of a customer is emailed about: its button adds the booking
+# to a Kairos account (services/accounts/claims.py) until one has claimed the record.
+CLAIMABLE_KINDS = ("confirmed", "rescheduled", "reminder")
+CLAIM_BUTTON = "Add it to your Kairos account"
+
+
 def compose(
-    n: Notification, booking: Booking, recipient: User, *, base_url: str, sender: str
+    n: Notification,
+    booking: Booking,
+    recipient: User,
+    *,
+    base_url: str,
+    sender: str,
+    claim_link: str | None = None,
 ) -> Message:
     """The message ``n`` stands for. ``booking`` comes with service, provider and
-    organisation; ``sender`` is the From address, the invitation's organiser."""
+    organisation; ``sender`` is the From address, the invitation's organiser;
+    ``claim_link``, for a record nobody has claimed, is the email's button."""
     message = _compose(n, booking, recipient, base_url, sender)
     if n.kind in STAFF_KINDS:
         page = f"{base_url}/w/{booking.organisation.slug}/bookings/{booking.id}"
     else:
         page = f"{base_url}/appointments/{booking.id}"
+    if claim_link and n.kind in CLAIMABLE_KINDS:
+        add = (
+            "Add it to your Kairos account to see it, move it or cancel it online"
+            f" (you can create one on the way). The button works for {CLAIM_LIFETIME.days} days."
+        )
+        message = replace(
+            message, lines=[*message.lines, add], link=claim_link, button=CLAIM_BUTTON
+        )
     return replace(message, sender=booking.organisation.name, page=page)
 
 

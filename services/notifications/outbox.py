@@ -58,6 +58,7 @@ class Person:
     phone: str | None
     prefs: NotificationPrefs
     devices: list[int] = field(default_factory=list)
+    claimed_by: int | None = None  # a business's record: the account that claimed it
 
 
 def recipients(
@@ -81,6 +82,7 @@ _with_choices = Prepared(
             User.id,
             User.email,
             User.phone,
+            User.claimed_by,
             NotificationPrefs.id,
             *(getattr(NotificationPrefs, name) for name in CHOICES),
         )
@@ -113,13 +115,13 @@ def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
     small = len(ids) <= 4
     found = _with_choices(ids=ids) if small else _with_choices.build(ids=ids).tuples()
     devices = _devices(ids=ids) if small else _devices.build(ids=ids).tuples()
-    for user_id, email, phone, prefs_id, *chosen in found:
+    for user_id, email, phone, claimed_by, prefs_id, *chosen in found:
         prefs = NotificationPrefs(user=user_id)
         if prefs_id is not None:
             prefs.id = prefs_id
             for name, value in zip(CHOICES, chosen, strict=True):
                 setattr(prefs, name, bool(value))
-        people[user_id] = Person(user_id, email, phone, prefs)
+        people[user_id] = Person(user_id, email, phone, prefs, claimed_by=claimed_by)
     for device_id, user_id in devices:
         people[user_id].devices.append(device_id)
     return people
@@ -203,12 +205,12 @@ def booking_made(
         old_provider = Provider.get_by_id(previous.provider_id)
         provider_users.append(old_provider.user_id)
     people = recipients([booking.customer_id, *provider_users], known)
-    by_customer = actor_id == booking.customer_id
+    customer = people.get(booking.customer_id)
+    by_customer = _by_customer(actor_id, booking, customer)
     detail: dict = {"actor": actor_id, "by": "customer" if by_customer else "staff"}
     if previous is not None:
         detail["from"] = previous.start_at.isoformat()
     notices = BookingNotices(booking, now)
-    customer = people.get(booking.customer_id)
     if customer is not None:
         kind = "confirmed" if previous is None else "rescheduled"
         _tell_customer(notices, customer, kind, detail, business_acted=not by_customer)
@@ -238,14 +240,21 @@ def booking_cancelled(
     """A booking was cancelled: write who is told, and return the ids of the rows to send."""
     provider = Provider.get_by_id(booking.provider_id)
     people = _people([booking.customer_id, provider.user_id])
-    by_customer = actor_id == booking.customer_id
+    customer = people.get(booking.customer_id)
+    by_customer = _by_customer(actor_id, booking, customer)
     detail = {"actor": actor_id, "by": "customer" if by_customer else "staff", "reason": reason}
     notices = BookingNotices(booking, now)
-    customer = people.get(booking.customer_id)
     if customer is not None and tell_customer:
         _tell_customer(notices, customer, "cancelled", detail, business_acted=not by_customer)
     _tell_staff(notices, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
     return notices.write()
+
+
+def _by_customer(actor_id: int | None, booking: Booking, customer: Person | None) -> bool:
+    """The customer did it themselves: the booking's account, or the account that
+    claimed the business's record it is for."""
+    claimer = customer.claimed_by if customer is not None else None
+    return actor_id == booking.customer_id or (claimer is not None and actor_id == claimer)
 
 
 def _tell_customer(

@@ -87,22 +87,22 @@ def _bookings(user: User):
 def bookings(user: User) -> list[dict]:
     """Every booking of theirs, with every business, whatever its status; with its
     history and the messages sent to them about it."""
+    found = list(_bookings(user))
+    ids = [b.id for b in found]
     history = _by_booking(
         BookingEvent.select(BookingEvent)
-        .join(Booking)
-        .where(Booking.customer == user.id)
+        .where(BookingEvent.booking.in_(ids))
         .order_by(BookingEvent.created_at, BookingEvent.id)
     )
     messages = _by_booking(
         Notification.select(Notification)
-        .where(Notification.recipient == user.id)
-        .join(Booking)
-        .where(Booking.customer == user.id)
+        .where(
+            Notification.booking.in_(ids)
+            & Notification.recipient.in_(access.customer_and_records(user.id))
+        )
         .order_by(Notification.created_at, Notification.id)
     )
-    return [
-        _booking(b, history.get(b.id, []), messages.get(b.id, []), user) for b in _bookings(user)
-    ]
+    return [_booking(b, history.get(b.id, []), messages.get(b.id, []), user) for b in found]
 
 
 def _by_booking(query) -> dict[int, list]:

@@ -35,11 +35,9 @@ from peewee import Model
 from models import (
     Booking,
     BookingEvent,
-    Membership,
     Note,
     Notification,
     Organisation,
-    Provider,
     User,
     db,
 )
@@ -129,20 +127,8 @@ def apply(org: Organisation, now: datetime) -> Forgotten:
 
 def records_of(org: Organisation):
     """Customers who are only records of ``org`` (entered by its staff; they cannot sign
-    in), as a query condition on users: no password, no place on any staff, and no
-    booking with another business. (When customer records carry their organisation,
-    this is that column.)"""
-    staff = Membership.select(Membership.user)
-    providers = Provider.select(Provider.user).where(Provider.user.is_null(False))
-    elsewhere = Booking.select(Booking.customer).where(
-        (Booking.organisation != org.id) & Booking.customer.is_null(False)
-    )
-    return (
-        User.password_hash.is_null()
-        & User.id.not_in(staff)
-        & User.id.not_in(providers)
-        & User.id.not_in(elsewhere)
-    )
+    in), as a query condition on users."""
+    return User.organisation == org.id
 
 
 def _anonymise_records(org: Organisation, before: datetime, seen_since) -> int:

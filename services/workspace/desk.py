@@ -1,5 +1,10 @@
 """The front desk: booking from the schedule for a walk-in or a phone call, with the
-customer's own rules and double-booking protection."""
+customer's own rules and double-booking protection.
+
+A new customer typed in here is a record of the organisation (models.User with
+``organisation`` set), never anybody's Kairos account, whatever the email: the same
+answer whether or not the address has an account anywhere, and the booking reaches an
+account only when the person claims it (services/accounts/claims.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,16 @@ from datetime import datetime
 
 from peewee import IntegrityError
 
-from models import Booking, Provider, Service, ServiceProvider, User, db, is_sqlite
+from models import (
+    Booking,
+    Organisation,
+    Provider,
+    Service,
+    ServiceProvider,
+    User,
+    db,
+    is_sqlite,
+)
 from services import access, validation
 from services.access import Staff
 from services.booking.appointments import book
@@ -55,7 +69,8 @@ def book_for(
     dispatch: Dispatch,
 ) -> Booking:
     """Book for a customer on the phone or at the desk, with the customer's own rules and
-    double-booking protection. A new customer is created only if the booking is made.
+    double-booking protection. A new customer becomes the organisation's record, and
+    only if the booking is made.
     Who is told of it goes into ``dispatch`` once it is committed."""
     provider = access.provider_for(staff, provider_id)
     if source not in SOURCES:
@@ -76,7 +91,7 @@ def book_for(
     booked = Dispatch()  # handed on when this transaction, not book()'s, has committed
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
         if new_customer is not None:
-            found = _customer(name, email, phone)
+            found = _record(staff.organisation, name, email, phone)
         made = book(
             customer_id=found.id,
             service_id=service_id,
@@ -101,18 +116,22 @@ def _clean_new(customer: NewCustomer, region: str) -> tuple[str, str | None, str
     return name, email, phone
 
 
-def _customer(name: str, email: str | None, phone: str | None) -> User:
-    """The account with this email if there is one (so that the booking shows in their
-    appointments), else a new customer without a password."""
+def _record(org: Organisation, name: str, email: str | None, phone: str | None) -> User:
+    """The organisation's own record with this email if it has one (the business knows
+    it already), else a new record. Nothing outside the organisation is looked at."""
     if email:
-        existing = User.by_email(email)
+        existing = _record_with(org, email)
         if existing is not None:
             return existing
     try:
         with db.atomic():
-            return User.create(name=name, email=email, phone=phone)
-    except IntegrityError:  # the same email added at the same moment
-        return User.by_email(email)
+            return User.create(organisation=org.id, name=name, email=email, phone=phone)
+    except IntegrityError:  # the same email added at the same moment (users_record_email)
+        return _record_with(org, email)
+
+
+def _record_with(org: Organisation, email: str) -> User | None:
+    return User.get_or_none((User.organisation == org.id) & (User.email == email))
 
 
 def free_starts(provider: Provider, service: Service, day, now: datetime) -> list:

@@ -207,14 +207,19 @@ def test_an_account_holders_account_is_theirs(clinic, past, clock):
     assert authenticate("casey@example.com", factories.PASSWORD).id == casey.id
 
 
-def test_a_record_who_also_booked_elsewhere_is_not_one_business_to_forget(clinic, past, clock):
-    """Conservative: a customer without a password who also has bookings with another
-    business is not only this business's record."""
+def test_another_business_s_record_of_the_same_person_is_not_this_one_s_to_forget(
+    clinic, past, clock
+):
+    """Each business keeps its own record of a walk-in; one business's retention
+    anonymises only its own."""
     other = factories.make_org("elsewhere")
     provider = factories.make_provider(other, "Elsa Where")
     service = factories.make_service(other, [provider], "Cut", 30)
+    theirs = User.create(
+        name="Rita Record", email="rita@example.com", phone="+447911123456", organisation=other
+    )
     bookings.book(
-        customer_id=past["rita"].id,
+        customer_id=theirs.id,
         service_id=service.id,
         start=OLD_TUE,
         now=OLD_TUE - timedelta(days=1),
@@ -223,7 +228,8 @@ def test_a_record_who_also_booked_elsewhere_is_not_one_business_to_forget(clinic
 
     retention.apply(clinic["org"], clock())
 
-    assert User.get_by_id(past["rita"].id).name == "Rita Record"
+    assert User.get_by_id(past["rita"].id).name == DELETED_NAME  # the clinic's record
+    assert User.get_by_id(theirs.id).name == "Rita Record"  # the other business's
 
 
 def test_notes_about_the_customer_go_when_they_are_old_and_the_customer_is_gone(
@@ -329,7 +335,12 @@ def test_the_daily_task_applies_it(clinic, database_url, tmp_path):
     """tasks.forget_past_customers as the worker runs it, in a process of its own, on
     the real clock: a walk-in seen three years ago is anonymised, their note goes."""
     long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3 * 365)
-    rita = User.create(name="Rita Record", email="rita@example.com", phone="+447911123456")
+    rita = User.create(
+        name="Rita Record",
+        email="rita@example.com",
+        phone="+447911123456",
+        organisation=clinic["org"],
+    )
     old = Booking.create(
         organisation=clinic["org"],
         service=clinic["follow_up"],

@@ -46,6 +46,8 @@ PUBLIC = {
     "account.magic_sign_in": "the emailed sign-in link: the token is the proof",
     "account.confirm_email": "the emailed email-change link: the token is the proof",
     "business.sign_up": "a business signing up",
+    "claims.claim": "the emailed link to add a desk booking to an account: the token is the "
+    "proof, and adding it asks for a signed-in account",
     "workspace.join": "the emailed staff invitation: the token is the proof",
     "api.index": "the API's description",
     "api.organisation": "a business's public details",
