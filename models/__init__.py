@@ -28,6 +28,7 @@ from models.business import (
     User,
     WeeklyHours,
 )
+from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
     KINDS,
@@ -72,6 +73,7 @@ __all__ = [
     "BookingEvent",
     "BookingStatus",
     "DateOverride",
+    "EncryptedTextField",
     "IdempotencyKey",
     "Invitation",
     "Membership",
