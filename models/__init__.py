@@ -3,6 +3,7 @@
 Split by what the tables are about; everything is imported from ``models`` itself.
 """
 
+from models.audit import AuditEntry
 from models.base import (
     SQLITE_PRAGMAS,
     BaseModel,
@@ -58,6 +59,7 @@ ALL_MODELS = [
     PushSubscription,
     Notification,
     NotificationPrefs,
+    AuditEntry,
 ]
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "SQLITE_PRAGMAS",
     "AccountToken",
     "ApiToken",
+    "AuditEntry",
     "BaseModel",
     "Booking",
     "BookingEvent",
