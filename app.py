@@ -11,6 +11,7 @@ from flask import Flask, g
 import commands
 from config import ROOT, Settings
 from models import db, open_database
+from services import crypto
 from services.notifications.outbox import Dispatch
 
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.initialize(open_database(settings.database_url))
+    crypto.configure(settings.encryption_keys)  # secrets at rest (models.EncryptedTextField)
 
     @app.before_request
     def open_connection() -> None:

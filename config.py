@@ -6,6 +6,7 @@ to know how it is configured.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,22 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _dev_encryption_key() -> str:
+    """A Fernet key (32 random bytes, base64url) generated once per checkout and kept
+    under instance/, for development only: what it encrypts is unreadable without it."""
+    path = INSTANCE / "encryption_key"
+    if not path.exists():
+        INSTANCE.mkdir(exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _keys(text: str) -> tuple[str, ...]:
+    """ "new, old" -> ("new", "old"): the newest key first."""
+    return tuple(k.strip() for k in text.split(",") if k.strip())
+
+
 def _hosts(text: str) -> tuple[str, ...]:
     """ "a.test, B.test" -> ("a.test", "b.test")."""
     return tuple(h.strip().lower() for h in text.split(",") if h.strip())
@@ -34,6 +51,9 @@ def _hosts(text: str) -> tuple[str, ...]:
 class Settings:
     database_url: str = f"sqlite:///{INSTANCE / 'kairos.db'}"
     secret_key: str = field(default="", repr=False)
+    # Keys for secrets kept in the database (services/crypto.py), newest first; empty:
+    # nothing can be encrypted (from_env fills it in development, refuses elsewhere).
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     env: str = "development"
     huey_url: str = ""  # empty: SqliteHuey under instance/; redis://... for RedisHuey
     base_url: str = "http://127.0.0.1:5000"
@@ -78,6 +98,7 @@ class Settings:
         settings = cls(
             database_url=env.get("DATABASE_URL") or cls.database_url,
             secret_key=env.get("SECRET_KEY", ""),
+            encryption_keys=_keys(env.get("KAIROS_ENCRYPTION_KEYS", "")),
             env=env.get("KAIROS_ENV", "development"),
             huey_url=env.get("HUEY_URL", env.get("REDIS_URL", "")),
             base_url=env.get("BASE_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"),
@@ -103,6 +124,13 @@ class Settings:
             if not settings.is_development:
                 raise RuntimeError("SECRET_KEY must be set outside development")
             settings = replace(settings, secret_key=_dev_secret_key())
+        if not settings.encryption_keys:
+            if not settings.is_development:
+                raise RuntimeError(
+                    "KAIROS_ENCRYPTION_KEYS must be set outside development"
+                    " (comma-separated Fernet keys, newest first)"
+                )
+            settings = replace(settings, encryption_keys=(_dev_encryption_key(),))
         return settings
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -11,6 +11,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 
 from config import INSTANCE, Settings
 from models import db, open_database
+from services import crypto
 
 settings = Settings.from_env()
 log = logging.getLogger("kairos.tasks")
@@ -30,6 +31,7 @@ BATCH = 50  # notifications per task
 def open_db() -> None:
     if db.obj is None:
         db.initialize(open_database(settings.database_url))
+    crypto.configure(settings.encryption_keys)  # the worker reads secrets at rest too
 
 
 @huey.periodic_task(crontab(minute="17"))

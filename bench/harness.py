@@ -7,6 +7,7 @@ access log on) on a database made for the run and dropped after it. Load comes f
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -89,6 +90,7 @@ def gunicorn(database_url: str) -> Iterator[str]:
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(32),
+        "KAIROS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "KAIROS_ENV": "production",
         # Its own queue: the notifications it enqueues must not reach a development worker.
         "HUEY_URL": os.environ.get("BENCH_HUEY_URL", f"sqlite:///{queue}"),

@@ -1,13 +1,15 @@
 """Commands run from the shell (``flask --app app COMMAND``), not use cases: migrating
-the database and loading the demo data."""
+the database, loading the demo data, re-encrypting stored secrets under a new key."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
+import models
 from commands.demo import DEMO_LOGINS, DEMO_PASSWORD
 from commands.demo import seed_demo as seed
+from commands.rotation import rotate_stored_secrets
 from models import db
 
 
@@ -31,3 +33,20 @@ def register(app: Flask) -> None:
         click.echo("demo data created" if created else "demo data already present")
         for email, role in DEMO_LOGINS.items():
             click.echo(f"  {email:<24} {DEMO_PASSWORD}   {role}")
+
+    @app.cli.command("rotate-secrets")
+    def rotate_secrets() -> None:
+        """Re-encrypt every stored secret under the newest KAIROS_ENCRYPTION_KEYS key
+        (see README, "Encryption keys")."""
+        with db.connection_context():
+            done = rotate_stored_secrets(models.ALL_MODELS)
+        columns = ", ".join(done.columns) or "none yet"
+        click.echo(f"encrypted columns: {columns}")
+        click.echo(f"re-encrypted: {done.rotated}; already under the newest key: {done.current}")
+        if done.unreadable:
+            click.echo(
+                f"{len(done.unreadable)} secrets no key can read (was a key dropped too"
+                f" early?): {', '.join(done.unreadable)}",
+                err=True,
+            )
+            raise click.exceptions.Exit(1)

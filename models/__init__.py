@@ -3,6 +3,7 @@
 Split by what the tables are about; everything is imported from ``models`` itself.
 """
 
+from models.audit import AuditEntry
 from models.base import (
     SQLITE_PRAGMAS,
     BaseModel,
@@ -28,6 +29,7 @@ from models.business import (
     User,
     WeeklyHours,
 )
+from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
     KINDS,
@@ -59,6 +61,7 @@ ALL_MODELS = [
     Notification,
     NotificationPrefs,
     PendingSignUp,
+    AuditEntry,
 ]
 
 __all__ = [
@@ -69,11 +72,13 @@ __all__ = [
     "SQLITE_PRAGMAS",
     "AccountToken",
     "ApiToken",
+    "AuditEntry",
     "BaseModel",
     "Booking",
     "BookingEvent",
     "BookingStatus",
     "DateOverride",
+    "EncryptedTextField",
     "IdempotencyKey",
     "Invitation",
     "Membership",

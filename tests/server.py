@@ -17,6 +17,9 @@ import requests
 
 from config import ROOT
 
+# The key live servers and workers in tests encrypt secrets at rest with (not a secret).
+TEST_ENCRYPTION_KEY = "a2Fpcm9zLWxpdmUtdGVzdHMtbm90LWEtc2VjcmV0ISE="
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -39,6 +42,7 @@ def gunicorn(
         | {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "live-test",
+            "KAIROS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
             "KAIROS_ENV": "testing",
             "BASE_URL": f"http://127.0.0.1:{port}",
             "HUEY_URL": f"sqlite:///{queue}",

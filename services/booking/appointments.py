@@ -26,9 +26,10 @@ from models import (
     is_sqlite,
 )
 from scheduling import ServiceRules, available_slots
-from services import access
+from services import access, audit
 from services.booking import slots as availability
 from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, StartPassed
+from services.formats import when
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
 
@@ -180,6 +181,17 @@ def cancel(
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
         record_event(booking.id, actor_id, "cancelled", now, reason=reason.strip())
+        if actor_id != booking.customer_id:  # staff (access.changeable let them), for the log
+            audit.record(
+                booking.organisation_id,
+                actor_id,
+                "bookings.cancelled",
+                f"Cancelled {booking.service.name} on"
+                f" {when(booking.start_at, booking.organisation.timezone)}"
+                f" (booking #{booking.id}).",
+                now,
+                subject=("booking", booking.id),
+            )
         told = notify.booking_cancelled(booking, actor_id, now, reason.strip())
     dispatch.add(told)
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
@@ -330,6 +342,8 @@ def _take(
             if release is not None:
                 detail["rescheduled_from"] = release.id
             record_event(booking.id, actor_id, event, now, **detail)
+            if actor_id != fields["customer"]:  # staff booking or moving it for a customer
+                _audit_staff(booking, service, provider, release, actor_id, now)
             told = notify.booking_made(
                 booking, provider, actor_id, now, previous=release, known=people
             )
@@ -344,6 +358,31 @@ def _take(
         "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
     )
     return booking
+
+
+_SOURCE_WORDS = {"walk_in": "a walk-in", "phone": "a phone booking", "online": "online"}
+
+
+def _audit_staff(booking, service, provider, release, actor_id, now) -> None:
+    """The audit log's entry for a booking staff made or moved (in _take's transaction)."""
+    tz = service.organisation.timezone
+    if release is None:
+        action = "bookings.booked"
+        summary = (
+            f"Booked {service.name} with {provider.name} on {when(booking.start_at, tz)}"
+            f" ({_SOURCE_WORDS.get(booking.source, booking.source)}, booking #{booking.id})."
+        )
+    else:
+        action = "bookings.moved"
+        summary = (
+            f"Moved {service.name} (booking #{release.id}) from {when(release.start_at, tz)}"
+            f" to {when(booking.start_at, tz)}"
+            + (f" with {provider.name}" if provider.id != release.provider_id else "")
+            + f"; it is booking #{booking.id} now."
+        )
+    audit.record(
+        service.organisation_id, actor_id, action, summary, now, subject=("booking", booking.id)
+    )
 
 
 def _within_limits(org: Organisation, customer_id: int, start: datetime, now: datetime) -> None:

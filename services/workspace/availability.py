@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from models import DateOverride, Provider, TimeOff, WeeklyHours
+from models import DateOverride, Provider, TimeOff, WeeklyHours, db
 from scheduling import DateOverride as Override
 from scheduling import Interval, WeeklyRule
 from scheduling.localtime import boundary, instants, local_date, offset_at
+from services import audit
 from services.errors import Invalid, NotFound
 from services.workspace.orphans import Edit, Hours, Outcome, apply_change, as_date, as_time
 
@@ -131,11 +132,13 @@ def save_week(provider: Provider, week: dict[int, Sequence[TypedInterval]], edit
         raise Invalid(problems)
 
     def write() -> None:
+        before = weekly_hours(provider)
         WeeklyHours.delete().where(WeeklyHours.provider == provider.id).execute()
         for r in rules:
             WeeklyHours.create(
                 provider=provider.id, weekday=r.weekday, start_time=r.start, end_time=r.end
             )
+        _audit_week(provider, edit, before, weekly_hours(provider))
 
     return apply_change(provider, edit, lambda before: replace(before, rules=tuple(rules)), write)
 
@@ -215,6 +218,12 @@ def add_override(
         ).execute()
         for opens, closes in hours or [(None, None)]:
             DateOverride.create(provider=provider.id, day=day, start_time=opens, end_time=closes)
+        _audit(
+            provider,
+            edit,
+            "hours.date_set",
+            f"Set {provider.name}'s hours on {_date(day)}: {_hours(hours)}.",
+        )
 
     return apply_change(provider, edit, lambda before: _with_override(before, day, hours), write)
 
@@ -224,9 +233,18 @@ def delete_override(provider: Provider, day: date, edit: Edit) -> Outcome:
     the date is as asked either way (a second tap, or another tab, got there first)."""
 
     def write() -> None:
-        DateOverride.delete().where(
-            (DateOverride.provider == provider.id) & (DateOverride.day == day)
-        ).execute()
+        removed = (
+            DateOverride.delete()
+            .where((DateOverride.provider == provider.id) & (DateOverride.day == day))
+            .execute()
+        )
+        if removed:
+            _audit(
+                provider,
+                edit,
+                "hours.date_cleared",
+                f"Removed {provider.name}'s special hours on {_date(day)}: the weekly hours apply.",
+            )
 
     return apply_change(provider, edit, lambda before: _with_override(before, day, None), write)
 
@@ -267,6 +285,13 @@ def add_time_off(provider: Provider, typed: TypedTimeOff, edit: Edit) -> Outcome
 
     def write() -> None:
         TimeOff.create(provider=provider.id, start_at=span.start, end_at=span.end, reason=reason)
+        _audit(
+            provider,
+            edit,
+            "hours.time_off_added",
+            f"Added time off for {provider.name}: {_span_words(span, _tz(provider))}"
+            + (f" ({reason})." if reason else "."),
+        )
 
     return apply_change(
         provider, edit, lambda before: replace(before, time_off=(*before.time_off, span)), write
@@ -338,12 +363,67 @@ def _instant(
     return None
 
 
-def delete_time_off(provider: Provider, time_off_id: int) -> None:
+def delete_time_off(provider: Provider, time_off_id: int, actor_id: int, now: datetime) -> None:
     """Remove one of the provider's time off ranges (it frees time: nothing is orphaned)."""
-    removed = (
-        TimeOff.delete()
-        .where((TimeOff.id == time_off_id) & (TimeOff.provider == provider.id))
-        .execute()
+    mine = (TimeOff.id == time_off_id) & (TimeOff.provider == provider.id)
+    with db.atomic():
+        found = TimeOff.get_or_none(mine)
+        if found is None or not TimeOff.delete().where(mine).execute():
+            raise NotFound("No such time off.")
+        span = _span_words(Interval(found.start_at, found.end_at), _tz(provider))
+        audit.record(
+            provider.organisation_id,
+            actor_id,
+            "hours.time_off_removed",
+            f"Removed {provider.name}'s time off: {span}.",
+            now,
+            subject=("provider", provider.id),
+        )
+
+
+# The audit log -----------------------------------------------------------------------
+
+
+def _audit(provider: Provider, edit: Edit, action: str, summary: str, **detail) -> None:
+    subject = ("provider", provider.id)
+    audit.record(
+        provider.organisation_id,
+        edit.actor_id,
+        action,
+        summary,
+        edit.now,
+        subject=subject,
+        detail=detail,
     )
-    if not removed:
-        raise NotFound("No such time off.")
+
+
+def _audit_week(provider: Provider, edit: Edit, before: dict, after: dict) -> None:
+    changes = {
+        WEEKDAYS[day]: [_hours(before[day]), _hours(after[day])]
+        for day in range(7)
+        if before[day] != after[day]
+    }
+    if changes:
+        days = ", ".join(changes)
+        _audit(
+            provider,
+            edit,
+            "hours.weekly",
+            f"Changed {provider.name}'s weekly hours: {days}.",
+            changes=changes,
+        )
+
+
+def _hours(intervals) -> str:
+    """ "09:00–13:00, 14:00–17:00", or "closed"."""
+    return ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in intervals) or "closed"
+
+
+def _date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _span_words(span: Interval, tz: ZoneInfo) -> str:
+    """ "Mon 7 Dec 2026 09:00 – Tue 8 Dec 2026 17:00", in local time."""
+    start, end = span.start.astimezone(tz), span.end.astimezone(tz)
+    return f"{_date(start.date())} {start:%H:%M} – {_date(end.date())} {end:%H:%M}"

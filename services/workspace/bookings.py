@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from models import Booking, BookingStatus, Note, User, db
-from services import access
+from services import access, audit
 from services.access import Staff
 from services.booking.appointments import cancel as cancel_booking
 from services.booking.appointments import record_event
@@ -23,6 +23,11 @@ MARKS = {
     BookingStatus.COMPLETED: BookingStatus.COMPLETED,
     BookingStatus.NO_SHOW: BookingStatus.NO_SHOW,
     BookingStatus.CONFIRMED: "reopened",
+}
+MARKED = {  # for the audit log
+    BookingStatus.COMPLETED: "completed",
+    BookingStatus.NO_SHOW: "a no-show",
+    BookingStatus.CONFIRMED: "not yet seen",
 }
 
 
@@ -48,6 +53,15 @@ def mark(staff: Staff, booking_id: int, status: str, now: datetime) -> Booking:
         if not changed:
             raise NotChangeable("This booking was changed meanwhile. Look again.")
         record_event(booking.id, staff.user_id, MARKS[status], now, previous=booking.status)
+        audit.record(
+            staff.organisation.id,
+            staff.user_id,
+            "bookings.marked",
+            f"Marked booking #{booking.id} {MARKED[status]}"
+            f" (it was {booking.status.replace('_', ' ')}).",
+            now,
+            subject=("booking", booking.id),
+        )
     log.info("booking.marked booking_id=%s status=%s user_id=%s", booking.id, status, staff.user_id)
     return access.booking_for(staff, booking.id)
 
@@ -81,14 +95,23 @@ def add_note(staff: Staff, booking_id: int, body: str | None, now: datetime) -> 
     text = clean_note(body)
     if booking.customer_id is None:
         raise Invalid({"body": "This booking's customer has deleted their account."})
-    return Note.create(
-        organisation=staff.organisation,
-        customer=booking.customer_id,
-        booking=booking.id,
-        author=staff.user_id,
-        body=text,
-        created_at=now,
-    )
+    with db.atomic():
+        audit.record(
+            staff.organisation.id,
+            staff.user_id,
+            "bookings.note_added",
+            f"Added a note to booking #{booking.id}.",
+            now,
+            subject=("booking", booking.id),
+        )
+        return Note.create(
+            organisation=staff.organisation,
+            customer=booking.customer_id,
+            booking=booking.id,
+            author=staff.user_id,
+            body=text,
+            created_at=now,
+        )
 
 
 def booking_notes(booking: Booking) -> list[Note]:

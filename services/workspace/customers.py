@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, Case, fn
 
-from models import Booking, BookingStatus, Note, Provider, Service, User
-from services import access
+from models import Booking, BookingStatus, Note, Provider, Service, User, db
+from services import access, audit
 from services.access import Staff
 from services.errors import Invalid
 from services.validation import BIDI_CONTROLS, phone_for_display
@@ -178,13 +178,22 @@ def add_note(staff: Staff, customer_id: int, body: str | None, now: datetime) ->
     """A note about a customer the staff member may see, signed by them."""
     customer = access.customer_for(staff, customer_id)
     text = clean_note(body)
-    return Note.create(
-        organisation=staff.organisation,
-        customer=customer.id,
-        author=staff.user_id,
-        body=text,
-        created_at=now,
-    )
+    with db.atomic():
+        audit.record(
+            staff.organisation.id,
+            staff.user_id,
+            "customers.note_added",
+            f"Added a note to customer #{customer.id}'s record.",
+            now,
+            subject=("customer", customer.id),
+        )
+        return Note.create(
+            organisation=staff.organisation,
+            customer=customer.id,
+            author=staff.user_id,
+            body=text,
+            created_at=now,
+        )
 
 
 def safe_cell(value: object) -> object:
@@ -198,6 +207,14 @@ def export_rows(staff: Staff, text: str, now: datetime) -> Iterable[list[object]
     """The header, then a row per customer matching ``text``: what the CSV holds."""
     tz = ZoneInfo(staff.organisation.timezone)
     stats = stats_for(staff, None, now)
+    audit.record(
+        staff.organisation.id,
+        staff.user_id,
+        "customers.exported",
+        f"Exported {matching(staff, text).count()} customers to a CSV file"
+        + (", found by a search." if text else "."),
+        now,
+    )
 
     def when(instant: datetime | None) -> str:
         return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant else ""

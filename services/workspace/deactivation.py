@@ -14,6 +14,7 @@ from peewee import JOIN
 
 from models import Booking, BookingStatus, Membership, Provider, Service, ServiceProvider, User
 from scheduling import available_slots
+from services import audit
 from services.booking import appointments as bookings
 from services.booking import slots as availability
 from services.errors import DomainError, Invalid, NotChangeable, SlotTaken
@@ -144,7 +145,7 @@ def deactivate(
         return
     plan = departure(provider, now)
     chosen, message = _check_decisions(plan, decisions, message)
-    failures = {}
+    failures, handled = {}, {"moved": 0, "cancelled": 0}
     for handover in plan.handovers:
         booking = handover.booking
         target = chosen[booking.id]
@@ -173,9 +174,11 @@ def deactivate(
             failures[booking.id] = (
                 f"{name} is no longer free then: choose someone else, or cancel it."
             )
+        else:
+            handled["cancelled" if target is None else "moved"] += 1
     if failures:
         raise NotAllDone(failures)
-    _finish(provider, now)
+    _finish(provider, actor_id, now, handled)
 
 
 def _check_decisions(plan: Departure, decisions: dict[int, str], message: str):
@@ -206,7 +209,15 @@ def _check_decisions(plan: Departure, decisions: dict[int, str], message: str):
     return chosen, message
 
 
-def _finish(provider: Provider, now: datetime) -> None:
+def _handled(handled: dict[str, int]) -> str:
+    """How the provider's future bookings were handed over, for the audit log."""
+    done = [
+        f"{n} moved" if what == "moved" else f"{n} cancelled" for what, n in handled.items() if n
+    ]
+    return f"; their future bookings: {' and '.join(done)}" if done else ""
+
+
+def _finish(provider: Provider, actor_id: int, now: datetime, handled: dict[str, int]) -> None:
     # Locked, so that no booking can be made for them between this look and the update.
     with locked(Provider, provider.id):
         late = [b.id for b in _future(provider.id, now)]
@@ -221,4 +232,13 @@ def _finish(provider: Provider, now: datetime) -> None:
                 & (Membership.organisation == provider.organisation_id)
                 & (Membership.role == "provider")
             ).execute()
+        audit.record(
+            provider.organisation_id,
+            actor_id,
+            "staff.deactivated",
+            f"Deactivated {provider.name}{_handled(handled)}.",
+            now,
+            subject=("provider", provider.id),
+            detail=handled,
+        )
     log.info("staff.deactivated provider_id=%s", provider.id)

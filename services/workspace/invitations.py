@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from peewee import IntegrityError
 
 from models import Invitation, Membership, Organisation, Provider, User
+from services import audit
 from services import mail as mailer
 from services.accounts.account import LinkBuilder
 from services.accounts.auth import hash_password
@@ -102,6 +103,14 @@ def invite(
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
+        audit.record(
+            org.id,
+            inviter.id,
+            "staff.invited",
+            f"Invited {name} ({email}) to join as a provider.",
+            now,
+            subject=("invitation", invitation.id),
+        )
     _send(invitation, org, inviter, token, now, link, mail)
     log.info("staff.invited organisation_id=%s invitation_id=%s", org.id, invitation.id)
     return invitation
@@ -172,30 +181,51 @@ def resend(
     """A new link with a new week to use it; the old link stops working."""
     invitation = _pending_of(org, invitation_id)
     token = secrets.token_urlsafe(32)
-    changed = (
-        Invitation.update(
-            token_hash=_digest(token),
-            created_at=now,
-            expires_at=now + INVITATION_LIFETIME,
-            invited_by=inviter.id,
+    with writing():
+        changed = (
+            Invitation.update(
+                token_hash=_digest(token),
+                created_at=now,
+                expires_at=now + INVITATION_LIFETIME,
+                invited_by=inviter.id,
+            )
+            .where((Invitation.id == invitation.id) & open_invitations(org))
+            .execute()
         )
-        .where((Invitation.id == invitation.id) & open_invitations(org))
-        .execute()
-    )
-    if not changed:
-        raise NotChangeable(f"The invitation to {invitation.email} was answered or withdrawn.")
+        if not changed:
+            raise NotChangeable(f"The invitation to {invitation.email} was answered or withdrawn.")
+        audit.record(
+            org.id,
+            inviter.id,
+            "staff.invitation_resent",
+            f"Sent {invitation.email} a new invitation link.",
+            now,
+            subject=("invitation", invitation.id),
+        )
     invitation = Invitation.get_by_id(invitation.id)
     _send(invitation, org, inviter, token, now, link, mail)
     log.info("staff.invitation_resent invitation_id=%s", invitation.id)
     return invitation
 
 
-def revoke(org: Organisation, invitation_id: int, now: datetime) -> Invitation:
-    """Withdraw an invitation; doing it twice is harmless."""
+def revoke(org: Organisation, invitation_id: int, actor_id: int, now: datetime) -> Invitation:
+    """Withdraw an invitation; doing it twice is harmless (and logged once)."""
     invitation = _pending_of(org, invitation_id)
-    Invitation.update(revoked_at=now).where(
-        (Invitation.id == invitation.id) & open_invitations(org)
-    ).execute()
+    with writing():
+        withdrawn = (
+            Invitation.update(revoked_at=now)
+            .where((Invitation.id == invitation.id) & open_invitations(org))
+            .execute()
+        )
+        if withdrawn:
+            audit.record(
+                org.id,
+                actor_id,
+                "staff.invitation_withdrawn",
+                f"Withdrew the invitation to {invitation.email}.",
+                now,
+                subject=("invitation", invitation.id),
+            )
     log.info("staff.invitation_revoked invitation_id=%s", invitation.id)
     return invitation
 
@@ -315,6 +345,14 @@ def _join(invitation: Invitation, user: User, now: datetime) -> Provider:
             Provider.update(user=None).where(Provider.id == earlier.id).execute()
         provider = Provider.create(organisation=org, user=user, name=user.name)
     join_as_provider(org, user)
+    audit.record(
+        org.id,
+        user.id,
+        "staff.joined",
+        f"Accepted the invitation and joined as a provider ({user.email}).",
+        now,
+        subject=("provider", provider.id),
+    )
     log.info(
         "staff.joined organisation_id=%s user_id=%s invitation_id=%s",
         org.id,

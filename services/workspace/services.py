@@ -12,9 +12,11 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from models import Organisation, Provider, Service, ServiceProvider, db
+from services import audit
 from services.errors import Invalid, NotFound
 from services.validation import BIDI_CONTROLS, check_all
 
@@ -149,36 +151,64 @@ def price_text(cents: int) -> str:
     return f"{whole}.{part:02d}" if part else str(whole)
 
 
-def create(org: Organisation, draft: ServiceDraft) -> Service:
+def create(org: Organisation, draft: ServiceDraft, actor_id: int, now: datetime) -> Service:
     fields, provider_ids = _clean(org, draft, active=True, service_id=None)
     with db.atomic():
         service = Service.create(organisation=org, active=True, **fields)
         _offer(org, service, provider_ids)
+        audit.record(
+            org.id,
+            actor_id,
+            "services.created",
+            f"Created the service “{service.name}” ({service.duration_minutes} min,"
+            f" {price_text(service.price_cents)} {org.currency}).",
+            now,
+            subject=("service", service.id),
+            detail={"offered_by": _offered_by(service)},
+        )
     log.info("service.created organisation_id=%s service_id=%s", org.id, service.id)
     return service
 
 
-def update(org: Organisation, service_id: int, draft: ServiceDraft) -> Service:
+def update(
+    org: Organisation, service_id: int, draft: ServiceDraft, actor_id: int, now: datetime
+) -> Service:
     """Save the edited ``draft``. Bookings already made keep their time and price."""
     service = service_for(org, service_id)
     fields, provider_ids = _clean(org, draft, active=service.active, service_id=service.id)
     with db.atomic():
+        offered_before = _offered_by(service)
         Service.update(**fields).where(Service.id == service.id).execute()
         _offer(org, service, provider_ids)
+        _audit_edit(org, service, fields, offered_before, actor_id, now)
     log.info("service.updated organisation_id=%s service_id=%s", org.id, service.id)
     return service_for(org, service.id)
 
 
-def archive(org: Organisation, service_id: int) -> Service:
+def archive(org: Organisation, service_id: int, actor_id: int, now: datetime) -> Service:
     """Take the service off the booking page; its bookings stay as they are."""
     service = service_for(org, service_id)
-    Service.update(active=False).where(Service.id == service.id).execute()
+    with db.atomic():
+        archived = (
+            Service.update(active=False)
+            .where((Service.id == service.id) & Service.active)
+            .execute()
+        )
+        if archived:
+            audit.record(
+                org.id,
+                actor_id,
+                "services.archived",
+                f"Archived the service “{service.name}”.",
+                now,
+                subject=("service", service.id),
+            )
     log.info("service.archived organisation_id=%s service_id=%s", org.id, service.id)
     service.active = False
     return service
 
 
-def restore(org: Organisation, service_id: int) -> Service:
+def restore(org: Organisation, service_id: int, actor_id: int, now: datetime) -> Service:
     """Offer an archived service again: somebody active must still offer it."""
     service = service_for(org, service_id)
     if service.active:
@@ -197,10 +227,66 @@ def restore(org: Organisation, service_id: int) -> Service:
             }
         )
     _check_unique_name(org, service.name, service.id)
-    Service.update(active=True).where(Service.id == service.id).execute()
+    with db.atomic():
+        Service.update(active=True).where(Service.id == service.id).execute()
+        audit.record(
+            org.id,
+            actor_id,
+            "services.restored",
+            f"Restored the service “{service.name}”.",
+            now,
+            subject=("service", service.id),
+        )
     log.info("service.restored organisation_id=%s service_id=%s", org.id, service.id)
     service.active = True
     return service
+
+
+LABELS = {
+    "name": "Name",
+    "category": "Category",
+    "description": "Description",
+    "duration_minutes": "Duration (minutes)",
+    "price_cents": "Price",
+    "buffer_before_minutes": "Buffer before (minutes)",
+    "buffer_after_minutes": "Buffer after (minutes)",
+    "min_notice_minutes": "Minimum notice (minutes)",
+    "max_days_ahead": "Book up to (days ahead)",
+    "cancellation_window_hours": "Cancellation window (hours)",
+}
+
+
+def _audit_edit(org, service, fields, offered_before, actor_id, now) -> None:
+    """The audit log's entry for an edit: what changed, who offers it if that changed."""
+    changes = audit.diff(service, fields, LABELS)
+    if "Price" in changes:
+        changes["Price"] = [price_text(cents) for cents in changes["Price"]]
+    offered = _offered_by(service)
+    if offered != offered_before:
+        changes["Offered by"] = [offered_before, offered]
+    if not changes:
+        return
+    what = ", ".join(label.partition(" (")[0].lower() for label in changes)
+    audit.record(
+        org.id,
+        actor_id,
+        "services.edited",
+        f"Edited the service “{fields['name']}”: {what}.",
+        now,
+        subject=("service", service.id),
+        detail={"changes": changes},
+    )
+
+
+def _offered_by(service: Service) -> list[str]:
+    """The names of the active providers offering ``service``."""
+    return [
+        p.name
+        for p in Provider.select(Provider.name)
+        .join(ServiceProvider)
+        .where((ServiceProvider.service == service.id) & Provider.active)
+        .order_by(Provider.name)
+    ]
 
 
 def _offer(org: Organisation, service: Service, provider_ids: list[int]) -> None:

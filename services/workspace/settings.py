@@ -15,8 +15,10 @@ import logging
 import re
 import struct
 from dataclasses import dataclass
+from datetime import datetime
 
 from models import Organisation, db
+from services import audit
 from services.accounts import business as organisations
 from services.errors import Invalid, NotFound
 from services.privacy import retention
@@ -67,13 +69,16 @@ def update_settings(
     max_future_bookings: str | int | None = None,
     max_bookings_per_day: str | int | None = None,
     retention_months: str | int | None = None,
+    actor_id: int,
+    now: datetime,
 ) -> Organisation:
-    """Save every setting at once, or nothing. ``logo`` is a newly uploaded file's bytes
-    (None: keep the logo, unless ``remove_logo``). A new time zone keeps weekly hours at
-    the same local times and bookings at the same instants; a new currency applies to
-    bookings made from now on (each booking keeps the currency it was made in). A limit
-    given as None is kept; new limits apply to bookings made from now on. So is a
-    retention period given as None; a shorter one applies at the next daily run."""
+    """Save every setting at once, or nothing, and what changed in the audit log.
+    ``logo`` is a newly uploaded file's bytes (None: keep the logo, unless
+    ``remove_logo``). A new time zone keeps weekly hours at the same local times and
+    bookings at the same instants; a new currency applies to bookings made from now on
+    (each booking keeps the currency it was made in). A limit given as None is kept;
+    new limits apply to bookings made from now on. So is a retention period given as
+    None; a shorter one applies at the next daily run."""
     name, timezone, currency, intro, image, reminders, most_ahead, most_a_day, months = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
         lambda: organisations.clean_timezone(timezone),
@@ -105,12 +110,39 @@ def update_settings(
         fields |= {Organisation.logo: None, Organisation.logo_type: None}
     with db.atomic():
         Organisation.update(fields).where(Organisation.id == org.id).execute()
+        _audit(org, fields, image, remove_logo, actor_id, now)
     log.info(
         "organisation.settings organisation_id=%s logo=%s",
         org.id,
         "new" if image else "removed" if remove_logo else "kept",
     )
     return Organisation.get_by_id(org.id)
+
+
+LABELS = {
+    "name": "Name",
+    "timezone": "Time zone",
+    "currency": "Currency",
+    "booking_intro": "Booking page introduction",
+    "reminder_hours": "Reminders (hours before)",
+    "max_future_bookings": "Upcoming appointments per customer",
+    "max_bookings_per_day": "Appointments per customer per day",
+    "retention_months": "Months customers' details are kept",
+}
+
+
+def _audit(org, fields, image: Image | None, remove_logo: bool, actor_id, now) -> None:
+    """An entry for the settings that changed, and one for a new or removed logo."""
+    changes = audit.diff(org, fields, LABELS)
+    if changes:
+        what = ", ".join(label[0].lower() + label[1:] for label in changes)
+        detail = {"changes": changes}
+        audit.record(org.id, actor_id, "settings.changed", f"Changed {what}.", now, detail=detail)
+    if image is not None:
+        size = {"type": image.content_type, "width": image.width, "height": image.height}
+        audit.record(org.id, actor_id, "settings.logo", "Uploaded a new logo.", now, detail=size)
+    elif remove_logo and org.logo_type:
+        audit.record(org.id, actor_id, "settings.logo", "Removed the logo.", now)
 
 
 REMINDER_RULE = (

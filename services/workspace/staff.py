@@ -9,6 +9,7 @@ import logging
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from peewee import JOIN, IntegrityError
 
@@ -23,6 +24,7 @@ from models import (
     db,
     is_sqlite,
 )
+from services import audit
 from services.errors import NotChangeable
 
 log = logging.getLogger("kairos.staff")
@@ -111,22 +113,38 @@ def team(org: Organisation, owner_id: int) -> Team:
     )
 
 
-def add_self(org: Organisation, user: User) -> Provider:
+def add_self(org: Organisation, user: User, now: datetime) -> Provider:
     """The owner sees customers too: a provider row (and membership) of their own."""
     try:
         with writing():
             provider = Provider.create(organisation=org, user=user, name=user.name)
             join_as_provider(org, user)
+            audit.record(
+                org.id,
+                user.id,
+                "staff.provider_added",
+                "Became a provider too (sees customers).",
+                now,
+                subject=("provider", provider.id),
+            )
     except IntegrityError:  # Provider.user is unique: they are a provider somewhere already
         raise NotChangeable("You already see customers as a provider.") from None
     log.info("staff.owner_added_self organisation_id=%s user_id=%s", org.id, user.id)
     return provider
 
 
-def reactivate(provider: Provider) -> Provider:
+def reactivate(provider: Provider, actor_id: int, now: datetime) -> Provider:
     with writing():
         Provider.update(active=True).where(Provider.id == provider.id).execute()
         if provider.user_id:
             join_as_provider(provider.organisation, provider.user)
+        audit.record(
+            provider.organisation_id,
+            actor_id,
+            "staff.reactivated",
+            f"Reactivated {provider.name}.",
+            now,
+            subject=("provider", provider.id),
+        )
     log.info("staff.reactivated provider_id=%s", provider.id)
     return Provider.get_by_id(provider.id)

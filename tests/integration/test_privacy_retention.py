@@ -27,6 +27,7 @@ from services.privacy.retention import Forgotten
 from services.workspace import bookings as desk_bookings
 from services.workspace import customers, desk
 from tests import factories
+from tests.server import TEST_ENCRYPTION_KEY
 
 OLD_MON = datetime(2024, 3, 4, 10, tzinfo=UTC)  # long past the cutoff
 OLD_TUE = datetime(2024, 3, 5, 10, tzinfo=UTC)
@@ -361,6 +362,7 @@ def test_the_daily_task_applies_it(clinic, database_url, tmp_path):
         "DATABASE_URL": database_url,
         "KAIROS_ENV": "testing",
         "SECRET_KEY": "task-test",
+        "KAIROS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "HUEY_URL": f"sqlite:///{tmp_path / 'huey.db'}",
     }
     code = (

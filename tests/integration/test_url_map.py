@@ -62,6 +62,7 @@ PUBLIC = {
 MATRICES = (
     "test_customer_access",
     "test_workspace_access",
+    "test_ws_audit",
     "test_ws_availability_access",
     "test_ws_customers",
     "test_ws_dashboard",

@@ -30,7 +30,7 @@ from huey import SqliteHuey
 from config import ROOT
 from models import Booking, Notification, Organisation
 from services.accounts.auth import issue_token
-from tests.server import gunicorn
+from tests.server import TEST_ENCRYPTION_KEY, gunicorn
 from tests.standins.smtp import SmtpStandIn
 
 pytestmark = [pytest.mark.live, pytest.mark.xdist_group("huey-worker")]
@@ -181,6 +181,7 @@ def live(production_database, app, clinic, database_url, tmp_path) -> Iterator[L
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "live-test",
+        "KAIROS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "KAIROS_ENV": "testing",
         "HUEY_URL": f"sqlite:///{queue}",  # an absolute path: four slashes
         "MAIL_FROM": MAIL_FROM,

@@ -270,7 +270,7 @@ def test_a_link_that_expires_while_the_form_is_open(app, invited, clock):
 
 
 def test_a_revoked_link_is_gone(app, invited, clinic, clock):
-    invitations.revoke(clinic["org"], invited["invitation"], clock())
+    invitations.revoke(clinic["org"], invited["invitation"], clinic["owner"].id, clock())
     assert app.test_client().get(NIA).status_code == 410
     assert post(app.test_client(), NIA, NEW, page="/").status_code == 410
 

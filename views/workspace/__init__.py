@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user, login_required
 
 from services import access
+from services.audit import requested_from
 from services.errors import Forbidden
 
 bp = Blueprint("workspace", __name__, url_prefix="/w/<slug>")
@@ -21,13 +22,15 @@ bp = Blueprint("workspace", __name__, url_prefix="/w/<slug>")
 def staff_only(view):
     """Signed-in staff of this organisation only: others are sent to sign in (anonymous)
     or refused (403); an organisation that does not exist is not found (404).
-    The view gets ``g.staff`` (services.access.Staff) instead of the slug."""
+    The view gets ``g.staff`` (services.access.Staff) instead of the slug; what it
+    changes is logged (services/audit.py) with the address the request came from."""
 
     @wraps(view)
     @login_required
     def wrapper(slug: str, **kwargs):
         g.staff = access.staff_of(current_user.id, slug)
-        return view(**kwargs)
+        with requested_from(request.remote_addr):
+            return view(**kwargs)
 
     return wrapper
 
@@ -53,6 +56,7 @@ TABS = [
     ("services", "workspace.services", "Services", True),
     ("staff", "workspace.staff", "Staff", True),
     ("settings", "workspace.settings", "Settings", True),
+    ("audit", "workspace.audit", "Audit log", True),
 ]
 
 
@@ -76,6 +80,7 @@ def _section() -> str | None:
 
 # The parts of the workspace register their routes on bp when imported.
 from views.workspace import (  # noqa: E402, F401
+    audit,
     availability,
     bookings,
     customers,

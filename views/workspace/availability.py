@@ -174,7 +174,7 @@ def add_time_off(provider_id: int):
 @staff_only
 def delete_time_off(provider_id: int, time_off_id: int):
     provider = _provider(provider_id)
-    hours.delete_time_off(provider, time_off_id)
+    hours.delete_time_off(provider, time_off_id, g.staff.user_id, now())
     return _saved(provider, "time_off", "Time off removed.")
 
 

@@ -15,6 +15,7 @@ from wtforms import SelectMultipleField, StringField, TextAreaField
 from services.errors import Invalid
 from services.workspace import services as offerings
 from views import forms
+from views.support import now
 from views.web import page, wants_fragment
 from views.workspace import bp, owner_only
 
@@ -102,7 +103,7 @@ def new_service():
     form = ServiceForm(data=asdict(offerings.ServiceDraft()) | {"providers": only})
     if form.validate_on_submit():
         try:
-            made = offerings.create(org, _draft(form))
+            made = offerings.create(org, _draft(form), g.staff.user_id, now())
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
@@ -118,7 +119,7 @@ def edit_service(service_id: int):
     form = ServiceForm(data=asdict(offerings.draft_of(service)))
     if form.validate_on_submit():
         try:
-            saved = offerings.update(org, service.id, _draft(form))
+            saved = offerings.update(org, service.id, _draft(form), g.staff.user_id, now())
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
@@ -129,7 +130,7 @@ def edit_service(service_id: int):
 @bp.post("/services/<id:service_id>/archive")
 @owner_only
 def archive_service(service_id: int):
-    gone = offerings.archive(g.staff.organisation, service_id)
+    gone = offerings.archive(g.staff.organisation, service_id, g.staff.user_id, now())
     return _listed(f"Archived “{gone.name}”: it is off your booking page. Its bookings stay.")
 
 
@@ -137,7 +138,7 @@ def archive_service(service_id: int):
 @owner_only
 def restore_service(service_id: int):
     try:
-        back = offerings.restore(g.staff.organisation, service_id)
+        back = offerings.restore(g.staff.organisation, service_id, g.staff.user_id, now())
     except Invalid as exc:
         return _listed(next(iter(exc.fields.values())), problem=True)
     return _listed(f"Restored “{back.name}”: it is on your booking page again.")

@@ -17,6 +17,7 @@ from services.accounts import business as organisations
 from services.errors import Invalid
 from services.workspace import settings as org_settings
 from views import forms
+from views.support import now
 from views.workspace import bp, owner_only
 
 
@@ -125,6 +126,8 @@ def settings():
                 max_future_bookings=form.max_future_bookings.data or "",
                 max_bookings_per_day=form.max_bookings_per_day.data or "",
                 retention_months=form.retention_months.data or "",
+                actor_id=g.staff.user_id,
+                now=now(),
             )
         except Invalid as exc:
             forms.show_problems(form, exc)

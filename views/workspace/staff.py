@@ -86,14 +86,14 @@ def resend_invitation(invitation_id: int):
 @bp.post("/staff/invitations/<id:invitation_id>/revoke")
 @owner_only
 def revoke_invitation(invitation_id: int):
-    invitation = invitations.revoke(g.staff.organisation, invitation_id, now())
+    invitation = invitations.revoke(g.staff.organisation, invitation_id, g.staff.user_id, now())
     return forms.done(_staff_url(), f"The invitation to {invitation.email} was withdrawn.")
 
 
 @bp.post("/staff/add-me")
 @owner_only
 def add_me():
-    staffing.add_self(g.staff.organisation, current_user)
+    staffing.add_self(g.staff.organisation, current_user, now())
     return forms.done(
         _staff_url(), "You are a provider now: set your hours and choose your services."
     )
@@ -102,7 +102,9 @@ def add_me():
 @bp.post("/staff/<id:provider_id>/reactivate")
 @owner_only
 def reactivate(provider_id: int):
-    provider = staffing.reactivate(access.provider_for(g.staff, provider_id))
+    provider = staffing.reactivate(
+        access.provider_for(g.staff, provider_id), g.staff.user_id, now()
+    )
     return forms.done(_staff_url(), f"{provider.name} is active again.")
 
 
