@@ -35,6 +35,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.sessions import SignIn
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
 
 ALL_MODELS = [
@@ -54,6 +55,7 @@ ALL_MODELS = [
     ApiToken,
     IdempotencyKey,
     AccountToken,
+    SignIn,
     PushSubscription,
     Notification,
     NotificationPrefs,
@@ -84,6 +86,7 @@ __all__ = [
     "PushSubscription",
     "Service",
     "ServiceProvider",
+    "SignIn",
     "TimeOff",
     "UTCDateTimeField",
     "UnsafeSamples",
