@@ -36,21 +36,24 @@ def open_db() -> None:
 
 @huey.periodic_task(crontab(minute="17"))
 def purge_expired_credentials() -> None:
-    """Forget API tokens long expired, Idempotency-Keys older than a day, emailed
-    sign-in links that can no longer be used and sign-ups whose code expired."""
-    from services.accounts import auth, signups
+    """Forget API tokens and sign-ins long expired or ended, Idempotency-Keys older than
+    a day, emailed sign-in links that can no longer be used and sign-ups whose code
+    expired."""
+    from services.accounts import auth, sessions, signups
     from services.accounts import links as account_links
     from services.booking import idempotency
 
     moment = datetime.now(UTC)
     with db.connection_context():
         tokens = auth.purge_tokens(moment)
+        sign_ins = sessions.purge(moment)
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
         sign_ups = signups.purge(moment)
     log.info(
-        "purged tokens=%s idempotency_keys=%s account_links=%s sign_ups=%s",
+        "purged tokens=%s sign_ins=%s idempotency_keys=%s account_links=%s sign_ups=%s",
         tokens,
+        sign_ins,
         keys,
         links,
         sign_ups,

@@ -20,6 +20,7 @@ from bench.harness import connected, scratch_database
 from commands.demo import seed_demo
 from config import Settings
 from models import User
+from tests.factories import make_sign_in
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -41,11 +42,12 @@ def main() -> None:
     with scratch_database(None) as url:
         with connected(url):
             seed_demo(datetime.now(UTC))
-            owner = User.get(User.email == "owner@example.com").id
+            owner = User.get(User.email == "owner@example.com")
+            key = make_sign_in(owner, datetime.now(UTC))
         app = create_app(Settings(database_url=url, secret_key="bench", env="production"))
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = str(owner), True
+            session["_user_id"], session["_fresh"] = key, True
         path = "/w/demo"
         tag = client.get(path, headers=PARTIAL).headers["ETag"]
         unchanged = PARTIAL | {"If-None-Match": tag}

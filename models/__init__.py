@@ -37,6 +37,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.sessions import SignIn
 from models.signups import PendingSignUp
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
 
@@ -57,6 +58,7 @@ ALL_MODELS = [
     ApiToken,
     IdempotencyKey,
     AccountToken,
+    SignIn,
     PushSubscription,
     Notification,
     NotificationPrefs,
@@ -92,6 +94,7 @@ __all__ = [
     "PushSubscription",
     "Service",
     "ServiceProvider",
+    "SignIn",
     "TimeOff",
     "UTCDateTimeField",
     "UnsafeSamples",

@@ -89,6 +89,21 @@ class User(UserMixin, BaseModel):
     def is_active(self) -> bool:  # flask-login: a record can never have a session
         return not self.is_record
 
+    # The key of the sign-in this user was loaded through or has just started
+    # (services/accounts/sessions.py); None for a user read any other way.
+    sign_in_key: str | None = None
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session and the remember cookie: the sign-in's
+        key, never the user's id, so that ending the sign-in ends every cookie with it."""
+        if not self.sign_in_key:
+            raise RuntimeError("No sign-in: sign in with views.support.start_session.")
+        return self.sign_in_key
+
+    # Users are equal when they are the same row, as other models (not by get_id, as
+    # UserMixin would have it: two sign-ins of one person are one user).
+    __eq__, __ne__, __hash__ = BaseModel.__eq__, BaseModel.__ne__, BaseModel.__hash__
+
     @staticmethod
     def normalise_email(email: str) -> str:
         return email.strip().lower()

@@ -29,3 +29,34 @@ def day_label(instant: datetime, timezone: str) -> str:
 def when(instant: datetime, timezone: str) -> str:
     """'Thu 26 Nov at 10:00' on the clock of ``timezone``."""
     return f"{day_label(instant, timezone)} at {local_time(instant, timezone)}"
+
+
+# What a User-Agent says, in the order to look for it: Edge, Opera and Samsung Internet
+# also say "Chrome/", and Chrome and Firefox on iOS also say "Safari/".
+_BROWSERS = (
+    ("Edg", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("CriOS/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_label(user_agent: str) -> str:
+    """'Chrome on Android': enough for a person to tell their devices apart (the devices
+    that get push notifications, the browsers signed in to their account)."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "A browser")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return f"{browser} on {system}" if system else browser

@@ -116,16 +116,17 @@ def client(app):
 
 
 @pytest.fixture
-def signed_in(app):
+def signed_in(app, clock):
     """``signed_in(user)``: a test client signed in as ``user`` (anonymous for None),
-    through flask-login's session keys; ``signed_in(user, client)`` signs in that client.
-    Tests of signing in itself post the sign-in form instead."""
+    with a sign-in of its own in flask-login's session keys; ``signed_in(user, client)``
+    signs in that client. Tests of signing in itself post the sign-in form instead."""
 
     def sign_in(user, client: FlaskClient | None = None) -> FlaskClient:
         client = client or app.test_client()
         if user is not None:
+            key = factories.make_sign_in(user, clock())
             with client.session_transaction() as session:
-                session["_user_id"], session["_fresh"] = str(user.id), True
+                session["_user_id"], session["_fresh"] = key, True
         return client
 
     return sign_in

@@ -6,6 +6,7 @@ from datetime import time
 from functools import cache
 
 from models import Membership, Organisation, Provider, Service, ServiceProvider, User, WeeklyHours
+from services.accounts import sessions
 from services.accounts.auth import hash_password
 
 PASSWORD = "correct horse battery"
@@ -49,3 +50,10 @@ def make_owner(org, email: str = "owner@clinic.test") -> User:
     user = make_user(email, "Olive Owner")
     Membership.create(user=user, organisation=org, role="owner")
     return user
+
+
+def make_sign_in(user, now, user_agent: str = "") -> str:
+    """A sign-in for ``user`` kept (as with "Keep me signed in", so that tests moving the
+    clock on by days stay signed in); its key, for a session's ``_user_id``."""
+    started = sessions.start(user.id, remember=True, user_agent=user_agent, address=None, now=now)
+    return started.key

@@ -9,7 +9,7 @@ opening the link cannot use it up.
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from services import validation
@@ -145,8 +145,7 @@ def resend_sign_up_code():
 
 @bp.post("/sign-out")
 def sign_out():
-    session.clear()
-    logout_user()  # after clear(): it leaves a note in the session to drop the remember cookie
+    support.end_session()
     return forms.done(url_for("public.home"), "You have signed out.")
 
 
@@ -294,13 +293,23 @@ def change_password():
     form = account_forms.PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data
+            kept = accounts.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                now(),
+                this_sign_in=current_user.sign_in_key,
             )
         except Invalid as exc:
             forms.show_problems(form, exc)
         else:
-            return forms.done(url_for("account.profile"), "Your password has been changed.")
+            # This device goes on under a new key; everywhere else is signed out.
+            if kept is None:  # signed out meanwhile (from another device)
+                support.end_session()
+            else:
+                support.continue_session(current_user._get_current_object(), kept)
+            message = "Your password has been changed, and you are signed out everywhere else."
+            return forms.done(url_for("account.profile"), message)
     return _profile("password_form", password_form=form)
 
 
@@ -317,8 +326,7 @@ def delete_account():
         except Forbidden as exc:
             form.form_errors.append(exc.message)
         else:
-            session.clear()
-            logout_user()
+            support.end_session()
             return forms.done(url_for("public.home"), "Your account has been deleted.")
     upcoming = accounts.upcoming_bookings(current_user, now())
     return forms.form_page("account/delete.html", form, upcoming=upcoming)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import Unauthorized
 
 from models import Booking
 from services import access
+from services.accounts import account as accounts
 from services.accounts import auth
 from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
@@ -73,6 +74,15 @@ def create_token():
 @token_required
 def revoke_token():
     auth.revoke_token(g.api_token, now())
+    return "", 204
+
+
+@bp.delete("/me")
+@token_required
+def delete_me():
+    """Delete the account, as Account → Delete does; the token is the proof (as the
+    password is on the web). Every sign-in and token of the person ends with it."""
+    accounts.delete_account(g.api_user, now(), dispatch=g.dispatch)
     return "", 204
 
 

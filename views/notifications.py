@@ -7,7 +7,7 @@ import contextlib
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from services import validation
+from services import formats, validation
 from services.errors import DeviceTaken, Invalid, NotFound
 from services.notifications import preferences, push
 from views import forms
@@ -79,7 +79,7 @@ def add_device():
         device = push.subscribe(
             current_user.id,
             body.get("subscription"),
-            push.describe(request.user_agent.string),
+            formats.device_label(request.user_agent.string),
             now(),
             allow_hosts=settings.push_allow_hosts,
         )

@@ -16,10 +16,10 @@ from flask import (
     make_response,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
+from flask_login import current_user
 
 from config import ROOT
 
@@ -85,8 +85,11 @@ def user_marker(user_id: str | None) -> str:
 @bp.after_app_request
 def mark_signed_in_user(response: Response) -> Response:
     if response.mimetype == "text/html":
-        # flask-login keeps the signed-in id in the session: no database query needed here.
-        response.headers[USER_HEADER] = user_marker(session.get("_user_id"))
+        # The person, not the sign-in (the session carries a sign-in's key, new at every
+        # sign-in, and perhaps one that has ended). Pages have asked who is signed in
+        # already (base.html), so this loads nobody again.
+        signed_in = current_user.is_authenticated
+        response.headers[USER_HEADER] = user_marker(str(current_user.id) if signed_in else None)
     return response
 
 

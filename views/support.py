@@ -1,5 +1,5 @@
 """Small helpers shared by the views: the clock, reading request input, the settings a
-view hands to a service, and starting a signed-in session."""
+view hands to a service, and starting and ending a signed-in session."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import current_app, request, session, url_for
-from flask_login import login_user
+from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from models import User
+from services.accounts import sessions
 from services.errors import Invalid
 from services.mail import MailConfig
 from services.validation import DEFAULT_REGION, LARGEST_INT
@@ -174,8 +176,55 @@ def picker_context(shown, here: str, then: str, args: dict) -> dict:
 
 
 def start_session(user: User, remember: bool = False) -> None:
-    session.clear()  # a new session on every sign-in: nothing from before carries over
-    login_user(user, remember=remember)
+    """Sign ``user`` in on this browser: a new sign-in, whose key the session cookie
+    (and with ``remember`` the remember cookie) carries. Whatever this browser had before
+    ends: nothing from before carries over."""
+    _end_sign_in()
+    started = sessions.start(
+        user.id,
+        remember=remember,
+        user_agent=request.user_agent.string,
+        address=request.remote_addr,
+        now=now(),
+    )
+    continue_session(user, started)
+
+
+def continue_session(user: User, sign_in: sessions.SignInKey) -> None:
+    """Keep this browser signed in as ``user`` under the key of ``sign_in``: new cookies,
+    a new session."""
+    had_remember_cookie = _remember_cookie_name() in request.cookies
+    session.clear()
+    user.sign_in_key = sign_in.key
+    login_user(user, remember=sign_in.remember, duration=sessions.REMEMBER_FOR)
+    if had_remember_cookie and not sign_in.remember:
+        session["_remember"] = "clear"  # an older sign-in's: flask-login drops it
+
+
+def end_session() -> None:
+    """Sign this browser out for good: its sign-in ends, so its cookies, replayed, sign
+    nobody in; the session and the remember cookie go."""
+    _end_sign_in()
+    session.clear()
+    logout_user()  # after clear(): it leaves a note in the session to drop the remember cookie
+
+
+def forget_dead_session() -> None:
+    """The session or remember cookie carried a sign-in that has ended or expired: drop
+    both, so the browser stops sending them."""
+    for name in ("_user_id", "_fresh", "_id", "_remember_seconds"):
+        session.pop(name, None)
+    if _remember_cookie_name() in request.cookies:
+        session["_remember"] = "clear"
+
+
+def _end_sign_in() -> None:
+    if current_user.is_authenticated:
+        sessions.end(current_user.id, current_user.sign_in_key, now())
+
+
+def _remember_cookie_name() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
 
 
 def mail_config() -> MailConfig:

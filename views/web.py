@@ -12,8 +12,10 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
-from models import Membership, Organisation, Prepared, User
+from models import Membership, Organisation, User
+from services.accounts import sessions
 from services.formats import day_label, local_time, money
+from views.support import forget_dead_session, now
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -58,16 +60,14 @@ def init_app(app: Flask) -> None:
     )
 
 
-# Every signed-in request loads its user: prepared once.
-_user = Prepared(lambda user: User.select().where(User.id == user), user=-70051)
-
-
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit() or len(user_id) > 18:  # beyond a bigint: nobody
-        return None
-    found = _user(user=int(user_id))
-    return found[0] if found else None
+def load_user(key: str) -> User | None:
+    """The user of the sign-in whose key the session or remember cookie carries (one
+    indexed query); nobody for a sign-in that has ended or expired, whose cookies go."""
+    user = sessions.signed_in_user(key, now(), request.remote_addr)
+    if user is None:
+        forget_dead_session()
+    return user
 
 
 def staff_workspace() -> str | None:

@@ -27,7 +27,7 @@ from models import (
     is_sqlite,
 )
 from services import mail as mailer
-from services.accounts import claims, links, signups
+from services.accounts import claims, links, sessions, signups
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
@@ -247,6 +247,8 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
             User.id == row.user_id
         ).execute()
         links.retire(row.user_id, ("reset", "magic"), now)
+        # Whoever knew the old password (or held a cookie or token) is out, everywhere.
+        sessions.end_everything(row.user_id, now, "password_reset")
     log.info("account.password_reset user_id=%s", row.user_id)
     return User.get_by_id(row.user_id)
 
@@ -320,13 +322,21 @@ def confirm_email_change(token: str, now: datetime) -> User:
     return User.get_by_id(row.user_id)
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(
+    user: User, current: str, new: str, now: datetime, *, this_sign_in: str | None = None
+) -> sessions.SignInKey | None:
+    """A new password ends every sign-in and API token of the user but the one making
+    the change (``this_sign_in``, its key), which goes on under the new key returned."""
     check_all(
         lambda: verify_password(user, current, "current_password"),
         lambda: clean_password(new, "new_password", about=(user.email, user.name)),
     )
-    User.update(password_hash=hash_password(new)).where(User.id == user.id).execute()
+    password_hash = hash_password(new)  # slow on purpose: before the transaction
+    with db.atomic():
+        User.update(password_hash=password_hash).where(User.id == user.id).execute()
+        kept = sessions.end_everything(user.id, now, "password_changed", keep=this_sign_in)
     log.info("account.password_changed user_id=%s", user.id)
+    return kept
 
 
 # Leaving ----------------------------------------------------------------------------
@@ -376,6 +386,7 @@ def anonymise(user_id: int) -> None:
         password_hash=None,
     ).where(User.id == user_id).execute()
     links.forget(user_id)
+    sessions.forget(user_id)  # every device is signed out
     notify.forget(user_id)
     claims.release(user_id)  # businesses' records it claimed are theirs alone again
     for model in (ApiToken, IdempotencyKey):

@@ -78,6 +78,28 @@ def revoke_token(token: str, now: datetime) -> bool:
     return bool(revoked)
 
 
+def app_tokens(user_id: int, now: datetime) -> list[ApiToken]:
+    """The user's tokens that still work, newest first (Account → Security)."""
+    return list(
+        ApiToken.select(ApiToken.id, ApiToken.created_at, ApiToken.expires_at)
+        .where(_live_tokens(user_id, now))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+
+
+def revoke_tokens(user_id: int, now: datetime, token_id: int | None = None) -> int:
+    """Revoke every token of the user that still works, or only ``token_id`` among them
+    (a token of someone else's is not among them: nothing happens). How many were."""
+    where = _live_tokens(user_id, now)
+    if token_id is not None:
+        where &= ApiToken.id == token_id
+    return ApiToken.update(revoked_at=now).where(where).execute()
+
+
+def _live_tokens(user_id: int, now: datetime):
+    return (ApiToken.user == user_id) & (ApiToken.expires_at > now) & ApiToken.revoked_at.is_null()
+
+
 def purge_tokens(now: datetime) -> int:
     """Forget tokens that expired or were revoked more than a week ago."""
     cutoff = now - timedelta(days=7)

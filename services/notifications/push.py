@@ -246,26 +246,3 @@ def forget(device_id: int) -> None:
     """The push service says the device is gone."""
     PushSubscription.delete().where(PushSubscription.id == device_id).execute()
     log.info("push.device_gone subscription_id=%s", device_id)
-
-
-_BROWSERS = (
-    ("Edg/", "Edge"),
-    ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-)
-_SYSTEMS = (
-    ("Android", "Android"),
-    ("iPhone", "iPhone"),
-    ("iPad", "iPad"),
-    ("Windows", "Windows"),
-    ("Mac OS X", "Mac"),
-    ("Linux", "Linux"),
-)
-
-
-def describe(user_agent: str) -> str:
-    """'Chrome on Android': enough for a person to tell their devices apart."""
-    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "A browser")
-    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
-    return f"{browser} on {system}" if system else browser

@@ -152,11 +152,15 @@ def set_weekday_hours(page, who: str) -> None:
 def sign_out(page, base: str) -> None:
     page.goto(f"{base}/account/profile")
     # Nothing from before may still be in flight: a late response could carry the
-    # signed-in session cookie back after the sign-out's (issue 12, finding 4, will
-    # make a signed-out session unusable whatever a late response sets).
+    # session cookie from before the sign-out back, and with it lose the message.
     page.wait_for_load_state("networkidle")
+    before = page.context.cookies()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
+    # Such a cookie signs nobody in any more: its sign-in has ended (issue 12, finding 4).
+    page.context.add_cookies(before)
+    page.goto(f"{base}/account/profile")
+    expect(page).to_have_url(re.compile(r"/account/sign-in\?next="))
 
 
 def join_from_the_invitation(page, base: str, slug: str, invitee_email: str) -> None:

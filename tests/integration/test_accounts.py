@@ -18,6 +18,7 @@ import pytest
 from flask import render_template_string
 
 from models import User
+from services.accounts import sessions
 from tests import factories
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -55,8 +56,11 @@ def body(response) -> str:
 
 
 def signed_in_user_id(client) -> str | None:
+    """The id of the user the client's session signs in (as a string), or None."""
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        key = session.get("_user_id")
+    user = sessions.signed_in_user(key, client.application.config["CLOCK"]())
+    return str(user.id) if user else None
 
 
 def use_outbox(app, tmp_path) -> Path:
@@ -316,7 +320,7 @@ def test_signing_in_starts_a_new_session(client, casey):
     post_sign_in(client, "casey@example.com")
     with client.session_transaction() as session:
         assert "left_over" not in session
-        assert session["_user_id"] == str(casey.id)
+    assert signed_in_user_id(client) == str(casey.id)
 
 
 def test_remember_me_sets_a_lasting_cookie(client, casey):

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from models import Organisation, User
+from tests import factories
 from tests.conftest import api_client_for
 from tests.integration.webpages import csrf_token
 
@@ -131,8 +132,9 @@ SPOOFED = "http://evil.example"  # the Host header a client may send
 def spoofing(app, user):
     """A test client signed in as ``user`` that sends Host: evil.example."""
     client = app.test_client()
+    key = factories.make_sign_in(user, app.config["CLOCK"]())
     with client.session_transaction(base_url=SPOOFED) as session:
-        session["_user_id"], session["_fresh"] = str(user.id), True
+        session["_user_id"], session["_fresh"] = key, True
     return client
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from models import PushSubscription, User
+from models import ApiToken, PushSubscription, SignIn, User
+from services.accounts import sessions
+from services.accounts.auth import issue_token
 from tests.conftest import api_client_for
 from tests.integration.workspace import expect
 
@@ -27,6 +29,7 @@ PAGES = {
     "/account/profile": (302, 200, 200, 200, 200),
     "/account/notifications": (302, 200, 200, 200, 200),
     "/account/delete": (302, 200, 200, 200, 200),
+    "/account/security": (302, 200, 200, 200, 200),
     "/account/my-data.json": (302, 200, 200, 200, 200),  # each their own
     "/account/my-bookings.ics": (302, 200, 200, 200, 200),
 }
@@ -50,6 +53,11 @@ ACTIONS = {
     ("/account/profile/email", "email=x@example.com"): (302, 422, 422, 422, 422),
     ("/account/profile/password", "current=x"): (302, 422, 422, 422, 422),
     ("/account/delete", "password=x"): (302, 422, 422, 422, 422),
+    # Signing out a sign-in or an app that is not yours ends nothing, quietly (below).
+    ("/account/security/devices/{sam's sign-in}/sign-out", ""): (302, 303, 303, 303, 303),
+    ("/account/security/apps/{sam's app}/sign-out", ""): (302, 303, 303, 303, 303),
+    ("/account/security/devices/sign-out", ""): (302, 303, 303, 303, 303),
+    ("/account/security/apps/sign-out", ""): (302, 303, 303, 303, 303),
     ("/account/sign-out", ""): (303, 303, 303, 303, 303),
 }
 
@@ -70,17 +78,26 @@ API = {
     ),
     ("POST", "/api/v1/bookings/{ana's booking}/cancel", "{}"): (401, 200, 404, 404, 404),
     ("DELETE", "/api/v1/tokens/current", None): (401, 204, 204, 204, 204),
+    ("DELETE", "/api/v1/me", None): (401, 204, 204, 403, 403),  # staff close theirs elsewhere
 }
 
 
 @pytest.fixture
-def people(world):
-    """The workspace world, with Sam (Tom's customer) as a person, with a push device."""
+def people(world, clock):
+    """The workspace world, with Sam (Tom's customer) as a person, with a push device, a
+    browser signed in and an app signed in through the API."""
     sam = User.get_by_id(world["tom's customer"])
     device = PushSubscription.create(
         user=sam, endpoint="https://fcm.googleapis.com/fcm/send/sam", p256dh="BKey", auth="a"
     )
-    return world | {"sam": sam, "sam's device": device.id}
+    sessions.start(sam.id, remember=False, user_agent="", address=None, now=clock())
+    issue_token(sam, clock())
+    return world | {
+        "sam": sam,
+        "sam's device": device.id,
+        "sam's sign-in": SignIn.get(SignIn.user == sam.id).id,
+        "sam's app": ApiToken.get(ApiToken.user == sam.id).id,
+    }
 
 
 @pytest.mark.parametrize("route", PAGES)
@@ -104,6 +121,17 @@ def test_only_its_owner_removes_a_device(signed_in, people):
         signed_in, people, "/account/devices/{sam's device}/delete", (303,), "POST", {}, ("sam",)
     )
     assert PushSubscription.get_or_none(id=people["sam's device"]) is None
+
+
+def test_only_its_owner_signs_out_a_sign_in_or_an_app(signed_in, people):
+    for route in (
+        "/account/security/devices/{sam's sign-in}/sign-out",
+        "/account/security/apps/{sam's app}/sign-out",
+    ):
+        for who in ("customer", "provider", "owner"):
+            expect(signed_in, people, route, (303,), "POST", {}, (who,))
+    assert SignIn.get_by_id(people["sam's sign-in"]).ended_at is None
+    assert ApiToken.get_by_id(people["sam's app"]).revoked_at is None
 
 
 @pytest.mark.parametrize(("method", "route", "body"), API)

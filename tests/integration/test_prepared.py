@@ -25,9 +25,11 @@ from models import (
     db,
     is_sqlite,
 )
+from services.accounts import sessions
 from services.accounts.auth import _digest, issue_token
 from services.booking import appointments as booking
 from services.notifications.outbox import Dispatch
+from tests import factories
 
 _live_after = Prepared(
     lambda provider, after: (
@@ -162,7 +164,7 @@ def _at(hour: int, day: date = MONDAY) -> datetime:
 @pytest.fixture
 def world(app, clinic, clock):
     """The clinic with something for each query to find: a booking, time off, a date
-    override, choices, a device and an API token."""
+    override, choices, a device, an API token and a sign-in."""
     ana, tom = clinic["ana"], clinic["tom"]
     booking.book(
         customer_id=clinic["customer"].id,
@@ -181,7 +183,8 @@ def world(app, clinic, clock):
         user=clinic["customer"], endpoint="https://push.test/a", p256dh="k", auth="a"
     )
     token, _ = issue_token(clinic["customer"], clock())
-    return dict(clinic, token=token, now=clock())
+    sign_in = factories.make_sign_in(clinic["customer"], clock())
+    return dict(clinic, token=token, sign_in=sign_in, now=clock())
 
 
 CASES = {
@@ -234,7 +237,10 @@ CASES = {
         "digest": _digest(w["token"]),
         "now": w["now"],
     },
-    "views.web._user": lambda w: {"user": w["customer"].id},
+    "services.accounts.sessions._signed_in": lambda w: {
+        "digest": sessions._digest(w["sign_in"]),
+        "now": w["now"],
+    },
 }
 POSTGRESQL_ONLY = {  # FOR NO KEY UPDATE
     "services.booking.appointments._lock_providers",

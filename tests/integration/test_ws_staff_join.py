@@ -197,11 +197,16 @@ def test_signed_in_as_somebody_else_offers_to_switch(signed_in, invited):
     assert post(client, CASEY, page=CASEY).status_code == 403
     assert _providers(invited["customer"].id) == []
 
+    before = client.get_cookie("session").value
     switched = post(client, CASEY, {"action": "switch"}, page=CASEY)
 
     assert (switched.status_code, switched.headers["Location"]) == (303, CASEY)
     assert signed_in_user_id(client) is None
     assert "Sign in to accept" in body(client.get(CASEY))
+    # Ana's sign-in ended for good: her cookie from before, replayed, signs nobody in.
+    replayed = client.application.test_client()
+    replayed.set_cookie("session", before)
+    assert "Sign in to accept" in body(replayed.get(CASEY))
 
 
 def test_a_provider_at_another_business_is_told_why_not(signed_in, invited, clinic):

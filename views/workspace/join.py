@@ -4,8 +4,8 @@ views/workspace/staff.py."""
 
 from __future__ import annotations
 
-from flask import make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from htmx_flask import make_response as htmx_response
 from wtforms import PasswordField, StringField, TelField
@@ -39,8 +39,7 @@ def join(slug: str, token: str):
     except invitations.InvitationInvalid:
         return _gone()
     if request.method == "POST" and request.form.get("action") == "switch":
-        session.clear()  # signed in as somebody else: sign out, and look again
-        logout_user()
+        support.end_session()  # signed in as somebody else: sign out, and look again
         return _private(redirect(request.path, 303))
     user = current_user if current_user.is_authenticated else None
     state = invitations.join_state(invitation, user)
