@@ -36,6 +36,7 @@ def open_db() -> None:
 def purge_expired_credentials() -> None:
     """Forget API tokens long expired, Idempotency-Keys older than a day, and emailed
     sign-in links that can no longer be used."""
+    from services import ratelimits
     from services.accounts import auth
     from services.accounts import links as account_links
     from services.booking import idempotency
@@ -45,7 +46,30 @@ def purge_expired_credentials() -> None:
         tokens = auth.purge_tokens(moment)
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
-    log.info("purged tokens=%s idempotency_keys=%s account_links=%s", tokens, keys, links)
+        counters = ratelimits.purge(moment.timestamp())
+    log.info(
+        "purged tokens=%s idempotency_keys=%s account_links=%s rate_limit_counters=%s",
+        tokens,
+        keys,
+        links,
+        counters,
+    )
+
+
+@huey.task(retries=3, retry_delay=60)
+def send_account_link(purpose: str, email: str, link: str, nonce: str) -> None:
+    """A password reset or sign-in link someone asked for on the web: emailed if the
+    address has an account (services/accounts/account.py send_link). A retry sends the
+    same link; one already used is not sent again."""
+    from services.accounts import account
+    from services.mail import MailConfig
+
+    open_db()  # also when called outside the consumer
+    job = account.LinkMail(purpose, email, link, nonce)
+    with db.connection_context():
+        account.send_link(
+            job, datetime.now(UTC), secret=settings.secret_key, mail=MailConfig(settings)
+        )
 
 
 @cache

@@ -35,6 +35,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.ratelimits import RateLimit
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
 
 ALL_MODELS = [
@@ -57,6 +58,7 @@ ALL_MODELS = [
     PushSubscription,
     Notification,
     NotificationPrefs,
+    RateLimit,
 ]
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "Prepared",
     "Provider",
     "PushSubscription",
+    "RateLimit",
     "Service",
     "ServiceProvider",
     "TimeOff",
