@@ -3,11 +3,17 @@ links are built."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import astuple
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, url_for
 
+from services.accounts import account as accounts
 from services.accounts.account import LinkBuilder
+from views.support import mail_config, now
+
+log = logging.getLogger("kairos.accounts")
 
 
 def safe_next(value: str | None) -> str | None:
@@ -38,3 +44,26 @@ def link_builder(endpoint: str, next_value: str | None = None) -> LinkBuilder:
 
 def link_invalid():
     return render_template("account/link_invalid.html"), 410
+
+
+LINK_ENDPOINTS = {"reset": "account.reset_password", "magic": "account.magic_sign_in"}
+
+
+def queue_link(purpose: str, email: str, next_value: str | None) -> None:
+    """Hand a password reset or sign-in link to the worker, which emails it if the
+    address has an account. Nothing is looked up or sent here, so the answer takes as
+    long either way. Tests replace the queue with the ACCOUNT_MAIL setting; if the queue
+    cannot be reached, the link is sent from here."""
+    job = accounts.ask_for_link(purpose, email, link_builder(LINK_ENDPOINTS[purpose], next_value))
+    try:
+        enqueue = current_app.config.get("ACCOUNT_MAIL")
+        if enqueue is not None:
+            enqueue(job)
+        else:
+            from tasks import send_account_link
+
+            send_account_link(*astuple(job))
+    except Exception:
+        log.exception("account.link_enqueue_failed purpose=%s", purpose)
+        secret = current_app.config["SETTINGS"].secret_key
+        accounts.send_link(job, now(), secret=secret, mail=mail_config())
