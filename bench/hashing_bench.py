@@ -74,7 +74,10 @@ def hammer(base: str, polite: bool, stop, results) -> None:
                 response.read()
                 mine[response.status] += 1
                 if polite and response.status in (429, 503):
+                    # A wait as long as gunicorn's keep-alive: start afresh after it.
+                    conn.close()
                     time.sleep(float(response.headers.get("Retry-After", "1")))
+                    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)

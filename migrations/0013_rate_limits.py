@@ -9,7 +9,8 @@ def up(migrator, db):
     unlogged = "UNLOGGED " if isinstance(db, PostgresqlDatabase) else ""
     db.execute_sql(
         f"CREATE {unlogged}TABLE rate_limit "
-        "(bucket VARCHAR(80) NOT NULL PRIMARY KEY, tat DOUBLE PRECISION NOT NULL)"
+        "(bucket VARCHAR(80) NOT NULL PRIMARY KEY, tat DOUBLE PRECISION NOT NULL,"
+        " period DOUBLE PRECISION NOT NULL)"
     )
 
 

@@ -13,3 +13,4 @@ class RateLimit(BaseModel):
 
     bucket = CharField(primary_key=True, max_length=80)  # "<limit>:<hash of the key>"
     tat = DoubleField()
+    period = DoubleField()  # the limit's period, in seconds: how far ahead tat may go

@@ -145,24 +145,27 @@ class Limiter:
         return period / count, period
 
     def take(self, wanted: Iterable[tuple[str, str]], now: datetime) -> list[Taken]:
-        """Count one try against each (limit name, key): all of them, or, if any limit is
-        used up, none (RateLimited, saying when to try again)."""
+        """Count one try against each (limit name, key), all different: all of them, or,
+        if any limit is used up, none (RateLimited, saying when to try again)."""
         if self.store is None:
             return []
-        taken: list[Taken] = []
-        moment = now.timestamp()
+        items = []
         for name, key in wanted:
             interval, period = self._rate(name)
-            where = bucket(name, key)
-            wait = self.store.take(where, moment, interval, period)
-            if wait is not None:
-                self.give_back(taken)
-                seconds = max(1, math.ceil(wait))
-                log.info("ratelimit.refused limit=%s retry_after=%s", name, seconds)
-                message = f"{LIMITS[name].refusal} Try again {wait_phrase(seconds)}."
-                raise RateLimited(message, seconds)
-            taken.append(Taken(where, interval))
-        return taken
+            items.append((name, bucket(name, key), interval, period))
+        if not items:
+            return []
+        waits = self.store.take([(b, i, p) for _, b, i, p in items], now.timestamp())
+        refused = [
+            (wait, name) for (name, *_), wait in zip(items, waits, strict=True) if wait is not None
+        ]
+        if refused:  # and the store counted none of them
+            wait, name = max(refused)
+            seconds = max(1, math.ceil(wait))
+            log.info("ratelimit.refused limit=%s retry_after=%s", name, seconds)
+            message = f"{LIMITS[name].refusal} Try again {wait_phrase(seconds)}."
+            raise RateLimited(message, seconds)
+        return [Taken(b, i) for _, b, i, _ in items]
 
     def give_back(self, taken: Iterable[Taken]) -> None:
         """Undo tries that turned out not to count (a right password, a form to correct)."""

@@ -23,7 +23,7 @@ from app import create_app
 from config import Settings
 from models import Organisation, RateLimit
 from services.accounts import auth
-from services.ratelimits import LIMITS, Limiter
+from services.ratelimits import LIMITS, Limiter, RateLimited
 from services.ratelimits.stores import DatabaseStore, RedisStore
 from tests.integration.test_accounts import (
     PARTIAL,
@@ -366,6 +366,21 @@ def test_desk_bookings_per_staff_member(signed_in, world, clinic, limits):
 # Where the counts live ---------------------------------------------------------------------
 
 
+def test_a_refused_try_counts_against_none_of_its_limits(limits, clock):
+    limiter = limits()
+    for _ in range(count("sign_in_per_email")):
+        limiter.take([("sign_in_per_email", "x@example.com")], clock())
+
+    both = [("sign_in_per_ip", "192.0.2.9"), ("sign_in_per_email", "x@example.com")]
+    with pytest.raises(RateLimited):
+        limiter.take(both, clock())
+
+    for _ in range(count("sign_in_per_ip")):  # the address's whole burst is still there
+        limiter.take([("sign_in_per_ip", "192.0.2.9")], clock())
+    with pytest.raises(RateLimited):
+        limiter.take([("sign_in_per_ip", "192.0.2.9")], clock())
+
+
 def test_two_app_instances_share_the_count(app, database_url, client, clinic, limits, store):
     other = create_app(
         Settings(database_url=database_url, secret_key="test-secret", env="testing"),
@@ -423,7 +438,8 @@ def test_run_down_database_counters_are_purged(app, clock):
     from services import ratelimits
 
     limiter = Limiter(DatabaseStore())
-    limiter.take([("mail_per_address", "a@example.com")] * 2, clock())  # 12 minutes each
+    for _ in range(2):  # 12 minutes each
+        limiter.take([("mail_per_address", "a@example.com")], clock())
     limiter.take([("sign_in_per_email", "b@example.com")], clock())  # 90 seconds
     clock.advance(minutes=13)
     assert ratelimits.purge(clock().timestamp()) == 1
