@@ -36,7 +36,7 @@ def used_up(name: str, key: str) -> None:
     """Limit ``name`` for ``key`` used up, as ``count`` tries just now leave it."""
     limit = LIMITS[name]
     ahead = limit.period.total_seconds()
-    RateLimit.insert(bucket=bucket(name, key), tat=time.time() + ahead).execute()
+    RateLimit.insert(bucket=bucket(name, key), tat=time.time() + ahead, period=ahead).execute()
 
 
 def fits(page) -> None:
