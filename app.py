@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         claims,
         errors,
         health,
+        limits,
         notifications,
         privacy,
         public,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     app.jinja_env.globals["absolute_url"] = support.absolute_url
     web.init_app(app)
     security.init_app(app)  # headers on every response
+    limits.init_app(app)  # rate limits: their counters, the 429 answer
     blueprints = (
         health.bp,
         api.bp,

@@ -42,6 +42,12 @@ def _keys(text: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in text.split(",") if k.strip())
 
 
+def _scale(text: str) -> float:
+    """RATE_LIMIT_SCALE: a multiplier for every rate limit; "off" (or 0) switches them off."""
+    text = text.strip().lower()
+    return 0.0 if text in ("off", "no", "false") else max(0.0, float(text or "1"))
+
+
 def _hosts(text: str) -> tuple[str, ...]:
     """ "a.test, B.test" -> ("a.test", "b.test")."""
     return tuple(h.strip().lower() for h in text.split(",") if h.strip())
@@ -83,6 +89,14 @@ class Settings:
     outbox_lease_seconds: int = 300
     outbox_stale_seconds: int = 120
     outbox_retry_seconds: int = 30
+    # Rate limits (services/ratelimits): counters in Redis when redis_url is set, else in
+    # the database; every limit's count is multiplied by rate_limit_scale (0: no limits).
+    redis_url: str = ""
+    rate_limit_scale: float = 1.0
+    rate_limit_prefix: str = "kairos:ratelimit:"  # Redis keys, for several sites on one Redis
+    # How many proxies in front of the app set X-Forwarded-For: the client's address,
+    # which per-address limits count by, is taken that many hops back (0: the peer's).
+    trusted_proxies: int = 0
 
     @property
     def is_development(self) -> bool:
@@ -119,6 +133,10 @@ class Settings:
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS", "300")),
             outbox_stale_seconds=int(env.get("OUTBOX_STALE_SECONDS", "120")),
             outbox_retry_seconds=int(env.get("OUTBOX_RETRY_SECONDS", "30")),
+            redis_url=env.get("REDIS_URL", ""),
+            rate_limit_scale=_scale(env.get("RATE_LIMIT_SCALE", "1")),
+            rate_limit_prefix=env.get("RATE_LIMIT_PREFIX", cls.rate_limit_prefix),
+            trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
         )
         if not settings.secret_key:
             if not settings.is_development:

@@ -39,6 +39,7 @@ def purge_expired_credentials() -> None:
     """Forget API tokens and sign-ins long expired or ended, Idempotency-Keys older than
     a day, emailed sign-in links that can no longer be used and sign-ups whose code
     expired."""
+    from services import ratelimits
     from services.accounts import auth, sessions, signups
     from services.accounts import links as account_links
     from services.booking import idempotency
@@ -50,13 +51,16 @@ def purge_expired_credentials() -> None:
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
         sign_ups = signups.purge(moment)
+        counters = ratelimits.purge(moment.timestamp())
     log.info(
-        "purged tokens=%s sign_ins=%s idempotency_keys=%s account_links=%s sign_ups=%s",
+        "purged tokens=%s sign_ins=%s idempotency_keys=%s account_links=%s sign_ups=%s "
+        "rate_limit_counters=%s",
         tokens,
         sign_ins,
         keys,
         links,
         sign_ups,
+        counters,
     )
 
 
@@ -70,6 +74,22 @@ def forget_past_customers() -> None:
     with db.connection_context():
         done = retention.apply_all(datetime.now(UTC))
     log.info("retention %s", done)
+
+
+@huey.task(retries=3, retry_delay=60)
+def send_account_link(purpose: str, email: str, link: str, nonce: str) -> None:
+    """A password reset or sign-in link someone asked for on the web: emailed if the
+    address has an account (services/accounts/account.py send_link). A retry sends the
+    same link; one already used is not sent again."""
+    from services.accounts import account
+    from services.mail import MailConfig
+
+    open_db()  # also when called outside the consumer
+    job = account.LinkMail(purpose, email, link, nonce)
+    with db.connection_context():
+        account.send_link(
+            job, datetime.now(UTC), secret=settings.secret_key, mail=MailConfig(settings)
+        )
 
 
 @cache

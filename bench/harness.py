@@ -83,18 +83,26 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str) -> Iterator[str]:
-    """The app under gunicorn with production settings; yields its base URL."""
+def gunicorn(database_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app under gunicorn with production settings (and ``env``); yields its base URL."""
     port = _free_port()
     queue = Path(tempfile.mkdtemp(prefix="kairos-bench-queue-")) / "huey.db"
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "KAIROS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "KAIROS_ENV": "production",
-        # Its own queue: the notifications it enqueues must not reach a development worker.
-        "HUEY_URL": os.environ.get("BENCH_HUEY_URL", f"sqlite:///{queue}"),
-    }
+    env = (
+        os.environ
+        | {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "KAIROS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "KAIROS_ENV": "production",
+            # Its own queue: the notifications it enqueues must not reach a development worker.
+            "HUEY_URL": os.environ.get("BENCH_HUEY_URL", f"sqlite:///{queue}"),
+            # A few clients make thousands of bookings and sign-ins from one address: the
+            # limits stay on (their cost is measured) but scaled far out of the way.
+            "RATE_LIMIT_SCALE": os.environ.get("BENCH_RATE_LIMIT_SCALE", "1000"),
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ""),
+        }
+        | (env or {})
+    )
     # As in the Procfile, access log included (it goes to the log file below).
     cmd = [
         sys.executable,

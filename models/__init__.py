@@ -37,6 +37,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.ratelimits import RateLimit
 from models.sessions import SignIn
 from models.signups import PendingSignUp
 from models.tokens import AccountToken, ApiToken, IdempotencyKey
@@ -64,6 +65,7 @@ ALL_MODELS = [
     NotificationPrefs,
     PendingSignUp,
     AuditEntry,
+    RateLimit,
 ]
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "Prepared",
     "Provider",
     "PushSubscription",
+    "RateLimit",
     "Service",
     "ServiceProvider",
     "SignIn",

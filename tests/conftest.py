@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from flask import current_app
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -90,10 +91,28 @@ def dispatched() -> list[int]:
     return []
 
 
+def send_link_at_once(job) -> None:
+    """The ACCOUNT_MAIL queue of tests: the worker's half of an emailed link, done within
+    the request, so a test finds the mail in its outbox (or SMTP server) right away.
+    (tests/integration/test_ratelimits_mail.py checks the real queue and worker.)"""
+    from services.accounts.account import send_link
+    from views.support import mail_config, now
+
+    send_link(job, now(), secret=current_app.config["SECRET_KEY"], mail=mail_config())
+
+
 @pytest.fixture
 def app(database_url, clock, dispatched):
+    """The app on the test's database, with every table empty: rate-limit counters too
+    (they are in the database unless a test gives the app a Redis limiter)."""
     settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
-    app = create_app(settings, TESTING=True, CLOCK=clock, DISPATCH=dispatched.extend)
+    app = create_app(
+        settings,
+        TESTING=True,
+        CLOCK=clock,
+        DISPATCH=dispatched.extend,
+        ACCOUNT_MAIL=send_link_at_once,
+    )
     with db.connection_context():
         _empty_tables()
     db.connect(reuse_if_open=True)  # the test's own connection, for factories and checks

@@ -34,7 +34,8 @@ def gunicorn(
     """The app served as in production on a free port; yields its base URL.
 
     Its task queue is a file of its own unless ``env`` names one (HUEY_URL), so what
-    it enqueues never reaches a development worker."""
+    it enqueues never reaches a development worker; its rate-limit counters are in the
+    database unless ``env`` names a REDIS_URL."""
     port = free_port()
     queue = Path(tempfile.mkdtemp(prefix="kairos-queue-")) / "huey.db"
     env = (
@@ -46,6 +47,8 @@ def gunicorn(
             "KAIROS_ENV": "testing",
             "BASE_URL": f"http://127.0.0.1:{port}",
             "HUEY_URL": f"sqlite:///{queue}",
+            # Rate-limit counters in the test's database, emptied before every test.
+            "REDIS_URL": "",
         }
         | (env or {})
     )

@@ -161,10 +161,7 @@ def check_email():
 def forgot_password():
     form = account_forms.EmailOnlyForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        link = account_support.link_builder("account.reset_password", form.next.data)
-        accounts.request_password_reset(
-            form.email.data, now(), link=link, mail=support.mail_config()
-        )
+        account_support.queue_link("reset", form.email.data, form.next.data)
         return forms.done(url_for("account.check_email"))
     return forms.form_page("account/forgot.html", form)
 
@@ -191,8 +188,7 @@ def reset_password(token: str):
 def magic_link():
     form = account_forms.EmailOnlyForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        link = account_support.link_builder("account.magic_sign_in", form.next.data)
-        accounts.request_magic_link(form.email.data, now(), link=link, mail=support.mail_config())
+        account_support.queue_link("magic", form.email.data, form.next.data)
         return forms.done(url_for("account.check_email"))
     return forms.form_page("account/magic.html", form)
 

@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TelField
 from wtforms.validators import InputRequired
 
+from views.limits import limited_form
+
 EMAIL = {
     "autocomplete": "email",
     "inputmode": "email",
@@ -22,6 +24,7 @@ def _required(message: str) -> list:
     return [InputRequired(message)]
 
 
+@limited_form("sign_in")
 class SignInForm(FlaskForm):
     email = EmailField("Email", _required("Enter your email address."), render_kw=EMAIL)
     password = PasswordField(
@@ -45,6 +48,7 @@ class SignUpCodeForm(FlaskForm):
     )
 
 
+@limited_form("sign_up")
 class SignUpForm(FlaskForm):
     name = StringField(
         "Your name", render_kw={"autocomplete": "name", "autocapitalize": "words", "required": True}
@@ -61,6 +65,7 @@ class SignUpForm(FlaskForm):
     next = HiddenField()
 
 
+@limited_form("emailed_link")
 class EmailOnlyForm(FlaskForm):
     """Asking for a password reset link or a sign-in link."""
 
@@ -90,6 +95,7 @@ class DetailsForm(FlaskForm):
     )
 
 
+@limited_form("email_change")
 class EmailChangeForm(FlaskForm):
     new_email = EmailField("New email address", render_kw=EMAIL | {"required": True})
     email_password = PasswordField(

@@ -3,12 +3,18 @@ links are built."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import astuple
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, session, url_for
 
+from services.accounts import account as accounts
 from services.accounts.account import LinkBuilder
 from views import forms
+from views.support import mail_config, now
+
+log = logging.getLogger("kairos.accounts")
 
 
 def safe_next(value: str | None) -> str | None:
@@ -45,3 +51,26 @@ def await_code(pending_id: int, kind: str, next_url: str = ""):
     """Ask for the code just emailed for a sign-up (of a customer or a business)."""
     session["sign_up"] = {"id": pending_id, "kind": kind, "next": next_url}
     return forms.done(url_for("account.sign_up_code"))
+
+
+LINK_ENDPOINTS = {"reset": "account.reset_password", "magic": "account.magic_sign_in"}
+
+
+def queue_link(purpose: str, email: str, next_value: str | None) -> None:
+    """Hand a password reset or sign-in link to the worker, which emails it if the
+    address has an account. Nothing is looked up or sent here, so the answer takes as
+    long either way. Tests replace the queue with the ACCOUNT_MAIL setting; if the queue
+    cannot be reached, the link is sent from here."""
+    job = accounts.ask_for_link(purpose, email, link_builder(LINK_ENDPOINTS[purpose], next_value))
+    try:
+        enqueue = current_app.config.get("ACCOUNT_MAIL")
+        if enqueue is not None:
+            enqueue(job)
+        else:
+            from tasks import send_account_link
+
+            send_account_link(*astuple(job))
+    except Exception:
+        log.exception("account.link_enqueue_failed purpose=%s", purpose)
+        secret = current_app.config["SETTINGS"].secret_key
+        accounts.send_link(job, now(), secret=secret, mail=mail_config())

@@ -20,6 +20,7 @@ from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
 from services.errors import Invalid
 from views.api_json import booking_json, organisation_json, service_json, slot_json
+from views.limits import limited
 from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,6 +61,7 @@ def index():
 
 
 @bp.post("/tokens")
+@limited("sign_in")
 def create_token():
     body = json_body()
     missing = {f: "Required." for f in ("email", "password") if not isinstance(body.get(f), str)}
@@ -126,6 +128,7 @@ def slots(slug: str):
 
 @bp.post("/bookings")
 @token_required
+@limited("booking")
 def create_booking():
     body = json_body()
     service_id = parse_int(body.get("service"), "service", "Give the id of a service.")

@@ -16,6 +16,7 @@ from services.booking import catalogue, journey
 from services.booking.slots import providers_for
 from services.errors import Invalid, LimitReached, SlotTaken, StartPassed
 from services.notifications import preferences
+from views.limits import limited
 from views.support import now, parse_date, parse_instant, picker_context
 from views.web import login_manager, page
 
@@ -80,6 +81,7 @@ def review(slug: str, service_id: int):
 
 
 @bp.post("/<slug>/book/<id:service_id>/confirm")
+@limited("booking")
 def confirm(slug: str, service_id: int):
     if not current_user.is_authenticated:
         return _sign_in_first(slug, service_id)

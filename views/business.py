@@ -14,6 +14,7 @@ from services.accounts import business as organisations
 from services.errors import Invalid
 from views import account_support, forms, support
 from views.account_forms import EMAIL, NEW_PASSWORD, PASSWORD_HINT
+from views.limits import limited_form
 from views.support import now
 
 bp = Blueprint("business", __name__, url_prefix="/business")
@@ -25,6 +26,7 @@ def _zone_label(zone: str) -> str:
     return zone.replace("_", " ")
 
 
+@limited_form("sign_up")
 class BusinessSignUpForm(FlaskForm):
     """Only collects what was typed: services/accounts/business.py decides what is acceptable
     (so the selects accept any value, and the service names an unknown one)."""

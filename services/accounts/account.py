@@ -7,9 +7,14 @@ base URL), and ``mail``, where mail goes (services.mail).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from peewee import IntegrityError
@@ -197,38 +202,64 @@ def _active_user(email: str | None) -> User | None:
     return user
 
 
-def _email_link(
-    email: str,
-    purpose: str,
-    subject: str,
-    now: datetime,
-    link: LinkBuilder,
-    mail: mailer.MailConfig | None,
+@dataclass(frozen=True)
+class LinkMail:
+    """A password reset or sign-in link someone asked for, as the worker gets it: plain
+    values only. ``link`` is the link's URL with TOKEN_SLOT where the token goes. The
+    token is made from ``nonce`` and the secret key, so that sending twice (a retry, a
+    task run twice) sends the same link, and the queue never holds a usable token."""
+
+    purpose: str  # "reset" or "magic"
+    email: str
+    link: str
+    nonce: str
+
+
+TOKEN_SLOT = "TOKEN-SLOT"  # where the token goes in LinkMail.link
+LINK_SUBJECTS = {"reset": "Reset your Kairos password", "magic": "Your Kairos sign-in link"}
+
+
+def ask_for_link(purpose: str, email: str, link: LinkBuilder) -> LinkMail:
+    """What to hand the worker when someone asks for a link by email. Nothing is looked
+    up: the request takes as long whether or not the address has an account (the
+    worker finds out, and sends nothing if it has none). Callers say the same either way."""
+    if purpose not in LINK_SUBJECTS:
+        raise ValueError(purpose)
+    return LinkMail(purpose, email or "", link(TOKEN_SLOT), secrets.token_urlsafe(32))
+
+
+def link_token(secret: str, nonce: str) -> str:
+    digest = hmac.new(secret.encode(), f"account-link:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def send_link(
+    job: LinkMail, now: datetime, *, secret: str, mail: mailer.MailConfig | None = None
 ) -> None:
-    user = _active_user(email)
+    """Email the link asked for, if there is such an account (the worker's half of
+    ask_for_link). Run twice, it sends the same link again, unless that was used."""
+    user = _active_user(job.email)
     if user is None:
-        log.info("account.link_requested purpose=%s user_id=none", purpose)
+        log.info("account.link_requested purpose=%s user_id=none", job.purpose)
         return
-    token = links.issue(user, purpose, now)
-    template = {"reset": "reset", "magic": "magic_link"}[purpose]
+    token = link_token(secret, job.nonce)
+    try:
+        with db.atomic():
+            links.issue(user, job.purpose, now, token=token)
+    except IntegrityError:  # issued by an earlier run of this same job
+        if not links.is_valid(token, job.purpose, now):
+            return  # used already, or expired: nothing to send
     mailer.send(
         user.email,
-        subject,
-        template,
+        LINK_SUBJECTS[job.purpose],
+        {"reset": "reset", "magic": "magic_link"}[job.purpose],
         config=mail,
         now=now,
         name=user.name,
-        link=link(token),
+        link=job.link.replace(TOKEN_SLOT, token, 1),  # the path's slot, never one in ?next=
         valid_for="1 hour",
     )
-    log.info("account.link_requested purpose=%s user_id=%s", purpose, user.id)
-
-
-def request_password_reset(
-    email: str, now: datetime, *, link: LinkBuilder, mail: mailer.MailConfig | None = None
-) -> None:
-    """Email a reset link if there is such an account. Callers say the same either way."""
-    _email_link(email, "reset", "Reset your Kairos password", now, link, mail)
+    log.info("account.link_requested purpose=%s user_id=%s", job.purpose, user.id)
 
 
 def link_is_valid(token: str, purpose: str, now: datetime) -> bool:
@@ -251,13 +282,6 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
         sessions.end_everything(row.user_id, now, "password_reset")
     log.info("account.password_reset user_id=%s", row.user_id)
     return User.get_by_id(row.user_id)
-
-
-def request_magic_link(
-    email: str, now: datetime, *, link: LinkBuilder, mail: mailer.MailConfig | None = None
-) -> None:
-    """Email a one-time sign-in link if there is such an account."""
-    _email_link(email, "magic", "Your Kairos sign-in link", now, link, mail)
 
 
 def sign_in_with_magic_link(token: str, now: datetime) -> User:

@@ -2,33 +2,107 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as HashTimeout
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models import ApiToken, Prepared, User
 from services.errors import InvalidCredentials
+from services.ratelimits import Busy
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _DUMMY_HASH = _hasher.hash("an unguessable placeholder, so unknown emails take as long")
 
 TOKEN_LIFETIME = timedelta(days=30)
 
+# Hashing a password is slow on purpose (argon2id: 64 MiB, 4 lanes, about 0.1 s of both
+# cores here). On requests' own threads, 16 sign-ins at once left nothing for pages. So
+# each process hashes on HASH_SLOTS threads of its own (fewer than the cores), whose
+# niceness is raised (the lane threads argon2 starts inherit it): pages come first for
+# the CPU, and sign-ins use what is left. At most HASH_WAITING more requests per process
+# wait for a slot, each at most HASH_WAIT_SECONDS; past that the answer is Busy (503 with
+# Retry-After), so waiting sign-ins never hold every thread of a worker.
+HASH_SLOTS = max(1, (os.cpu_count() or 2) - 1)
+HASH_WAITING = 3
+HASH_WAIT_SECONDS = 5.0
+HASH_NICENESS = 10
+BUSY = "Many people are signing in right now. Try again in a few seconds."
+
+T = TypeVar("T")
+_admitted = threading.BoundedSemaphore(HASH_SLOTS + HASH_WAITING)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    # On Linux, for this thread only (and the threads it starts). Where it is not
+    # available or not allowed, hashing runs at the usual priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+
+
+def _hashing_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                HASH_SLOTS, thread_name_prefix="argon2", initializer=_lower_priority
+            )
+        return _pool
+
+
+def _forget_pool() -> None:  # a forked child has none of its parent's threads
+    global _pool, _pool_lock, _admitted
+    _pool, _pool_lock = None, threading.Lock()
+    _admitted = threading.BoundedSemaphore(HASH_SLOTS + HASH_WAITING)
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _bounded(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` on the hashing threads, or Busy if too many are waiting already."""
+    if not _admitted.acquire(blocking=False):
+        raise Busy(BUSY, retry_after=2)
+    try:
+        future = _hashing_pool().submit(work, *args)
+        try:
+            return future.result(timeout=HASH_WAIT_SECONDS)
+        except HashTimeout:
+            future.cancel()  # if it has not started; a started one finishes unread
+            raise Busy(BUSY, retry_after=2) from None
+    finally:
+        _admitted.release()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _bounded(_hasher.hash, password)
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with this email and password. The error never says which one was wrong."""
+    """The user with this email and password. The error never says which one was wrong.
+    An unknown email is checked against a stand-in hash, so it takes as long."""
     user = User.by_email(email or "")
-    try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        raise InvalidCredentials("Email or password is not right.") from None
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    if not _bounded(_verify, stored, password):
+        raise InvalidCredentials("Email or password is not right.")
     if user is None or not user.password_hash:
         raise InvalidCredentials("Email or password is not right.")
     if _hasher.check_needs_rehash(user.password_hash):

@@ -31,9 +31,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(user: User, purpose: str, now: datetime, new_email: str | None = None) -> str:
-    """A new token for ``user``; only its hash is stored."""
-    token = secrets.token_urlsafe(32)
+def issue(
+    user: User,
+    purpose: str,
+    now: datetime,
+    new_email: str | None = None,
+    token: str | None = None,
+) -> str:
+    """A new token for ``user`` (``token``, or a random one); only its hash is stored."""
+    token = token or secrets.token_urlsafe(32)
     AccountToken.create(
         user=user,
         purpose=purpose,

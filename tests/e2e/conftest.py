@@ -7,6 +7,7 @@ import email.policy
 import re
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,42 @@ OUTBOX = INSTANCE / "outbox"  # where the e2e server writes its mail
 
 
 @pytest.fixture(scope="session")
-def e2e_server(database_url):
+def e2e_queue(database_url, tmp_path_factory) -> Path:
+    """The e2e server's task queue (no worker reads it: see send_queued_links)."""
+    return tmp_path_factory.mktemp("e2e-queue") / "huey.db"
+
+
+@pytest.fixture(scope="session")
+def e2e_server(database_url, e2e_queue):
     """One server per database for the whole e2e run; each test's ``app`` empties the tables.
     Devices may subscribe at the local push service (tests/standins/push_service.py)."""
-    with gunicorn(database_url, env={"PUSH_ALLOW_HOSTS": "127.0.0.1"}) as base:
+    env = {"PUSH_ALLOW_HOSTS": "127.0.0.1", "HUEY_URL": f"sqlite:///{e2e_queue}"}
+    with gunicorn(database_url, env=env) as base:
         yield base
+
+
+def send_queued_links(queue: Path, outbox: Path) -> int:
+    """What the worker does with the password reset and sign-in links the e2e server
+    queued: email them (to ``outbox``). Other tasks are dropped: e2e runs no worker.
+    Returns how many links were handled."""
+    from huey import SqliteHuey
+
+    from config import Settings
+    from services.accounts.account import LinkMail, send_link
+    from services.mail import MailConfig
+
+    mail = MailConfig(Settings(secret_key="e2e"), outbox)
+    pending = SqliteHuey("kairos", filename=str(queue))
+    handled = 0
+    try:
+        while (data := pending.storage.dequeue()) is not None:
+            message = pending.serializer.deserialize(data)
+            if message.name.endswith("send_account_link"):
+                send_link(LinkMail(*message.args), datetime.now(UTC), secret="e2e", mail=mail)
+                handled += 1
+    finally:
+        pending.storage.close()
+    return handled
 
 
 @pytest.fixture(scope="session")

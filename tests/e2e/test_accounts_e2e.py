@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from config import INSTANCE, ROOT
 from tests import factories
-from tests.e2e.conftest import enter_emailed_code, screenshot
+from tests.e2e.conftest import enter_emailed_code, screenshot, send_queued_links
 
 OUTBOX = INSTANCE / "outbox"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -25,8 +25,10 @@ PASSWORD = "a long enough passphrase"
 NEW_PASSWORD = "another long passphrase"
 
 
-def reset_link_for(address: str) -> str:
-    """The path of the reset link in the newest email to ``address``, removing its mail."""
+def reset_link_for(address: str, queue) -> str:
+    """The path of the reset link in the newest email to ``address``, removing its mail
+    (sent first, as the worker would, from the server's queue)."""
+    assert send_queued_links(queue, OUTBOX) >= 1
     ours = []
     for path in sorted(OUTBOX.glob("*-reset-*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -46,7 +48,7 @@ def check_page(page) -> None:
     assert [v["id"] for v in found if v["impact"] in ("serious", "critical")] == []
 
 
-def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, app):
+def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, e2e_queue, app):
     address = f"robin-{secrets.token_hex(4)}@example.com"
 
     # Sign up, with mistakes first: the server explains each, next to its field.
@@ -113,7 +115,7 @@ def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, app
     screen.get_by_role("button", name="Send me a link").click()
     expect(screen.get_by_role("heading", name="Check your email")).to_be_visible()
 
-    screen.goto(e2e_server + reset_link_for(address))
+    screen.goto(e2e_server + reset_link_for(address, e2e_queue))
     screen.get_by_label("New password").fill(NEW_PASSWORD)
     screen.get_by_role("button", name="Save my new password").click()
     expect(screen.get_by_text("Your password has been changed.")).to_be_visible()

@@ -17,6 +17,7 @@ from services.validation import DEFAULT_REGION
 from services.workspace import customers, desk
 from views import forms
 from views.errors import status_for
+from views.limits import limited
 from views.support import now, parse_instant, parse_int
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
@@ -117,6 +118,7 @@ def find_customer():
 
 @bp.post("/bookings/new")
 @staff_only
+@limited("desk_booking")
 def create_booking():
     form = DeskForm()
     asked = Asked(form)

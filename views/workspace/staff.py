@@ -16,6 +16,7 @@ from services.workspace import deactivation, invitations
 from services.workspace import staff as staffing
 from views import forms, support
 from views.account_forms import EMAIL
+from views.limits import limited, limited_form
 from views.support import now
 from views.web import page
 from views.workspace import bp, owner_only
@@ -23,6 +24,7 @@ from views.workspace import bp, owner_only
 NAME = {"autocomplete": "off", "autocapitalize": "words", "required": True}
 
 
+@limited_form("invitation")
 class InviteForm(FlaskForm):
     name = StringField("Name", render_kw=NAME)
     email = EmailField("Email", render_kw=EMAIL | {"autocomplete": "off", "required": True})
@@ -73,6 +75,7 @@ def staff():
 
 @bp.post("/staff/invitations/<id:invitation_id>/resend")
 @owner_only
+@limited("invitation_resend")
 def resend_invitation(invitation_id: int):
     org = g.staff.organisation
     invitation = invitations.resend(
