@@ -3,7 +3,7 @@ bookings as an .ics calendar file.
 
 One function a section, each given the person and answering plain JSON values; the
 export is the account's own fields followed by ``SECTIONS`` in order. A new kind of data
-about people (sign-in records, say) gets a function here and a line in ``SECTIONS``.
+about people gets a function here and a line in ``SECTIONS``.
 
 Only what is about this person, and nothing about anyone else. Customers write no notes
 (a Note is the staff's private note about a customer, written by the staff for the
@@ -32,6 +32,7 @@ from models import (
     NotificationPrefs,
     Organisation,
     PushSubscription,
+    SignIn,
     User,
 )
 from services import access
@@ -201,6 +202,24 @@ def api_tokens(user: User) -> list[dict]:
     ]
 
 
+def sign_ins(user: User) -> list[dict]:
+    """The browsers they signed in with (Account → Security): the device as its browser
+    named it, the network roughly, when; never the key (only its hash is stored)."""
+    return [
+        {
+            "device": row.device,
+            "network": row.network,
+            "kept_signed_in": row.remember,
+            "signed_in_at": utc(row.created_at),
+            "last_seen_at": utc(row.last_seen_at),
+            "ended_at": utc(row.ended_at),
+        }
+        for row in SignIn.select()
+        .where(SignIn.user == user.id)
+        .order_by(SignIn.created_at, SignIn.id)
+    ]
+
+
 def staff_roles(user: User) -> list[dict]:
     """Where they work, as the owner or a provider."""
     return [
@@ -217,5 +236,6 @@ SECTIONS: dict[str, Callable[[User], object]] = {
     "notification_preferences": notification_preferences,
     "push_devices": push_devices,
     "api_tokens": api_tokens,
+    "sign_ins": sign_ins,
     "staff_roles": staff_roles,
 }

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from models import ApiToken, Booking, NotificationPrefs, PushSubscription, User
+from models import ApiToken, Booking, NotificationPrefs, PushSubscription, SignIn, User
 from services import access
 from services.accounts.auth import issue_token
 from services.booking import appointments as bookings
@@ -182,8 +182,20 @@ def test_devices_and_tokens_without_their_secrets(signed_in, casey):
             "revoked_at": None,
         }
     ]
+    (sign_in,) = data["sign_ins"]  # the one this download was made with
+    assert sign_in["device"]
+    assert sign_in["ended_at"] is None
+    assert set(sign_in) == {
+        "device",
+        "network",
+        "kept_signed_in",
+        "signed_in_at",
+        "last_seen_at",
+        "ended_at",
+    }
     stored = ApiToken.get(ApiToken.user == casey["user"].id)
     for secret in (
+        SignIn.get(SignIn.user == casey["user"].id).key_hash,
         "secret-device-path",
         "P256DH-PUBLIC-KEY",
         "AUTH-SECRET",
@@ -274,13 +286,15 @@ def test_account_page_offers_both_downloads(signed_in, clinic):
 
 def test_api_export_is_the_same_json(app, client, signed_in, casey, clock):
     api = api_client_for(app, casey["user"], clock)
+    browser = signed_in(casey["user"])  # a sign-in of theirs, in both
 
     response = api.get(API_URL)
 
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.json == signed_in(casey["user"]).get(JSON_URL).json
+    assert response.json == browser.get(JSON_URL).json
+    assert len(response.json["sign_ins"]) == 1
     assert response.json["email"] == "casey@example.com"
     assert len(response.json["bookings"]) == 4
 
