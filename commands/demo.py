@@ -33,7 +33,7 @@ DEMO_LOGINS = {
     "tom@example.com": "provider (Tom Reed)",
     "customer@example.com": "customer",
 }
-# Customers the clinic booked by phone: no password, so they cannot sign in.
+# Customers the clinic booked by phone: the clinic's own records of them (no account).
 _CLIENTS = [
     ("Jordan Blake", "jordan.blake@example.com", "+447911123401"),
     ("Priya Natarajan", "priya.n@example.com", "+447911123402"),
@@ -111,7 +111,7 @@ def seed_demo(now: datetime) -> bool:
         for service in services[1:]:
             ServiceProvider.create(service=service, provider=tom)
     _bookings(org, services, users["customer@example.com"], now)
-    clients = [User.create(name=n, email=e, phone=p) for n, e, p in _CLIENTS]
+    clients = [User.create(name=n, email=e, phone=p, organisation=org) for n, e, p in _CLIENTS]
     _fortnight(org, {ana: services, tom: services[1:]}, clients, users["owner@example.com"], now)
     # The demo's history is made up: nobody is told about it (its bookings' Dispatch is
     # never handed to the worker, and the rows go).

@@ -263,7 +263,8 @@ def test_seed_demo_creates_harbor_physio(app):
         "provider@example.com",
         "tom@example.com",
     ]
-    assert User.select().where(User.password_hash.is_null()).count() == 8  # phone customers
+    phone_customers = User.select().where(User.password_hash.is_null())
+    assert [u.organisation_id for u in phone_customers] == [org.id] * 8  # the clinic's records
     roles = {
         (m.user.email, m.role) for m in Membership.select().where(Membership.organisation == org)
     }
