@@ -45,7 +45,7 @@ chromium:
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 --dist loadscope -p no:cacheprovider
+	$(BIN)/pytest -n 2 --dist loadscope -p no:cacheprovider --durations=15
 
 lint:
 	$(BIN)/ruff check .
