@@ -98,6 +98,9 @@ def add_me_and_invite(page, base: str, slug: str, invitee_email: str) -> None:
 
     page.get_by_label("Name", exact=True).fill(PROVIDER)
     page.get_by_label("Email", exact=True).fill(invitee_email)
+    # Nothing of the page still in flight: a late response carrying the session cookie
+    # from before the invitation would drop its "sent" message (seen once in CI).
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_text(f"Invitation sent to {invitee_email}.")).to_be_visible()
     pending = page.get_by_role("region", name="Pending invitations").get_by_role("listitem")
