@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,18 +68,22 @@ def gunicorn(
         "--no-control-socket",
         "app:create_app()",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    # A process group of its own, so that stopping it stops its workers too (a worker
+    # left behind by a master that had to be killed was found running after CI).
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base, proc)
         yield base
     finally:
-        proc.send_signal(signal.SIGINT)  # quick shutdown: tests leave no work in flight
+        os.killpg(proc.pid, signal.SIGINT)  # quick shutdown: tests leave no work in flight
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # any worker still there
 
 
 def _wait_until_healthy(base: str, proc: subprocess.Popen, limit: float = 30) -> None:
