@@ -13,6 +13,7 @@ from config import ROOT, Settings
 from models import db, open_database
 from services import crypto
 from services.notifications.outbox import Dispatch
+from services.payments import gateway as payments_gateway
 
 
 def create_app(settings: Settings | None = None, **config: object) -> Flask:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
 
     db.initialize(open_database(settings.database_url))
     crypto.configure(settings.encryption_keys)  # secrets at rest (models.EncryptedTextField)
+    payments_gateway.configure(settings)  # Stripe: the environment's keys, where it is
 
     @app.before_request
     def open_connection() -> None:
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         health,
         limits,
         notifications,
+        payments,
         privacy,
         public,
         pwa,
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         claims.bp,
         sessions.bp,
         notifications.bp,
+        payments.bp,
+        payments.webhook,
         appointments.bp,
         workspace.bp,
         business.bp,
@@ -100,6 +105,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     web.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    web.csrf.exempt(payments.webhook)  # Stripe signs its requests (services/payments)
     errors.register(app)
     commands.register(app)
     return app

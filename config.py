@@ -97,6 +97,16 @@ class Settings:
     # How many proxies in front of the app set X-Forwarded-For: the client's address,
     # which per-address limits count by, is taken that many hops back (0: the peer's).
     trusted_proxies: int = 0
+    # Payments (services/payments). The keys here serve a single-business install and the
+    # demo; a business's own keys, entered in its Settings, come first. No keys at all:
+    # nothing is paid online. stripe_api_base and stripe_js_url point at a stand-in
+    # (localstripe in the tests).
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    payment_hold_minutes: int = 10
 
     @property
     def is_development(self) -> bool:
@@ -137,6 +147,12 @@ class Settings:
             rate_limit_scale=_scale(env.get("RATE_LIMIT_SCALE", "1")),
             rate_limit_prefix=env.get("RATE_LIMIT_PREFIX", cls.rate_limit_prefix),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+            stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", cls.stripe_api_base).rstrip("/"),
+            stripe_js_url=env.get("STRIPE_JS_URL", cls.stripe_js_url),
+            payment_hold_minutes=int(env.get("PAYMENT_HOLD_MINUTES", "10")),
         )
         if not settings.secret_key:
             if not settings.is_development:

@@ -12,6 +12,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from config import INSTANCE, Settings
 from models import db, open_database
 from services import crypto
+from services.payments import gateway as payments_gateway
 
 settings = Settings.from_env()
 log = logging.getLogger("kairos.tasks")
@@ -32,6 +33,7 @@ def open_db() -> None:
     if db.obj is None:
         db.initialize(open_database(settings.database_url))
     crypto.configure(settings.encryption_keys)  # the worker reads secrets at rest too
+    payments_gateway.configure(settings)  # and talks to Stripe
 
 
 @huey.periodic_task(crontab(minute="17"))
@@ -90,6 +92,24 @@ def send_account_link(purpose: str, email: str, link: str, nonce: str) -> None:
         account.send_link(
             job, datetime.now(UTC), secret=settings.secret_key, mail=MailConfig(settings)
         )
+
+
+@huey.periodic_task(crontab(minute="*"))
+def release_payment_holds() -> None:
+    """Every minute: holds whose time ran out are released and their intents cancelled;
+    refunds Stripe did not answer for are asked again (services/payments)."""
+    from services.notifications.outbox import Dispatch
+    from services.payments import checkout, refunds
+
+    open_db()  # also when called outside the consumer
+    dispatch = Dispatch()
+    moment = datetime.now(UTC)
+    with db.connection_context():
+        done = checkout.expire_due(moment, dispatch)
+        retried = refunds.retry_pending(moment)
+    if any(done.values()) or retried:
+        log.info("payment holds %s refunds_retried=%s", done, retried)
+    enqueue(dispatch.ids)
 
 
 @cache

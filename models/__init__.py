@@ -15,7 +15,7 @@ from models.base import (
     open_database,
     utcnow,
 )
-from models.bookings import Booking, BookingEvent, BookingStatus, Note
+from models.bookings import FREED, Booking, BookingEvent, BookingStatus, Note
 from models.business import (
     ROLES,
     DateOverride,
@@ -37,6 +37,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.payments import Payment, PaymentRefund, StripeEvent
 from models.ratelimits import RateLimit
 from models.sessions import SignIn
 from models.signups import PendingSignUp
@@ -66,11 +67,15 @@ ALL_MODELS = [
     PendingSignUp,
     AuditEntry,
     RateLimit,
+    Payment,
+    PaymentRefund,
+    StripeEvent,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "CHANNELS",
+    "FREED",
     "KINDS",
     "ROLES",
     "SQLITE_PRAGMAS",
@@ -90,6 +95,8 @@ __all__ = [
     "Notification",
     "NotificationPrefs",
     "Organisation",
+    "Payment",
+    "PaymentRefund",
     "PendingSignUp",
     "Prepared",
     "Provider",
@@ -98,6 +105,7 @@ __all__ = [
     "Service",
     "ServiceProvider",
     "SignIn",
+    "StripeEvent",
     "TimeOff",
     "UTCDateTimeField",
     "UnsafeSamples",

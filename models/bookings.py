@@ -26,6 +26,14 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     NO_SHOW = "no_show"
+    # Paid services (services/payments): the slot is held while the customer pays, until
+    # ``hold_expires_at``; then it is confirmed, or expired and the slot is free again.
+    PENDING_PAYMENT = "pending_payment"
+    EXPIRED = "expired"
+
+
+# Statuses that no longer keep the provider busy (the exclusion constraint's WHERE).
+FREED = (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
 
 
 class Booking(BaseModel):
@@ -49,6 +57,8 @@ class Booking(BaseModel):
     cancelled_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     cancel_reason = TextField(default="")
     rescheduled_from = ForeignKeyField("self", null=True, backref="rescheduled_to")
+    # While PENDING_PAYMENT: when the slot is released if the payment has not succeeded.
+    hold_expires_at = UTCDateTimeField(null=True)
     # How it was made: online by the customer, or by staff for a walk-in or a phone call.
     source = CharField(
         max_length=16,
@@ -79,7 +89,7 @@ class Booking(BaseModel):
         """Bookings that keep ``provider_id`` busy at some moment of [start, end)."""
         return cls.select().where(
             (cls.provider == provider_id)
-            & (cls.status != "cancelled")
+            & cls.status.not_in(FREED)
             & (cls.block_start < end)
             & (cls.block_end > start)
         )

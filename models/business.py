@@ -19,6 +19,7 @@ from peewee import (
 )
 
 from models.base import BaseModel, UTCDateTimeField, utcnow
+from models.encrypted import EncryptedTextField
 
 
 class Organisation(BaseModel):
@@ -40,6 +41,11 @@ class Organisation(BaseModel):
     retention_months = IntegerField(
         default=24, constraints=[Check("retention_months BETWEEN 1 AND 120")]
     )
+    # The business's own Stripe account (0015; services/payments/gateway.py). The secret
+    # key and the webhook's signing secret are encrypted at rest and never shown again.
+    stripe_publishable_key = CharField(null=True, max_length=255)
+    stripe_secret_key = EncryptedTextField(null=True)
+    stripe_webhook_secret = EncryptedTextField(null=True)
 
 
 class User(UserMixin, BaseModel):
@@ -181,6 +187,22 @@ class Service(BaseModel):
         default=24, constraints=[Check("cancellation_window_hours >= 0")]
     )
     active = BooleanField(default=True)
+    # What is paid online when booking (0015; services/payments/policy.py): nothing, a
+    # deposit (a fixed amount or a percentage of the price), or the full price.
+    payment_mode = CharField(
+        max_length=8,
+        default="none",
+        constraints=[Check("payment_mode IN ('none', 'deposit', 'full')")],
+    )
+    deposit_cents = IntegerField(null=True, constraints=[Check("deposit_cents > 0")])
+    deposit_percent = IntegerField(
+        null=True, constraints=[Check("deposit_percent BETWEEN 1 AND 100")]
+    )
+    # Of what was paid online, the share a customer cancelling inside the cancellation
+    # window gets back (0: a deposit or prepayment is kept).
+    late_cancel_refund_percent = IntegerField(
+        default=0, constraints=[Check("late_cancel_refund_percent BETWEEN 0 AND 100")]
+    )
 
 
 class ServiceProvider(BaseModel):

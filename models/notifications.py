@@ -29,6 +29,7 @@ KINDS = (
     "staff_new",
     "staff_rescheduled",
     "staff_cancelled",
+    "payment_refunded",  # a payment that came after its hold expired, given back (0015)
 )
 # queued → sending → sent; or back to queued (a retry), or failed, or skipped (no longer
 # wanted: the booking was cancelled before its reminder, the device is gone ...).

@@ -27,6 +27,7 @@ from models import (
     BookingStatus,
     Membership,
     Organisation,
+    Payment,
     Prepared,
     Provider,
     Service,
@@ -188,22 +189,53 @@ def booking_for(staff: Staff, booking_id: int) -> Booking:
     return booking
 
 
-def changeable(booking_id: int, actor_id: int, now: datetime) -> Booking:
+def changeable(
+    booking_id: int, actor_id: int, now: datetime, *, cancelling: bool = False
+) -> Booking:
     """The booking, if ``actor_id`` may cancel or move it now: its staff while it is
     confirmed, its customer while it is confirmed and before the deadline. Otherwise
-    why not; to anybody else it does not exist."""
+    why not; to anybody else it does not exist.
+
+    ``cancelling``: besides, its customer may give up a booking still held for its
+    payment, and may cancel a paid one inside the window, forfeiting what the
+    service's policy keeps (services/payments/policy.py). Sets ``booking.by_staff``."""
     booking = _for_change(booking_id)
     if booking is None:
         raise NotFound(NO_SUCH_BOOKING)
     staff = staff_in(actor_id, booking.organisation)
     as_staff = staff is not None and staff.may_manage(booking)
-    if not as_staff and not is_customer_of(booking, actor_id):
+    customer = is_customer_of(booking, actor_id)
+    if not as_staff and not customer:
         raise NotFound(NO_SUCH_BOOKING)  # never reveal that someone else's booking exists
+    booking.by_staff = not customer
+    if cancelling and customer and booking.status == BookingStatus.PENDING_PAYMENT:
+        return booking
     if booking.status != BookingStatus.CONFIRMED:
         raise NotChangeable(f"This booking is {booking.status.replace('_', ' ')}.")
     if not as_staff and not _before_deadline(booking, now):
+        if cancelling and paid_online(booking.id):
+            return booking
         raise OutsideCancellationWindow(_deadline(booking), booking.organisation.timezone)
     return booking
+
+
+def paid_online(booking_id: int) -> bool:
+    """Whether the booking has an online payment the business still keeps some of."""
+    return (
+        Payment.select()
+        .where(
+            (Payment.booking == booking_id)
+            & Payment.intent_id.is_null(False)
+            & Payment.status.in_(("succeeded", "partially_refunded"))
+        )
+        .exists()
+    )
+
+
+def inside_window(booking: Booking, now: datetime) -> bool:
+    """Whether the booking's cancellation window has opened (its customer can no longer
+    change it freely)."""
+    return not _before_deadline(booking, now)
 
 
 def change_facts(booking: Booking, now: datetime, *, as_staff: bool = False) -> dict:

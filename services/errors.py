@@ -99,3 +99,17 @@ class DeviceTaken(DomainError):
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
+
+
+class PaymentUnavailable(DomainError):
+    """Online payment cannot be started or checked now (the payment provider is not
+    answering); nothing was booked, or the hold stays as it was."""
+
+    code = "payment_unavailable"
+
+
+class PaymentDeclined(DomainError):
+    """The card was declined or its authentication failed: the provider's message. The
+    hold stays, so the customer can try another card."""
+
+    code = "payment_declined"

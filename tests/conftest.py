@@ -24,7 +24,7 @@ from migrations import upgrade
 from models import ALL_MODELS, AuditEntry, db, is_sqlite, open_database
 from services.accounts.auth import issue_token
 from tests import factories
-from tests.server import gunicorn
+from tests.server import TEST_ENCRYPTION_KEY, gunicorn
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
@@ -102,10 +102,43 @@ def send_link_at_once(job) -> None:
 
 
 @pytest.fixture
-def app(database_url, clock, dispatched):
+def app_settings(request) -> dict:
+    """Settings the ``app`` fixture's app gets besides the defaults: with the ``stripe``
+    mark, localstripe is its Stripe (the environment's keys, as the demo has them)."""
+    if request.node.get_closest_marker("stripe") is None:
+        return {}
+    from tests import localstripe as ls
+
+    stand_in = request.getfixturevalue("stripe_local")
+    return {
+        "stripe_secret_key": ls.SECRET_KEY,
+        "stripe_publishable_key": ls.PUBLISHABLE_KEY,
+        "stripe_webhook_secret": ls.WEBHOOK_SECRET,
+        "stripe_api_base": stand_in.base_url,
+        "stripe_js_url": stand_in.js_url,
+    }
+
+
+@pytest.fixture(scope="session")
+def stripe_local():
+    """localstripe, one per test process (tests/localstripe.py)."""
+    from tests.localstripe import localstripe
+
+    with localstripe() as running:
+        yield running
+
+
+@pytest.fixture
+def app(database_url, clock, dispatched, app_settings):
     """The app on the test's database, with every table empty: rate-limit counters too
     (they are in the database unless a test gives the app a Redis limiter)."""
-    settings = Settings(database_url=database_url, secret_key="test-secret", env="testing")
+    settings = Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        env="testing",
+        encryption_keys=(TEST_ENCRYPTION_KEY,),
+        **app_settings,
+    )
     app = create_app(
         settings,
         TESTING=True,
@@ -231,3 +264,30 @@ def live_server(app, database_url):
     on the same database as the test. It uses the real clock."""
     with gunicorn(database_url) as base:
         yield base
+
+
+@pytest.fixture
+def stripe_inbox(stripe_local):
+    """localstripe's webhooks for this test, caught to be handed to the app's client."""
+    from tests.localstripe import WebhookInbox
+
+    with WebhookInbox() as caught:
+        stripe_local.send_webhooks_to(f"{caught.base_url}/stripe/webhook")
+        yield caught
+
+
+@pytest.fixture
+def paid(clinic):
+    """The clinic with the demo's payment rules: a £20 deposit for the assessment, the
+    massage paid in full, the follow-up paid at the venue."""
+    clinic["assessment"].payment_mode, clinic["assessment"].deposit_cents = "deposit", 2000
+    clinic["assessment"].save()
+    clinic["massage"].payment_mode = "full"
+    clinic["massage"].save()
+    return clinic
+
+
+@pytest.fixture
+def other_api(app, clinic, clock) -> ApiClient:
+    """Another customer's API client (Dana)."""
+    return api_client_for(app, factories.make_user("dana@example.com", "Dana Lee"), clock)

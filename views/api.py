@@ -19,6 +19,7 @@ from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
 from services.errors import Invalid
+from services.payments import checkout
 from views.api_json import booking_json, organisation_json, service_json, slot_json
 from views.limits import limited
 from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
@@ -201,6 +202,44 @@ def cancel_booking(booking_id: int):
         dispatch=g.dispatch,
     )
     return booking_response(booking_id)
+
+
+@bp.post("/bookings/<id:booking_id>/payment")
+@token_required
+def pay_booking(booking_id: int):
+    """Pay for a booking held for its payment with what Stripe's client gave: a card
+    token ({"token": "tok_…"}) or a payment method ({"payment_method": "pm_…"}). The
+    answer is the booking: confirmed when the payment succeeded; still pending with
+    payment.next_action "authenticate" when the bank asks for 3-D Secure (done with
+    the client secret; then POST …/payment/check). A declined card: 402."""
+    body = json_body()
+    token, method = body.get("token"), body.get("payment_method")
+    if not isinstance(token, str) and not isinstance(method, str):
+        raise Invalid({"token": "Give a card token, or a payment method."})
+    booking = access.customer_booking(g.api_user.id, booking_id)
+    done = checkout.pay(
+        booking,
+        now(),
+        g.dispatch,
+        token=token if isinstance(token, str) else None,
+        payment_method=method if isinstance(method, str) else None,
+    )
+    return _with_attempt(booking_id, done)
+
+
+@bp.post("/bookings/<id:booking_id>/payment/check")
+@token_required
+def check_payment(booking_id: int):
+    """Ask Stripe where the booking's payment stands (after 3-D Secure) and act on it."""
+    booking = access.customer_booking(g.api_user.id, booking_id)
+    return _with_attempt(booking_id, checkout.check(booking, now(), g.dispatch))
+
+
+def _with_attempt(booking_id: int, done: checkout.Attempt):
+    body = booking_json(Booking.with_details().where(Booking.id == booking_id).get())
+    if done.status == "requires_action" and body["payment"] is not None:
+        body["payment"]["next_action"] = "authenticate"
+    return jsonify(body)
 
 
 @bp.post("/bookings/<id:booking_id>/reschedule")

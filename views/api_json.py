@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from models import Booking, Organisation, Provider, Service
+from models import Booking, BookingStatus, Organisation, Provider, Service
+from models.payments import PaymentStatus
 from scheduling import Slot, change_deadline
+from services.payments import gateway, ledger
 
 
 def money(cents: int, currency: str) -> dict:
@@ -61,4 +63,50 @@ def booking_json(booking: Booking) -> dict:
         "can_cancel_until": change_deadline(booking.start_at, window).astimezone(tz).isoformat(),
         "cancel_reason": booking.cancel_reason or None,
         "rescheduled_from": booking.rescheduled_from_id,
+        "hold_expires_at": (
+            booking.hold_expires_at.astimezone(tz).isoformat()
+            if booking.status == BookingStatus.PENDING_PAYMENT and booking.hold_expires_at
+            else None
+        ),
+        "payment": payment_json(booking),
     }
+
+
+def payment_json(booking: Booking) -> dict | None:
+    """The booking's online payment: where it stands, what was refunded; while it is
+    still to pay, what a client pays it with (the intent's client secret and the
+    business's publishable key, for Stripe.js or a mobile SDK)."""
+    summary = ledger.for_booking(booking.id)
+    online = summary.online
+    if online is None:
+        return None
+    body = {
+        "status": online.status,
+        "kind": online.kind,
+        "amount_cents": online.amount_cents,
+        "refunded_cents": online.refunded_cents,
+        "currency": online.currency.lower(),
+        "card": (
+            {"brand": online.card_brand, "last4": online.card_last4} if online.card_last4 else None
+        ),
+        "paid_at": online.paid_at.isoformat() if online.paid_at else None,
+        "last_error": online.last_error or None,
+        "refunds": [
+            {
+                "amount_cents": r.amount_cents,
+                "status": r.status,
+                "reason": r.reason,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in summary.refunds
+            if r.payment_id == online.id
+        ],
+    }
+    if (
+        online.status == PaymentStatus.REQUIRES_PAYMENT
+        and booking.status == BookingStatus.PENDING_PAYMENT
+    ):
+        account = gateway.account_for(booking.organisation)
+        body["client_secret"] = online.client_secret
+        body["publishable_key"] = account.publishable_key if account else None
+    return body

@@ -65,6 +65,8 @@ def detail(booking_id: int):
 @bp.get("/<id:booking_id>/confirmed")
 def confirmed(booking_id: int):
     booking = mine(booking_id)
+    if booking.status == BookingStatus.PENDING_PAYMENT:  # not paid yet
+        return redirect(url_for("payments.pay_page", booking_id=booking.id))
     if (
         booking.status != BookingStatus.CONFIRMED
     ):  # an old link to a booking since cancelled or moved

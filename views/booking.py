@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_url
 
+from models import BookingStatus
 from scheduling import change_deadline, customer_may_change
 from services.booking import appointments as bookings
 from services.booking import catalogue, journey
@@ -109,6 +110,8 @@ def confirm(slug: str, service_id: int):
             next=request.full_path,
         )
     preferences.set_timezone(current_user, request.form.get("tz"))
+    if made.status == BookingStatus.PENDING_PAYMENT:  # held while they pay
+        return redirect(url_for("payments.pay_page", booking_id=made.id), 303)
     return redirect(url_for("appointments.confirmed", booking_id=made.id), 303)
 
 

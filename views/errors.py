@@ -20,6 +20,8 @@ from services.errors import (
     NotChangeable,
     NotFound,
     OutsideCancellationWindow,
+    PaymentDeclined,
+    PaymentUnavailable,
     SlotTaken,
 )
 
@@ -38,6 +40,8 @@ STATUS = {
     NotChangeable: 409,
     IdempotencyConflict: 409,
     DeviceTaken: 409,
+    PaymentDeclined: 402,
+    PaymentUnavailable: 503,
 }
 
 

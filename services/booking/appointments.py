@@ -18,6 +18,7 @@ from models import (
     BookingEvent,
     BookingStatus,
     Organisation,
+    Payment,
     Prepared,
     Provider,
     Service,
@@ -32,6 +33,7 @@ from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, Sta
 from services.formats import when
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
+from services.payments import checkout, refunds
 
 log = logging.getLogger("kairos.booking")
 
@@ -80,6 +82,9 @@ def book(
     """
     service = active_service(service_id)
     start = _check_start(service, start, now)
+    limited = actor_id in (None, customer_id)
+    # A paid service booked online is held until it is paid (services/payments).
+    due = checkout.due_for(service, online_by_customer=limited and source == "online")
     fields = {
         "organisation": service.organisation_id,
         "service": service.id,
@@ -88,7 +93,9 @@ def book(
         "currency": service.organisation.currency,
         "source": source,
     }
-    limited = actor_id in (None, customer_id)
+    if due is not None:
+        fields["status"] = BookingStatus.PENDING_PAYMENT
+        fields["hold_expires_at"] = checkout.hold_until(now)
     candidates = _free_providers(service, start, now, provider_id)
     # Who will hear of it, looked up before any lock is taken.
     people = notify.recipients([customer_id, *(p.user_id for p in candidates)])
@@ -110,6 +117,8 @@ def book(
             continue  # with "any provider", the next one may still be free
         # Hand back what was booked with what it refers to, so nobody reads it again.
         made.service, made.provider, made.organisation = service, provider, service.organisation
+        if due is not None:
+            checkout.open_hold(made, service, due, now)  # PaymentUnavailable: released
         return made
     raise _taken_or_invalid(service, start, now, provider_id)
 
@@ -150,7 +159,7 @@ def _just_booked(customer_id, service_id, start, now, provider_id) -> Booking | 
         (Booking.customer == customer_id)
         & (Booking.service == service_id)
         & (Booking.start_at == start)
-        & (Booking.status == BookingStatus.CONFIRMED)
+        & Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT))
         & (Booking.created_at > now - timedelta(minutes=10))
     )
     if provider_id is not None:
@@ -164,7 +173,8 @@ def cancel(
     """Cancel a booking, if ``actor_id`` may (services/access.py: staff any time, its
     customer until the cancellation window opens). Who is told of it goes into
     ``dispatch`` once the cancellation is committed."""
-    booking = access.changeable(booking_id, actor_id, now)
+    booking = access.changeable(booking_id, actor_id, now, cancelling=True)
+    held = booking.status == BookingStatus.PENDING_PAYMENT  # given up before paying
     with db.atomic():
         if not is_sqlite():
             _queue_behind_others_booking(booking.provider_id)
@@ -175,12 +185,21 @@ def cancel(
                 cancelled_by=actor_id,
                 cancel_reason=reason.strip(),
             )
-            .where((Booking.id == booking.id) & (Booking.status == BookingStatus.CONFIRMED))
+            .where((Booking.id == booking.id) & (Booking.status == booking.status))
             .execute()
         )
         if not changed:
             raise NotChangeable("This booking was already cancelled.")
         record_event(booking.id, actor_id, "cancelled", now, reason=reason.strip())
+        # What goes back is decided and written with the cancellation; Stripe is asked
+        # once it is committed (and again by the sweep if it does not answer).
+        money = refunds.plan_on_cancel(
+            booking,
+            by_business=booking.by_staff,
+            inside_window=access.inside_window(booking, now),
+            actor_id=actor_id,
+            now=now,
+        )
         if actor_id != booking.customer_id:  # staff (access.changeable let them), for the log
             audit.record(
                 booking.organisation_id,
@@ -192,8 +211,15 @@ def cancel(
                 now,
                 subject=("booking", booking.id),
             )
-        told = notify.booking_cancelled(booking, actor_id, now, reason.strip())
+        told = (
+            []
+            if held  # nobody was told of a booking that was never confirmed
+            else notify.booking_cancelled(booking, actor_id, now, reason.strip(), money=money)
+        )
     dispatch.add(told)
+    refunds.send_pending(booking.id)
+    if held:
+        checkout.cancel_intent(booking.id, now, dispatch)
     log.info("booking.cancelled booking_id=%s user_id=%s", booking.id, actor_id)
     return Booking.get_by_id(booking.id)
 
@@ -211,7 +237,7 @@ def reschedule(
     or nothing changes. Returns the new booking, which points back at the old one.
     Who is told of it goes into ``dispatch`` once the move is committed."""
     old = access.changeable(booking_id, actor_id, now)
-    service = active_service(old.service_id)
+    service = active_service(old.service_id)  # a held booking is not CONFIRMED: refused
     if start == old.start_at and provider_id in (None, old.provider_id):
         raise Invalid({"start": "That is the time it already has."})
     start = _check_start(service, start, now, ignore_booking=old.id)
@@ -341,11 +367,17 @@ def _take(
             detail = {"start": start.isoformat(), "provider": provider_id}
             if release is not None:
                 detail["rescheduled_from"] = release.id
+                # A reschedule keeps what was paid: the payments follow the booking.
+                Payment.update(booking=booking.id).where(Payment.booking == release.id).execute()
             record_event(booking.id, actor_id, event, now, **detail)
             if actor_id != fields["customer"]:  # staff booking or moving it for a customer
                 _audit_staff(booking, service, provider, release, actor_id, now)
-            told = notify.booking_made(
-                booking, provider, actor_id, now, previous=release, known=people
+            told = (
+                []  # held for its payment: told once it is paid (payments.checkout.settle)
+                if row.get("status") == BookingStatus.PENDING_PAYMENT
+                else notify.booking_made(
+                    booking, provider, actor_id, now, previous=release, known=people
+                )
             )
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
@@ -450,7 +482,7 @@ def _held_by(org, customer, since, now, day_start, day_end):
     ).where(
         (Booking.customer == customer)
         & (Booking.organisation == org)
-        & (Booking.status == BookingStatus.CONFIRMED)
+        & Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT))
         & (Booking.start_at >= since)
     )
 

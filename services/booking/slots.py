@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from peewee import SQL
 
 from models import (
+    FREED,
     Booking,
-    BookingStatus,
     DateOverride,
     Prepared,
     Provider,
@@ -112,7 +112,7 @@ def _busy_query(ids, start, end):
         Booking.provider, Booking.block_start, Booking.block_end, Booking.id
     ).where(
         Booking.provider.in_(ids)
-        & (Booking.status != BookingStatus.CANCELLED)
+        & Booking.status.not_in(FREED)
         & (Booking.block_start < end)
         & (Booking.block_end > start)
     )

@@ -291,6 +291,7 @@ LABELS = {
     "staff_new": "New booking",
     "staff_rescheduled": "Moved",
     "staff_cancelled": "Cancelled",
+    "payment_refunded": "Refunded",
 }
 
 

@@ -133,6 +133,22 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
             topic=topic,
             urgency="high" if business_moved else "normal",
         )
+    if n.kind == "payment_refunded":
+        amount = money(detail.get("amount_cents", 0), booking.currency)
+        return Message(
+            subject=f"Refunded: {amount} for {booking.service.name}",
+            lines=[
+                f"Your payment of {amount} for {booking.service.name} on {start} arrived after"
+                " the time we held for it had run out, so the booking could not be made.",
+                f"We have refunded the {amount} in full; your bank shows it within a few days.",
+            ],
+            link=f"{base_url}/{org.slug}",
+            button=f"Book with {org.name}",
+            facts=facts,
+            footer=footer,
+            topic=topic,
+            urgency="high",
+        )
     if n.kind == "cancelled":
         reason = detail.get("reason", "")
         if detail.get("by") == "customer":
@@ -141,6 +157,15 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
             lines = [f"{org.name} cancelled your {booking.service.name} on {start}."]
             if reason:
                 lines.append(f"Their message: “{reason}”")
+        if detail.get("refund_cents"):
+            lines.append(
+                f"{money(detail['refund_cents'], booking.currency)} is being refunded to your card."
+            )
+        if detail.get("kept_cents"):
+            lines.append(
+                f"{money(detail['kept_cents'], booking.currency)} of what you paid is kept,"
+                " as the cancellation came inside the cancellation window."
+            )
         lines.append("You can book another time whenever it suits you.")
         return Message(
             subject=f"Cancelled: {booking.service.name}, {start}",

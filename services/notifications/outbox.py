@@ -236,17 +236,31 @@ def booking_cancelled(
     reason: str,
     *,
     tell_customer: bool = True,
+    money: dict | None = None,
 ) -> list[int]:
-    """A booking was cancelled: write who is told, and return the ids of the rows to send."""
+    """A booking was cancelled: write who is told, and return the ids of the rows to send.
+    ``money``: what is refunded and kept of what was paid (refund_cents, kept_cents)."""
     provider = Provider.get_by_id(booking.provider_id)
     people = _people([booking.customer_id, provider.user_id])
     customer = people.get(booking.customer_id)
     by_customer = _by_customer(actor_id, booking, customer)
     detail = {"actor": actor_id, "by": "customer" if by_customer else "staff", "reason": reason}
+    detail.update({k: v for k, v in (money or {}).items() if v})
     notices = BookingNotices(booking, now)
     if customer is not None and tell_customer:
         _tell_customer(notices, customer, "cancelled", detail, business_acted=not by_customer)
     _tell_staff(notices, people.get(provider.user_id), "staff_cancelled", detail, actor_id)
+    return notices.write()
+
+
+def payment_refunded(booking: Booking, now: datetime, detail: dict) -> list[int]:
+    """A payment came too late for its hold and was refunded: the customer is told by
+    every channel they have (they may think they are booked)."""
+    people = recipients([booking.customer_id])
+    customer = people.get(booking.customer_id)
+    notices = BookingNotices(booking, now)
+    if customer is not None:
+        _tell_customer(notices, customer, "payment_refunded", detail, business_acted=True)
     return notices.write()
 
 

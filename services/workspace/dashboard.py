@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, fn
 
-from models import Booking, BookingStatus, Provider, Service, User
+from models import FREED, Booking, BookingStatus, Provider, Service, User
 from scheduling import Interval, ProviderCalendar, working_intervals
 from scheduling.localtime import boundary
 from scheduling.slots import merge
@@ -105,7 +105,7 @@ class Totals:
     def from_statuses(cls, rows: Iterable[tuple[str, int, int]]) -> Totals:
         """From (status, count, sum of prices) rows, as the grouped query gives them."""
         by_status = {status: (int(n), int(cents or 0)) for status, n, cents in rows}
-        kept = [v for status, v in by_status.items() if status != BookingStatus.CANCELLED]
+        kept = [v for status, v in by_status.items() if status not in FREED]
         return cls(
             bookings=sum(n for n, _ in kept),
             revenue_cents=sum(cents for _, cents in kept),
@@ -197,7 +197,7 @@ def week_figures(providers: list[Provider], any_day: date, timezone: str) -> Wee
     )
     booked: dict[int, list[Interval]] = defaultdict(list)
     times = Booking.select(Booking.provider, Booking.start_at, Booking.end_at).where(
-        in_week & (Booking.status != BookingStatus.CANCELLED)
+        in_week & Booking.status.not_in(FREED)
     )
     for booking in times:
         booked[booking.provider_id].append(Interval(booking.start_at, booking.end_at))
@@ -229,7 +229,7 @@ def today(providers: list[Provider], now: datetime, timezone: str) -> Today:
         .join(User, JOIN.LEFT_OUTER, on=Booking.customer)
         .where(
             Booking.provider.in_([p.id for p in providers])
-            & (Booking.status != BookingStatus.CANCELLED)
+            & Booking.status.not_in(FREED)
             & (Booking.start_at >= span.start)
             & (Booking.start_at < span.end)
         )

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models import Booking, BookingStatus, Provider, Service, User
+from models import FREED, Booking, Provider, Service, User
 from scheduling import Interval, working_intervals
 from services.booking.slots import calendars
 
@@ -84,9 +84,7 @@ def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> G
         day_span = Interval(column.origin, datetime.combine(day + timedelta(days=1), time(), tz))
         column.time_off = [_clip(i, day_span) for i in cal.busy if i.overlaps(day_span)]
         for booking in booked.get((provider.id, day), []):
-            (
-                column.cancelled if booking.status == BookingStatus.CANCELLED else column.bookings
-            ).append(booking)
+            (column.cancelled if booking.status in FREED else column.bookings).append(booking)
         columns.append(column)
     first_hour, last_hour = _hour_range(columns, tz)
     for column in columns:

@@ -60,6 +60,8 @@ def test_booking_shape(customer_api, clinic):
         "can_cancel_until": "2026-11-29T10:00:00+00:00",
         "cancel_reason": None,
         "rescheduled_from": None,
+        "hold_expires_at": None,
+        "payment": None,  # nothing is paid online here: see test_payments_api.py
     }
     assert isinstance(response.json["id"], int)
 

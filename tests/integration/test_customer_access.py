@@ -23,6 +23,8 @@ PAGES = {
     "/appointments/{ana's booking}/confirmed": (302, 200, 404, 404, 404),
     "/appointments/{ana's booking}/cancel": (302, 200, 404, 404, 404),
     "/appointments/{ana's booking}/move": (302, 200, 404, 404, 404),
+    # Nothing to pay for a booking already confirmed: its customer goes to its page.
+    "/appointments/{ana's booking}/pay": (302, 302, 404, 404, 404),
     f"/appointments/{{ana's booking}}/move/confirm?start={TOMORROW_10}": (302, 200, 404, 404, 404),
     "/appointments/{other's booking}": (302, 404, 404, 404, 404),
     "/appointments/999999": (302, 404, 404, 404, 404),
@@ -44,6 +46,10 @@ ACTIONS = {
         404,
         404,
     ),
+    # Paying: only its customer, and there is nothing to pay (409) or check (404) here.
+    ("/appointments/{ana's booking}/pay", ""): (302, 409, 404, 404, 404),
+    ("/appointments/{ana's booking}/pay/check", ""): (302, 404, 404, 404, 404),
+    ("/appointments/{ana's booking}/pay/cancel", ""): (302, 303, 404, 404, 404),
     ("/appointments/{ana's booking}/cancel", "reason=Ill"): (302, 303, 404, 404, 404),
     ("/account/devices", ""): (302, 422, 422, 422, 422),  # signed in: then what was sent
     # Removing a device that is not (or no longer) yours removes nothing, quietly.
@@ -76,6 +82,14 @@ API = {
         404,
         404,
     ),
+    ("POST", "/api/v1/bookings/{ana's booking}/payment", '{"token": "tok_x"}'): (
+        401,
+        409,  # already confirmed: nothing to pay
+        404,
+        404,
+        404,
+    ),
+    ("POST", "/api/v1/bookings/{ana's booking}/payment/check", "{}"): (401, 404, 404, 404, 404),
     ("POST", "/api/v1/bookings/{ana's booking}/cancel", "{}"): (401, 200, 404, 404, 404),
     ("DELETE", "/api/v1/tokens/current", None): (401, 204, 204, 204, 204),
     ("DELETE", "/api/v1/me", None): (401, 204, 204, 403, 403),  # staff close theirs elsewhere

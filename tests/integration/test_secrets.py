@@ -17,6 +17,7 @@ import models
 from config import ROOT
 from models import BaseModel, EncryptedTextField, db
 from services import crypto
+from tests import factories
 
 OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
 
@@ -103,11 +104,24 @@ def test_a_secret_no_key_reads_is_reported_and_the_rest_rotated(app, vault):
     assert Fernet(NEW).decrypt(stored("kept").encode()) == b"still readable"
 
 
-def test_nothing_to_rotate_yet(app):
+def test_a_business_stripe_keys_are_encrypted_at_rest_and_rotated(app):
+    crypto.configure([OLD])
+    org = factories.make_org()
+    org.stripe_secret_key, org.stripe_webhook_secret = "sk_live_owner", "whsec_owner"
+    org.save()
+
+    def raw(column: str) -> str:
+        sql = f"SELECT {column} FROM organisation WHERE id = {org.id}"
+        return db.execute_sql(sql).fetchone()[0]
+
+    assert "sk_live" not in raw("stripe_secret_key")
+    crypto.configure([NEW, OLD])
     result = rotate_secrets(app)
 
     assert result.exit_code == 0, result.output
-    assert "encrypted columns: none yet" in result.output
+    assert "organisation.stripe_secret_key" in result.output
+    assert Fernet(NEW).decrypt(raw("stripe_secret_key").encode()) == b"sk_live_owner"
+    assert Fernet(NEW).decrypt(raw("stripe_webhook_secret").encode()) == b"whsec_owner"
 
 
 # Starting ---------------------------------------------------------------------------
