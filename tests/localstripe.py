@@ -4,6 +4,7 @@ signed webhooks. One process per test process, started with --from-scratch."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -146,15 +147,21 @@ class WebhookInbox(LocalService):
     def wait(self, count: int, timeout: float = 10) -> list[Delivery]:
         return self._wait(self.deliveries, count, timeout, "webhook deliveries")
 
-    def of_type(self, kind: str) -> list[Delivery]:
-        import json
+    def of_type(self, kind: str, about: str | None = None) -> list[Delivery]:
+        """Deliveries of events of ``kind``, about the object ``about`` if given (events
+        of earlier tests may still arrive: localstripe sends each a second late)."""
+        found = []
+        for delivery in list(self.deliveries):
+            event = json.loads(delivery.body)
+            subject = event.get("data", {}).get("object", {}).get("id")
+            if event.get("type") == kind and about in (None, subject):
+                found.append(delivery)
+        return found
 
-        return [d for d in list(self.deliveries) if json.loads(d.body).get("type") == kind]
-
-    def wait_for(self, kind: str, timeout: float = 10) -> Delivery:
+    def wait_for(self, kind: str, about: str | None = None, timeout: float = 10) -> Delivery:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.of_type(kind)
+            found = self.of_type(kind, about)
             if found:
                 return found[-1]
             with self._changed:

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 import stripe
-from peewee import Case, IntegrityError
+from peewee import IntegrityError
 
 from models import Booking, Payment, PaymentRefund, db
 from models.payments import PaymentStatus
@@ -90,15 +90,7 @@ def succeeded(row_id: int, stripe_id: str, status: str) -> None:
             .execute()
         )
         if changed:
-            total = Payment.refunded_cents + row.amount_cents
-            Payment.update(
-                refunded_cents=total,
-                status=Case(
-                    None,
-                    [(total >= Payment.amount_cents, PaymentStatus.REFUNDED)],
-                    PaymentStatus.PARTIALLY_REFUNDED,
-                ),
-            ).where(Payment.id == row.payment_id).execute()
+            _add_refunded(row.payment_id, row.amount_cents)
     if changed:
         log.info("refund.succeeded key=%s amount=%s", row.key, row.amount_cents)
 
@@ -142,6 +134,26 @@ def send_pending(booking_id: int) -> None:
     )
     for row in rows:
         _send(row, row.payment)
+
+
+def _add_refunded(payment_id: int, cents: int) -> None:
+    """Add to the payment's refunded total (never past its amount: a refund made in
+    Stripe's dashboard may overlap ours), from the total it had when read."""
+    for _ in range(5):
+        payment = Payment.get_by_id(payment_id)
+        total = min(payment.amount_cents, payment.refunded_cents + cents)
+        status = (
+            PaymentStatus.REFUNDED
+            if total >= payment.amount_cents
+            else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        if (
+            Payment.update(refunded_cents=total, status=status)
+            .where((Payment.id == payment_id) & (Payment.refunded_cents == payment.refunded_cents))
+            .execute()
+        ):
+            return
+    raise RuntimeError(f"payment {payment_id}: its refunded total kept changing")
 
 
 def _online(booking_id: int):

@@ -56,3 +56,10 @@ def refunds_of(booking_id: int) -> list[PaymentRefund]:
 
 def status_of(booking_id: int) -> str:
     return Booking.get_by_id(booking_id).status
+
+
+def refunds_at_stripe(stripe_local, intent: str) -> list[int]:
+    """The amounts Stripe (localstripe) refunded on ``intent``. (localstripe's own filter
+    by payment_intent lists every refund, so they are filtered here.)"""
+    listed = stripe_local.api("GET", "/v1/refunds", limit=100)["data"]
+    return [r["amount"] for r in listed if r["payment_intent"] == intent]

@@ -59,7 +59,7 @@ def live_rows() -> int:
 
 
 @pytest.fixture
-def postgresql_only():
+def postgresql_only(app):  # after the app has chosen this test's database
     if is_sqlite():
         pytest.skip("SQLite has no exclusion constraints: services take the write lock instead")
 
