@@ -116,7 +116,19 @@ def seed_demo(now: datetime) -> bool:
     # The demo's history is made up: nobody is told about it (its bookings' Dispatch is
     # never handed to the worker, and the rows go).
     Notification.delete().where(Notification.organisation == org).execute()
+    _payment_rules(services)
     return True
+
+
+def _payment_rules(services: list[Service]) -> None:
+    """A £20 deposit for the assessment, the massage paid in full, the follow-up paid
+    at the venue. Set after the made-up history, which was never paid online; they ask
+    for money only where Stripe keys are configured (services/payments/gateway.py)."""
+    assessment, _follow_up, massage = services
+    Service.update(payment_mode="deposit", deposit_cents=2000).where(
+        Service.id == assessment.id
+    ).execute()
+    Service.update(payment_mode="full").where(Service.id == massage.id).execute()
 
 
 def _provider(org: Organisation, user: User, *, lunch: bool) -> Provider:

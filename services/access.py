@@ -243,8 +243,13 @@ def change_facts(booking: Booking, now: datetime, *, as_staff: bool = False) -> 
     ``changeable``, for its customer or, ``as_staff``, for staff allowed to see it),
     ``deadline`` (until when its customer may change it online) and ``past``."""
     confirmed = booking.status == BookingStatus.CONFIRMED
+    in_time = as_staff or _before_deadline(booking, now)
     return {
-        "changeable": confirmed and (as_staff or _before_deadline(booking, now)),
+        "changeable": confirmed and in_time,
+        # Cancelling may go on inside the window for a booking paid online (what the
+        # service's policy keeps is kept), and a hold may always be given up.
+        "cancellable": (confirmed and (in_time or paid_online(booking.id)))
+        or booking.status == BookingStatus.PENDING_PAYMENT,
         "deadline": _deadline(booking),
         "past": booking.start_at <= now,
     }

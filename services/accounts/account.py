@@ -31,12 +31,14 @@ from models import (
     db,
     is_sqlite,
 )
+from services import access
 from services import mail as mailer
 from services.accounts import claims, links, sessions, signups
 from services.accounts.auth import authenticate, hash_password
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
+from services.payments import checkout, refunds
 from services.validation import (
     DEFAULT_REGION,
     check_all,
@@ -373,10 +375,16 @@ def upcoming_bookings(user: User, now: datetime) -> int:
 
 def _future_bookings(user_id: int, now: datetime):
     return Booking.select(
-        Booking.id, Booking.organisation, Booking.provider, Booking.customer
+        Booking.id,
+        Booking.organisation,
+        Booking.provider,
+        Booking.customer,
+        Booking.service,
+        Booking.start_at,
+        Booking.status,
     ).where(
         (Booking.customer == user_id)
-        & (Booking.status == BookingStatus.CONFIRMED)
+        & Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT))
         & (Booking.start_at > now)
     )
 
@@ -394,6 +402,9 @@ def delete_account(user: User, now: datetime, *, dispatch: Dispatch) -> int:
         cancelled, told = _cancel_future_bookings(user.id, now)
         anonymise(user.id)
     dispatch.add(told)
+    for booking_id in cancelled:  # what they paid goes back by the policy, once committed
+        refunds.send_pending(booking_id)
+        checkout.cancel_intent(booking_id, now, dispatch)
     log.info("account.deleted user_id=%s cancelled=%s", user.id, len(cancelled))
     return len(cancelled)
 
@@ -443,6 +454,15 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], lis
     BookingEvent.insert_many([{"booking": i, **event} for i in ids]).execute()
     told = []
     for booking in bookings:  # their providers hear of it; the customer is gone
+        if booking.status == BookingStatus.PENDING_PAYMENT:
+            continue  # never confirmed: nobody heard of it
+        refunds.plan_on_cancel(
+            booking,
+            by_business=False,
+            inside_window=access.inside_window(booking, now),
+            actor_id=user_id,
+            now=now,
+        )
         told += notify.booking_cancelled(
             booking, user_id, now, ACCOUNT_DELETED, tell_customer=False
         )

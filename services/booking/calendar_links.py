@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
 
-from models import Booking, BookingStatus
+from models import FREED, Booking
 
 
 def _title(booking: Booking) -> str:
@@ -90,7 +90,7 @@ def _vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
 def ics(booking: Booking, manage_url: str) -> bytes:
     """One VEVENT in the organisation's time zone (with its VTIMEZONE), or cancelled."""
     moves = len(lineage(booking)) - 1
-    if booking.status == BookingStatus.CANCELLED:
+    if booking.status in FREED:  # cancelled, or a hold whose payment never came
         return _calendar(booking, manage_url, "CANCEL", moves + 1).to_ical()
     return _calendar(booking, manage_url, "PUBLISH", moves).to_ical()
 
@@ -112,7 +112,7 @@ def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str])
         cal.add_component(_vtimezone(name, min(seen) - 1, max(seen) + 1))
     for booking in sorted(latest, key=lambda b: (b.start_at, b.id)):
         ids = lineage(booking, by_id)
-        cancelled = booking.status == BookingStatus.CANCELLED
+        cancelled = booking.status in FREED
         sequence = len(ids) - 1 + cancelled  # as ics() numbers them
         event = _event(booking, manage_url(booking), _uid(ids[0]), sequence, cancelled)
         cal.add_component(event)

@@ -124,8 +124,10 @@ def pay(
     payment = _payable(booking, now)
     client = gateway.account_for(booking.organisation).client()
     try:
+        card = None
         if token:
-            method = client.v1.tokens.retrieve(token).card.id
+            card = gateway.plain(client.v1.tokens.retrieve(token))["card"]
+            method = card["id"]
         elif payment_method:
             method = payment_method
         else:
@@ -147,6 +149,8 @@ def pay(
             "We could not reach the card payment service. Your card was not charged;"
             " please try again."
         ) from exc
+    if card is not None:  # the receipt's card, known already
+        intent["_card"] = (_brand(card.get("brand")), card.get("last4"))
     return _after(intent, payment, booking, now, dispatch)
 
 
@@ -284,6 +288,8 @@ def settle(intent: dict, now: datetime, dispatch: Dispatch) -> str:
 
 def _card(payment: Payment, intent: dict) -> tuple[str | None, str | None]:
     """The card's brand and last 4 digits, for the receipt."""
+    if "_card" in intent:
+        return intent["_card"]
     method = intent.get("payment_method")
     if not method:
         return None, None
@@ -295,8 +301,11 @@ def _card(payment: Payment, intent: dict) -> tuple[str | None, str | None]:
     except (stripe.StripeError, AttributeError):
         return None, None
     card = found.get("card") or found
-    brand = card.get("brand")
-    return (brand.capitalize() if brand else None), card.get("last4")
+    return _brand(card.get("brand")), card.get("last4")
+
+
+def _brand(name: str | None) -> str | None:
+    return name.title() if name else None  # "visa" (a PaymentMethod) and "Visa" (a card) alike
 
 
 def _with_details(booking_id: int) -> Booking:

@@ -389,3 +389,32 @@ def test_seed_demo_twice_changes_nothing(app):
     assert "demo data already present" in again.output
     assert counts() == before
     assert before["Organisation"] == 1
+
+
+def test_seed_demo_payment_rules_ask_nothing_without_stripe_keys(app):
+    from services.payments import checkout, policy
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+
+    rules = {s.name: policy.due_online(s) for s in Service.select()}
+    assert {name: (due.kind, due.amount_cents) if due else None for name, due in rules.items()} == {
+        "Initial assessment": ("deposit", 2000),
+        "Follow-up": None,
+        "Sports massage": ("full", 5500),
+    }
+    for service in Service.select():  # this app has no Stripe keys: nothing paid online
+        assert checkout.due_for(service, online_by_customer=True) is None
+    assert Booking.select().where(Booking.status == "pending_payment").count() == 0
+
+
+@pytest.mark.stripe
+def test_seed_demo_with_stripe_keys_asks_the_deposit_and_the_full_price(app, clock):
+    from services.payments import checkout
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+
+    due = {s.name: checkout.due_for(s, online_by_customer=True) for s in Service.select()}
+    assert due["Initial assessment"].amount_cents == 2000
+    assert due["Sports massage"].amount_cents == 5500
+    assert due["Follow-up"] is None
+    assert Booking.select().where(Booking.status == "pending_payment").count() == 0

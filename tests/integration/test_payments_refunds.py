@@ -134,3 +134,17 @@ def test_a_refund_stripe_did_not_answer_for_is_sent_later_once(
     payment = Payment.get(Payment.booking == paid_booking["id"])
     assert (payment.status, payment.refunded_cents) == ("refunded", 2000)
     assert refunds_at_stripe(stripe_local, intent_id(paid_booking)) == [2000]
+
+
+def test_deleting_the_account_refunds_by_the_policy_and_releases_holds(
+    customer_api, paid, paid_booking, stripe_local
+):
+    hold = held(customer_api, paid["massage"], "2026-11-30T14:00:00+00:00")
+
+    assert customer_api.delete("/api/v1/me").status_code == 204
+
+    payment = Payment.get(Payment.booking == paid_booking["id"])
+    assert (payment.status, payment.refunded_cents) == ("refunded", 2000)  # in time: all back
+    assert refunds_at_stripe(stripe_local, intent_id(paid_booking)) == [2000]
+    intent = stripe_local.api("GET", f"/v1/payment_intents/{intent_id(hold)}")
+    assert intent["status"] == "canceled"
