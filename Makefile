@@ -6,8 +6,28 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 export PORT
+# honcho gives each process a PORT of its own (5000, 5100, ...): the worker's links and
+# the Stripe stand-in's webhooks must all point at the web server's.
+BASE_URL ?= http://127.0.0.1:$(PORT)
+export BASE_URL
 
 .PHONY: run test install chromium lint format bench lighthouse clean
+
+# `make run STRIPE=local`: card payments against localstripe (a local Stripe stand-in,
+# installed with the dev dependencies), so the demo's deposits and prepayments work
+# offline. Test cards: 4242 4242 4242 4242 pays, 4000 0025 0000 3155 asks for 3-D Secure,
+# 4000 0000 0000 0341 is declined.
+PROCFILE := Procfile
+ifeq ($(STRIPE),local)
+STRIPE_PORT ?= 8420
+export STRIPE_PORT
+export STRIPE_SECRET_KEY := sk_test_local_demo
+export STRIPE_PUBLISHABLE_KEY := pk_test_local_demo
+export STRIPE_WEBHOOK_SECRET := whsec_local_demo
+export STRIPE_API_BASE := http://127.0.0.1:$(STRIPE_PORT)
+export STRIPE_JS_URL := http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/
+PROCFILE := Procfile.stripe
+endif
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +53,7 @@ run: install
 	@echo
 	@echo "  Kairos is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	@echo
-	$(BIN)/honcho start --port $(PORT) --procfile Procfile
+	$(BIN)/honcho start --port $(PORT) --procfile $(PROCFILE)
 
 ## chromium: Debian's Chromium for the browser tests (Playwright cannot download one here)
 chromium:
