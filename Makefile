@@ -6,10 +6,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 export PORT
-# honcho gives each process a PORT of its own (5000, 5100, ...): the worker's links and
-# the Stripe stand-in's webhooks must all point at the web server's.
-BASE_URL ?= http://127.0.0.1:$(PORT)
-export BASE_URL
 
 .PHONY: run test install chromium lint format bench lighthouse clean
 
@@ -47,6 +43,9 @@ $(VENDOR): node_modules/.package-lock.json
 install: $(STAMP) $(VENDOR)
 
 ## run: set everything up, migrate and seed the database, serve on http://127.0.0.1:$(PORT)
+# honcho gives each process a PORT of its own (5000, 5100, ...): the worker's links and
+# the Stripe stand-in's webhooks must all point at the web server's.
+run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/flask --app app db-upgrade
 	$(BIN)/flask --app app seed-demo
