@@ -39,10 +39,12 @@ def mine(booking_id: int) -> Booking:
 def index():
     booked = access.customer_bookings(current_user.id)
     moment = now()
-    upcoming = booked.where(
-        (Booking.start_at >= moment) & (Booking.status == BookingStatus.CONFIRMED)
+    # Upcoming: confirmed, or held while its payment is made (until the hold runs out).
+    ahead = (Booking.status == BookingStatus.CONFIRMED) | (
+        (Booking.status == BookingStatus.PENDING_PAYMENT) & (Booking.hold_expires_at > moment)
     )
-    past = booked.where((Booking.start_at < moment) | (Booking.status != BookingStatus.CONFIRMED))
+    upcoming = booked.where((Booking.start_at >= moment) & ahead)
+    past = booked.where((Booking.start_at < moment) | ~ahead)
     return page(
         "appointments/index.html",
         upcoming=list(upcoming.order_by(Booking.start_at)),

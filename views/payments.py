@@ -9,8 +9,10 @@ Stripe.js do it and then asks here again (``check``).
 from __future__ import annotations
 
 import contextlib
+from functools import cache
+from importlib.resources import files
 
-from flask import Blueprint, g, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models import BookingStatus
@@ -18,12 +20,15 @@ from services.booking import appointments as bookings
 from services.errors import DomainError
 from services.formats import money
 from services.payments import checkout, gateway, ledger, policy, webhooks
+from views import security
 from views.appointments import mine
 from views.errors import error_body, status_for
 from views.support import now
 from views.web import page
 
 bp = Blueprint("payments", __name__, url_prefix="/appointments")
+# The cancel reason of a hold its customer gave up (the booking's page words it).
+GAVE_UP = "payment abandoned"
 webhook = Blueprint("stripe_webhook", __name__)
 
 
@@ -35,26 +40,31 @@ def signed_in() -> None:
 
 @bp.get("/<id:booking_id>/pay")
 def pay_page(booking_id: int):
+    """The payment step. The hold's time left is counted here, so a reload shows it
+    right; a hold that has run out (even before the sweep released it) says so."""
     booking = mine(booking_id)
-    if booking.status != BookingStatus.PENDING_PAYMENT:
+    payment = checkout.online_payment(booking.id)
+    if booking.status != BookingStatus.PENDING_PAYMENT or payment is None:
         endpoint = (
             "appointments.confirmed"
             if booking.status == BookingStatus.CONFIRMED
             else "appointments.detail"
         )
         return redirect(url_for(endpoint, booking_id=booking.id))
-    payment = checkout.online_payment(booking.id)
     account = gateway.account_for(booking.organisation)
-    return page(
+    response = page(
         "payments/pay.html",
         booking=booking,
         org=booking.organisation,
         payment=payment,
         publishable_key=account.publishable_key if account else "",
         stripe_js_url=gateway.js_url(),
-        policy_text=policy.describe(booking.service, lambda cents: money(cents, booking.currency)),
+        country=wallet_country(booking.organisation.timezone),
+        policy_text=payment_policy(booking.service),
         seconds_left=max(0, int((booking.hold_expires_at - now()).total_seconds())),
     )
+    settings = current_app.config["SETTINGS"]
+    return security.allow_stripe(response, gateway.js_url(), settings.stripe_api_base)
 
 
 @bp.post("/<id:booking_id>/pay")
@@ -92,7 +102,7 @@ def give_up(booking_id: int):
             bookings.cancel(
                 booking_id=booking.id,
                 actor_id=current_user.id,
-                reason="payment abandoned",
+                reason=GAVE_UP,
                 now=now(),
                 dispatch=g.dispatch,
             )
@@ -125,6 +135,43 @@ def stripe_webhook():
     return jsonify(received=done)
 
 
+# What the customer's pages show of money, from the payments' own rules: the review
+# page and the public service list (what is paid now, the refund policy), the
+# booking's page (the receipt).
+
+
+@bp.app_template_global()
+def payment_due(service) -> policy.Due | None:
+    """What booking ``service`` online asks to be paid now, or None (at the venue)."""
+    return checkout.due_for(service, online_by_customer=True)
+
+
+@bp.app_template_global()
+def payment_policy(service) -> str:
+    """The refund policy in a sentence, in the business's currency."""
+    currency = service.organisation.currency
+    return policy.describe(service, lambda cents: money(cents, currency))
+
+
+@bp.app_template_global()
 def receipt(booking) -> ledger.Summary:
     """What the booking's pages show of its payments."""
     return ledger.for_booking(booking.id)
+
+
+@bp.app_template_global()
+def gave_up(booking) -> bool:
+    """Whether the booking is one its customer released without paying."""
+    return booking.status == BookingStatus.CANCELLED and booking.cancel_reason == GAVE_UP
+
+
+@cache
+def wallet_country(timezone: str) -> str:
+    """The business's country as two letters, which Stripe's wallet button asks for,
+    from its time zone (the tz database's zone.tab); "GB" where the zone names none."""
+    table = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    for line in table.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and not line.startswith("#") and fields[2] == timezone:
+            return fields[0]
+    return "GB"

@@ -42,10 +42,15 @@ def e2e_queue(database_url, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def e2e_server(database_url, e2e_queue):
+def e2e_server(database_url, e2e_queue, stripe_local):
     """One server per database for the whole e2e run; each test's ``app`` empties the tables.
-    Devices may subscribe at the local push service (tests/standins/push_service.py)."""
-    env = {"PUSH_ALLOW_HOSTS": "127.0.0.1", "HUEY_URL": f"sqlite:///{e2e_queue}"}
+    Devices may subscribe at the local push service (tests/standins/push_service.py).
+    Its Stripe is localstripe (services ask for payment only where a test says so)."""
+    env = {
+        "PUSH_ALLOW_HOSTS": "127.0.0.1",
+        "HUEY_URL": f"sqlite:///{e2e_queue}",
+        **stripe_local.settings(),
+    }
     with gunicorn(database_url, env=env) as base:
         yield base
 
