@@ -10,6 +10,7 @@ from services import access
 from services.booking import appointments as bookings
 from services.booking import calendar_links
 from services.errors import DomainError
+from services.payments import refunds
 from views import moves
 from views.appointment_forms import REASON_LIMIT, CancelForm
 from views.errors import status_for
@@ -103,6 +104,12 @@ def cancel(booking_id: int):
         "org": booking.organisation,
         "form": form,
         **access.change_facts(booking, now()),
+        # What cancelling now gives back of what was paid online, and what is kept.
+        "money": refunds.totals(
+            refunds.on_cancel_split(
+                booking, by_business=False, inside_window=access.inside_window(booking, now())
+            )
+        ),
     }
     if request.method == "GET":
         return page("appointments/cancel.html", **context)

@@ -95,19 +95,37 @@ def succeeded(row_id: int, stripe_id: str, status: str) -> None:
         log.info("refund.succeeded key=%s amount=%s", row.key, row.amount_cents)
 
 
+def on_cancel_split(
+    booking: Booking, *, by_business: bool, inside_window: bool
+) -> list[tuple[Payment, int, int]]:
+    """For each online payment the booking keeps: (payment, refunded, kept) if it were
+    cancelled now, by the policy. What the cancel page says, and what plan_on_cancel
+    writes."""
+    split = []
+    for payment in _online(booking.id):
+        paid = payment.kept_cents
+        cents = policy.refund_on_cancel(
+            paid, booking.service, by_business=by_business, inside_window=inside_window
+        )
+        split.append((payment, cents, paid - cents))
+    return split
+
+
+def totals(split: list[tuple[Payment, int, int]]) -> dict[str, int]:
+    return {
+        "refund_cents": sum(refunded for _, refunded, _ in split),
+        "kept_cents": sum(kept for _, _, kept in split),
+    }
+
+
 def plan_on_cancel(
     booking: Booking, *, by_business: bool, inside_window: bool, actor_id: int, now: datetime
 ) -> dict[str, int]:
     """A paid booking is being cancelled (in the cancellation's transaction): write the
     refunds its online payments get by the policy, pending until send_pending. Returns
     what is refunded and what is kept, for the messages."""
-    refunded = kept = 0
-    for payment in _online(booking.id):
-        paid = payment.kept_cents
-        cents = policy.refund_on_cancel(
-            paid, booking.service, by_business=by_business, inside_window=inside_window
-        )
-        kept += paid - cents
+    split = on_cancel_split(booking, by_business=by_business, inside_window=inside_window)
+    for payment, cents, _kept in split:
         if cents <= 0:
             continue
         key = f"booking-{booking.id}-cancel-{payment.id}"
@@ -121,8 +139,7 @@ def plan_on_cancel(
                 actor=actor_id,
                 created_at=now,
             )
-        refunded += cents
-    return {"refund_cents": refunded, "kept_cents": kept}
+    return totals(split)
 
 
 def send_pending(booking_id: int) -> None:

@@ -326,3 +326,48 @@ def test_the_list_shows_a_held_booking_as_awaiting_payment_and_an_expired_one_as
     assert page.one("section", aria_labelledby="upcoming-title").find("a", class_="appt") is None
     past = page.one("section", aria_labelledby="past-title")
     assert past.one("span", class_="badge").text == "not paid in time"
+
+
+def test_cancelling_in_time_says_the_deposit_comes_back(casey, paid, stripe_local):
+    booking_id = hold(casey, paid["assessment"])
+    pay_json(casey, booking_id, {"token": stripe_local.card_token(CARD_OK)})
+
+    page = text_of(casey.get(f"/appointments/{booking_id}/cancel"))
+
+    assert "£20 of what you paid will be refunded to your card." in page
+    assert "is kept" not in page
+
+
+def test_inside_the_window_a_paid_booking_can_still_be_cancelled_and_says_what_is_kept(
+    casey, paid, stripe_local, clock
+):
+    booking_id = hold(casey, paid["assessment"])
+    pay_json(casey, booking_id, {"token": stripe_local.card_token(CARD_OK)})
+    clock.advance(days=4)  # Sunday noon: inside the 24 hours
+
+    detail = parse(casey.get(f"/appointments/{booking_id}"))
+    cancel_page = casey.get(f"/appointments/{booking_id}/cancel")
+    token = csrf_token(cancel_page)
+    done = casey.post(f"/appointments/{booking_id}/cancel", data={"csrf_token": token})
+
+    assert [
+        a.text for a in detail.find_all("a", class_="button") if a.text in ("Cancel", "Move")
+    ] == ["Cancel"]  # no Move
+    assert "£20 of what you paid is kept by" in text_of(cancel_page)
+    assert done.status_code == 303
+    assert status_of(booking_id) == "cancelled"
+
+
+def test_inside_the_window_an_unpaid_booking_still_says_contact_them(casey, paid, clock):
+    token = csrf_token(review(casey, paid["follow_up"]))
+    made = casey.post(
+        f"/clinic/book/{paid['follow_up'].id}/confirm",
+        data={"csrf_token": token, "start": MONDAY_10, "provider": "any"},
+    )
+    booking_id = int(made.headers["Location"].split("/")[2])
+    clock.advance(days=4)
+
+    page = text_of(casey.get(f"/appointments/{booking_id}/cancel"))
+
+    assert "Please contact" in page
+    assert "Yes, cancel it" not in page
