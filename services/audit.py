@@ -33,6 +33,9 @@ ACTIONS = frozenset(
     {
         "settings.changed",
         "settings.logo",
+        "settings.payments_connected",
+        "settings.payments_replaced",
+        "settings.payments_disconnected",
         "staff.invited",
         "staff.invitation_resent",
         "staff.invitation_withdrawn",
@@ -54,6 +57,7 @@ ACTIONS = frozenset(
         "bookings.moved",
         "bookings.marked",
         "bookings.note_added",
+        "bookings.payment_recorded",
         "customers.note_added",
         "customers.exported",
     }

@@ -58,10 +58,12 @@ class LocalStripe:
 
     def api(self, method: str, path: str, **data) -> dict:
         """Stripe's REST API, as a customer's browser or Stripe itself would use it."""
+        asks = method == "GET"  # a GET's parameters go in its query string, as Stripe reads them
         response = requests.request(
             method,
             f"{self.base_url}{path}",
-            data=data or None,
+            params=data if asks else None,
+            data=None if asks else data or None,
             auth=(SECRET_KEY, ""),
             timeout=5,
         )

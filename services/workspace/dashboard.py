@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, fn
 
-from models import FREED, Booking, BookingStatus, Provider, Service, User
+from models import FREED, Booking, BookingStatus, Payment, Provider, Service, User
+from models.payments import PaymentStatus
 from scheduling import Interval, ProviderCalendar, working_intervals
 from scheduling.localtime import boundary
 from scheduling.slots import merge
@@ -119,6 +120,7 @@ class Week:
     first_day: date
     days: list[DayFigures]
     totals: Totals
+    taken_cents: int = 0  # paid in the week (online and at the venue), refunds taken off
 
     @property
     def last_day(self) -> date:
@@ -179,8 +181,11 @@ def day_loads(
     ]
 
 
-def week_figures(providers: list[Provider], any_day: date, timezone: str) -> Week:
-    """The figures of the local week (Monday to Sunday) holding ``any_day``."""
+def week_figures(
+    providers: list[Provider], any_day: date, timezone: str, currency: str = ""
+) -> Week:
+    """The figures of the local week (Monday to Sunday) holding ``any_day``; the money
+    taken counts payments in ``currency`` (the organisation's)."""
     tz = ZoneInfo(timezone)
     first = monday_of(any_day)
     if not providers:
@@ -202,7 +207,31 @@ def week_figures(providers: list[Provider], any_day: date, timezone: str) -> Wee
     for booking in times:
         booked[booking.provider_id].append(Interval(booking.start_at, booking.end_at))
     cals = calendars(providers, first, first + timedelta(days=6), tz, include_bookings=False)
-    return Week(first, day_loads(cals, booked, first, tz), Totals.from_statuses(grouped))
+    return Week(
+        first,
+        day_loads(cals, booked, first, tz),
+        Totals.from_statuses(grouped),
+        taken_cents(ids, Interval(start, end), currency),
+    )
+
+
+def taken_cents(provider_ids: list[int], span: Interval, currency: str) -> int:
+    """What the business keeps of the payments made in ``span`` (by when they were
+    paid, whenever the appointment is) for bookings with these providers."""
+    kept = fn.SUM(Payment.amount_cents - Payment.refunded_cents)
+    total = (
+        Payment.select(kept)
+        .join(Booking, on=(Payment.booking == Booking.id))
+        .where(
+            Booking.provider.in_(provider_ids)
+            & (Payment.paid_at >= span.start)
+            & (Payment.paid_at < span.end)
+            & (Payment.currency == currency)
+            & Payment.status.not_in((PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.CANCELED))
+        )
+        .scalar()
+    )
+    return int(total or 0)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from peewee import JOIN
 from models import FREED, Booking, Provider, Service, User
 from scheduling import Interval, working_intervals
 from services.booking.slots import calendars
+from services.payments import ledger
 
 DEFAULT_OPEN, DEFAULT_CLOSE = 8, 18
 CELL = timedelta(minutes=30)  # the size of an empty slot's "book here" target
@@ -26,7 +27,7 @@ class Column:
     span: timedelta  # the height of the grid
     hours: list[Interval] = field(default_factory=list)
     time_off: list[Interval] = field(default_factory=list)
-    bookings: list[Booking] = field(default_factory=list)  # not cancelled
+    bookings: list[Booking] = field(default_factory=list)  # not cancelled (see _mark_paid)
     cancelled: list[Booking] = field(default_factory=list)
     free: list[datetime] = field(default_factory=list)  # starts of empty, bookable cells
 
@@ -86,6 +87,7 @@ def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> G
         for booking in booked.get((provider.id, day), []):
             (column.cancelled if booking.status in FREED else column.bookings).append(booking)
         columns.append(column)
+    _mark_paid([b for c in columns for b in c.bookings])
     first_hour, last_hour = _hour_range(columns, tz)
     for column in columns:
         column.origin = datetime.combine(column.day, time(first_hour), tz)
@@ -110,6 +112,15 @@ def _bookings(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
         key = (booking.provider_id, booking.start_at.astimezone(tz).date())
         found.setdefault(key, []).append(booking)
     return found
+
+
+def _mark_paid(bookings: list[Booking]) -> None:
+    """Give each booking its ``payment_mark`` for the grid: "paid", "deposit" (some of
+    it) or "unpaid" (ledger.mark), from one query; None for a free one."""
+    kept = ledger.kept_by_booking(b.id for b in bookings)
+    for booking in bookings:
+        paid = kept.get(booking.id, 0)
+        booking.payment_mark = ledger.mark(booking, paid) if booking.price_cents else None
 
 
 def _hour_range(columns: list[Column], tz: ZoneInfo) -> tuple[int, int]:

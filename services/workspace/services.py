@@ -13,12 +13,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from models import Organisation, Provider, Service, ServiceProvider, db
 from services import audit
+from services.amounts import amount_text, parse_amount
 from services.errors import Invalid, NotFound
+from services.payments import gateway
 from services.validation import BIDI_CONTROLS, check_all
+from services.workspace import service_payments
 
 log = logging.getLogger("kairos.offerings")
 
@@ -29,10 +31,8 @@ BUFFER = (0, 240)
 MIN_NOTICE = (0, 10_080)  # minutes: up to a week
 DAYS_AHEAD = (1, 730)
 CANCELLATION_WINDOW = (0, 720)  # hours: up to 30 days
-MAX_PRICE_CENTS = 99_999_99
 NAME_LIMIT, CATEGORY_LIMIT, DESCRIPTION_LIMIT = 200, 100, 2000
 _LARGEST_ID = 2**63 - 1  # larger ids overflow the database driver
-_PRICE = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
 _WHOLE = re.compile(r"[0-9]{1,9}")
 # Control characters (PostgreSQL refuses NUL in text); newlines and tabs are kept
 # where a field may have them.
@@ -54,6 +54,12 @@ class ServiceDraft:
     max_days_ahead: str = "90"
     cancellation_window: str = "24"
     providers: tuple[str, ...] = ()
+    # What is paid online (services/workspace/service_payments.py); a payment left
+    # blank keeps the service's rule.
+    payment: str = ""
+    deposit_amount: str = ""
+    deposit_percent: str = ""
+    late_refund: str = "0"
 
 
 @dataclass
@@ -135,24 +141,19 @@ def draft_of(service: Service) -> ServiceDraft:
         category=service.category,
         description=service.description,
         duration=str(service.duration_minutes),
-        price=price_text(service.price_cents),
+        price=amount_text(service.price_cents),
         buffer_before=str(service.buffer_before_minutes),
         buffer_after=str(service.buffer_after_minutes),
         min_notice=str(service.min_notice_minutes),
         max_days_ahead=str(service.max_days_ahead),
         cancellation_window=str(service.cancellation_window_hours),
         providers=tuple(str(link.provider_id) for link in chosen),
+        **service_payments.draft_values(service),
     )
 
 
-def price_text(cents: int) -> str:
-    """45 for 4500 cents, 45.50 for 4550: as an owner would type it."""
-    whole, part = divmod(cents, 100)
-    return f"{whole}.{part:02d}" if part else str(whole)
-
-
 def create(org: Organisation, draft: ServiceDraft, actor_id: int, now: datetime) -> Service:
-    fields, provider_ids = _clean(org, draft, active=True, service_id=None)
+    fields, provider_ids = _clean(org, draft, active=True, current=None)
     with db.atomic():
         service = Service.create(organisation=org, active=True, **fields)
         _offer(org, service, provider_ids)
@@ -161,7 +162,7 @@ def create(org: Organisation, draft: ServiceDraft, actor_id: int, now: datetime)
             actor_id,
             "services.created",
             f"Created the service “{service.name}” ({service.duration_minutes} min,"
-            f" {price_text(service.price_cents)} {org.currency}).",
+            f" {amount_text(service.price_cents)} {org.currency}).",
             now,
             subject=("service", service.id),
             detail={"offered_by": _offered_by(service)},
@@ -175,7 +176,7 @@ def update(
 ) -> Service:
     """Save the edited ``draft``. Bookings already made keep their time and price."""
     service = service_for(org, service_id)
-    fields, provider_ids = _clean(org, draft, active=service.active, service_id=service.id)
+    fields, provider_ids = _clean(org, draft, active=service.active, current=service)
     with db.atomic():
         offered_before = _offered_by(service)
         Service.update(**fields).where(Service.id == service.id).execute()
@@ -253,14 +254,16 @@ LABELS = {
     "min_notice_minutes": "Minimum notice (minutes)",
     "max_days_ahead": "Book up to (days ahead)",
     "cancellation_window_hours": "Cancellation window (hours)",
+    **service_payments.LABELS,
 }
 
 
 def _audit_edit(org, service, fields, offered_before, actor_id, now) -> None:
     """The audit log's entry for an edit: what changed, who offers it if that changed."""
     changes = audit.diff(service, fields, LABELS)
-    if "Price" in changes:
-        changes["Price"] = [price_text(cents) for cents in changes["Price"]]
+    for money in ("Price", service_payments.DEPOSIT_LABEL):
+        if money in changes:
+            changes[money] = [amount_text(c) if c is not None else None for c in changes[money]]
     offered = _offered_by(service)
     if offered != offered_before:
         changes["Offered by"] = [offered_before, offered]
@@ -306,8 +309,9 @@ def _offer(org: Organisation, service: Service, provider_ids: list[int]) -> None
 
 
 def _clean(
-    org: Organisation, draft: ServiceDraft, *, active: bool, service_id: int | None
+    org: Organisation, draft: ServiceDraft, *, active: bool, current: Service | None
 ) -> tuple[dict, list[int]]:
+    service_id = current.id if current else None
     values = check_all(
         lambda: _name(org, draft.name, service_id, check_taken=active),
         lambda: _category(org, draft.category),
@@ -322,8 +326,16 @@ def _clean(
             draft.cancellation_window, "cancellation_window", CANCELLATION_WINDOW, "hours", blank=0
         ),
         lambda: _provider_ids(org, draft.providers, required=active),
+        lambda: service_payments.clean(
+            draft,
+            current,
+            price=_price_if_valid(draft.price),
+            online=gateway.account_for(org) is not None,
+        ),
     )
-    name, category, description, duration, price, before, after, notice, days, window, ids = values
+    name, category, description, duration, price, before, after, notice, days, window, ids, paid = (
+        values
+    )
     if notice >= days * 24 * 60:
         raise Invalid(
             {"min_notice": "Make the minimum notice shorter than how far ahead people can book."}
@@ -339,6 +351,7 @@ def _clean(
         "min_notice_minutes": notice,
         "max_days_ahead": days,
         "cancellation_window_hours": window,
+        **paid,
     }
     return fields, ids
 
@@ -408,22 +421,16 @@ def _whole(
 
 def parse_price(value: str | None, field_name: str = "price") -> int:
     """Cents for a price typed in currency units: "45" or "45.50" → 4500 or 4550."""
-    text = (value or "").strip()
-    if not text:
-        raise Invalid({field_name: "Enter a price (0 if it's free)."})
-    if text.startswith("-"):
-        raise Invalid({field_name: "The price can't be negative."})
-    match = _PRICE.fullmatch(text)
-    if not match or not (match.group(1) or match.group(2)):
-        raise Invalid({field_name: "Type the price as a number, like 45 or 45.50."})
-    if len(match.group(2) or "") > 2:
-        raise Invalid({field_name: "Use at most 2 decimal places, like 45.50."})
-    if len(match.group(1)) > 7:
-        raise Invalid({field_name: f"Use at most {price_text(MAX_PRICE_CENTS)}."})
-    cents = int(Decimal(text if match.group(1) else "0" + text) * 100)
-    if cents > MAX_PRICE_CENTS:
-        raise Invalid({field_name: f"Use at most {price_text(MAX_PRICE_CENTS)}."})
-    return cents
+    return parse_amount(value, field_name, what="price", blank="Enter a price (0 if it's free).")
+
+
+def _price_if_valid(value: str | None) -> int | None:
+    """The price typed, for checking the deposit against it; None when the price itself
+    is wrong (its own check says so)."""
+    try:
+        return parse_price(value)
+    except Invalid:
+        return None
 
 
 def _provider_ids(org: Organisation, values: tuple[str, ...], *, required: bool) -> list[int]:

@@ -68,6 +68,7 @@ MATRICES = (
     "test_ws_availability_access",
     "test_ws_customers",
     "test_ws_dashboard",
+    "test_ws_payments",
     "test_ws_services",
     "test_ws_settings",
     "test_ws_staff",

@@ -72,6 +72,7 @@ def test_the_owners_week_covers_every_provider(signed_in, world, busy_week):
         "Bookings": ["5"],
         "Utilisation": ["5%", "3.2 of 67 h booked"],
         "Revenue booked": ["£275"],  # 65 + 55 + 45 + 45 + 65: the cancelled one left out
+        "Revenue taken": ["£0", "Paid online and at the venue"],  # test_ws_payments.py
         "No-show rate": ["50%", "1 of 2 marked"],
     }
     assert per_day(response) == [
@@ -93,6 +94,7 @@ def test_a_providers_week_covers_only_them(signed_in, world, busy_week):
         "Bookings": ["3"],
         "Utilisation": ["6%", "2 of 35 h booked"],
         "Revenue booked": ["£175"],
+        "Revenue taken": ["£0", "Paid online and at the venue"],
         "No-show rate": ["0%", "0 of 1 marked"],
     }
     assert [row[1] for row in per_day(response)] == ["1", "1", "0", "1", "0", "0", "0"]

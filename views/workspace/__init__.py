@@ -66,7 +66,7 @@ def tabs() -> dict:
 
 
 # Modules whose pages belong under another module's tab.
-PART_OF = {"bookings": "schedule", "desk": "schedule", "join": "staff"}
+PART_OF = {"bookings": "schedule", "desk": "schedule", "join": "staff", "payments": "settings"}
 
 
 def _section() -> str | None:
@@ -87,6 +87,7 @@ from views.workspace import (  # noqa: E402, F401
     dashboard,
     desk,
     join,
+    payments,
     schedule,
     services,
     settings,

@@ -12,15 +12,18 @@ from htmx_flask import make_response as htmx_response
 
 from models import BookingStatus
 from services import access
+from services.amounts import amount_text
 from services.errors import DomainError, Invalid
+from services.formats import money
 from services.notifications import delivery
+from services.payments import ledger, venue
 from services.workspace import bookings
 from views import forms, moves
 from views.errors import status_for
 from views.support import now
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
-from views.workspace.forms import CancelForm, MarkForm, NoteForm
+from views.workspace.forms import CancelForm, MarkForm, NoteForm, VenuePaymentForm
 
 PANEL = "workspace/booking.html"
 
@@ -28,11 +31,8 @@ PANEL = "workspace/booking.html"
 def panel(booking, status: int = 200, acted=None, **extra):
     """The booking's panel (a whole page without htmx), telling the schedule to refresh.
     ``acted``: the form of an action that was refused, with its problems."""
-    shown = {"cancel_form": CancelForm(formdata=None), "note_form": NoteForm(formdata=None)}
-    if isinstance(acted, CancelForm):
-        shown["cancel_form"] = acted
-    elif isinstance(acted, NoteForm):
-        shown["note_form"] = acted
+    paid = ledger.for_booking(booking.id)
+    balance = venue.balance_cents(booking, paid)
     response = page(
         PANEL,
         "panel",
@@ -43,13 +43,32 @@ def panel(booking, status: int = 200, acted=None, **extra):
         notes=bookings.booking_notes(booking),
         deliveries=delivery.log_for(booking),
         markable=bookings.markable(booking, g.staff.organisation.timezone, now()),
+        paid=paid,
+        balance=balance,
+        may_record=venue.may_record(booking, paid),
         refused=acted.form_errors[0] if acted and acted.form_errors else None,
-        **shown,
+        **_forms(acted, booking, balance),
         **extra,
     )
     if request.method == "POST" and status < 400:
         return htmx_response(response, trigger="schedule-changed")
     return response
+
+
+def _forms(acted, booking, balance: int) -> dict:
+    """The panel's forms, empty, but for the one of an action that was refused."""
+    shown = {
+        "cancel_form": CancelForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "pay_form": VenuePaymentForm(formdata=None, kind="cash", amount=amount_text(balance)),
+    }
+    for name, form in shown.items():
+        if type(acted) is type(form):
+            shown[name] = acted
+    amount = shown["pay_form"].amount
+    amount.label.text = f"Amount ({booking.currency})"
+    amount.description = f"{money(balance, booking.currency)} is due; less is a part payment."
+    return shown
 
 
 def _acted(booking_id: int, form, action, done_message: str):
@@ -111,6 +130,16 @@ def add_note(booking_id: int):
         lambda f: bookings.add_note(g.staff, booking_id, f.body.data, now()).booking,
         "Note added.",
     )
+
+
+@bp.post("/bookings/<id:booking_id>/payments")
+@staff_only
+def record_payment(booking_id: int):
+    def record(form: VenuePaymentForm):
+        venue.record(g.staff, booking_id, form.kind.data or "", form.amount.data, now())
+        return access.booking_for(g.staff, booking_id)
+
+    return _acted(booking_id, VenuePaymentForm(), record, "Payment recorded.")
 
 
 def mover() -> moves.Mover:

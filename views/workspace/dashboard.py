@@ -29,7 +29,7 @@ def dashboard():
     this_week = figures.monday_of(now().astimezone(ZoneInfo(org.timezone)).date())
     asked = request.args.get("week")
     first = figures.monday_of(parse_date(asked, "week")) if asked else this_week
-    week = figures.week_figures(providers, first, org.timezone)
+    week = figures.week_figures(providers, first, org.timezone, org.currency)
     return page(
         "workspace/dashboard.html",
         "week",

@@ -61,3 +61,12 @@ class CancelForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     body = TextAreaField("Add a note", render_kw={"rows": 2, "maxlength": 4000})
+
+
+class VenuePaymentForm(FlaskForm):
+    """A payment taken at the venue (services/payments/venue.py): how, and how much."""
+
+    kind = RadioField(
+        "Paid by", choices={"cash": "Cash", "terminal": "Card terminal"}, validate_choice=False
+    )
+    amount = StringField("Amount", render_kw={"inputmode": "decimal", "autocomplete": "off"})

@@ -10,9 +10,11 @@ from dataclasses import asdict
 
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 
 from services.errors import Invalid
+from services.payments import gateway
+from services.workspace import service_payments
 from services.workspace import services as offerings
 from views import forms
 from views.support import now
@@ -20,6 +22,7 @@ from views.web import page, wants_fragment
 from views.workspace import bp, owner_only
 
 WHOLE = {"inputmode": "numeric", "autocomplete": "off"}
+MONEY = {"inputmode": "decimal", "autocomplete": "off"}
 
 
 class ServiceForm(FlaskForm):
@@ -61,6 +64,21 @@ class ServiceForm(FlaskForm):
         render_kw=WHOLE,
     )
     providers = SelectMultipleField("Who offers it", validate_choice=False)
+    payment = RadioField(
+        "Payment when booking online",
+        choices=service_payments.CHOICES,
+        validate_choice=False,
+    )
+    deposit_amount = StringField(
+        "Deposit", description="Like 20 or 20.50; at most the price.", render_kw=MONEY
+    )
+    deposit_percent = StringField("Deposit (% of the price)", description="1–100.", render_kw=WHOLE)
+    late_refund = StringField(
+        "If the customer cancels inside the cancellation window, refund (%)",
+        description="0 keeps all they paid online; 100 gives it all back. Cancelling"
+        " earlier, or when you cancel, always refunds in full.",
+        render_kw=WHOLE,
+    )
 
 
 def _draft(form: ServiceForm) -> offerings.ServiceDraft:
@@ -72,6 +90,12 @@ def _draft(form: ServiceForm) -> offerings.ServiceDraft:
 def _form_page(form: ServiceForm, service=None):
     org = g.staff.organisation
     form.price.label.text = f"Price ({org.currency})"
+    form.deposit_amount.label.text = f"Deposit ({org.currency})"
+    online = gateway.account_for(org) is not None
+    if not online or not form.payment.data:
+        # The rule as saved: it can't be changed without Stripe, or nothing was chosen.
+        for name, value in service_payments.draft_values(service).items():
+            form[name].data = value
     return forms.form_page(
         "workspace/service_form.html",
         form,
@@ -79,6 +103,7 @@ def _form_page(form: ServiceForm, service=None):
         service=service,
         providers=offerings.offering_providers(org),
         categories=offerings.categories(org),
+        online=online,
     )
 
 
@@ -90,7 +115,17 @@ def _list_url() -> str:
 @owner_only
 def services():
     org = g.staff.organisation
-    return page("workspace/services.html", "listing", org=org, catalogue=offerings.catalogue(org))
+    return page("workspace/services.html", "listing", **_listing(org))
+
+
+def _listing(org) -> dict:
+    """What the list of services shows, each with its payment rule in a few words."""
+    return {
+        "org": org,
+        "catalogue": offerings.catalogue(org),
+        "payment_rule": service_payments.summary,
+        "online": gateway.account_for(org) is not None,
+    }
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -152,10 +187,9 @@ def _listed(message: str, *, problem: bool = False):
             "workspace/services.html",
             "listing",
             status=422 if problem else 200,
-            org=org,
-            catalogue=offerings.catalogue(org),
             notice=message,
             problem=problem,
+            **_listing(org),
         )
     flash(message, "error" if problem else "success")
     return redirect(_list_url(), 303)
