@@ -37,6 +37,9 @@ class Payment(BaseModel):
         max_length=8, constraints=[Check(f"kind IN ({', '.join(map(repr, PAYMENT_KINDS))})")]
     )
     intent_id = CharField(null=True, unique=True, max_length=255)
+    # The Stripe account it went through (gateway.Account.fingerprint; 0016): refunds go
+    # there even after the business changed its keys. NULL: the current one's.
+    account = CharField(null=True, max_length=32)
     # The intent's client secret, which the customer's browser confirms the payment with.
     client_secret = EncryptedTextField(null=True)
     amount_cents = IntegerField(constraints=[Check("amount_cents > 0")])

@@ -48,6 +48,7 @@ def open_hold(
     payment = Payment.create(
         booking=booking.id,
         organisation=booking.organisation_id,
+        account=account.fingerprint if account else None,
         kind=due.kind,
         amount_cents=due.amount_cents,
         currency=booking.currency,
@@ -91,6 +92,14 @@ def open_hold(
     return payment
 
 
+def _client(payment: Payment):
+    """Stripe, as the account ``payment`` went through."""
+    try:
+        return gateway.account_of(payment).client()
+    except gateway.AccountGone as gone:
+        raise PaymentUnavailable(str(gone)) from gone
+
+
 def online_payment(booking_id: int) -> Payment | None:
     return (
         Payment.select()
@@ -122,7 +131,7 @@ def pay(
     payment method), confirmed here on the server. A declined card raises
     PaymentDeclined with Stripe's message and keeps the hold for another try."""
     payment = _payable(booking, now)
-    client = gateway.account_for(booking.organisation).client()
+    client = _client(payment)
     try:
         card = None
         if token:
@@ -163,7 +172,7 @@ def check(booking: Booking, now: datetime, dispatch: Dispatch) -> Attempt:
     if payment.status != PaymentStatus.REQUIRES_PAYMENT:
         return Attempt(str(payment.status))
     try:
-        client = gateway.account_for(booking.organisation).client()
+        client = _client(payment)
         intent = gateway.plain(client.v1.payment_intents.retrieve(payment.intent_id))
     except stripe.StripeError as exc:
         raise PaymentUnavailable("We could not check the payment just now. Try again.") from exc
@@ -190,7 +199,7 @@ def _after(intent, payment: Payment, booking: Booking, now: datetime, dispatch) 
 def _renew(booking: Booking, old: Payment, now: datetime) -> None:
     """A fresh intent for the same hold after a declined card, the old one cancelled
     first so that it can never be paid as well."""
-    client = gateway.account_for(booking.organisation).client()
+    client = _client(old)
     try:
         client.v1.payment_intents.cancel(old.intent_id)
     except stripe.StripeError as exc:
@@ -296,9 +305,8 @@ def _card(payment: Payment, intent: dict) -> tuple[str | None, str | None]:
     if not isinstance(method, str):
         method = method["id"]
     try:
-        account = gateway.account_for(payment.organisation)
-        found = gateway.plain(account.client().v1.payment_methods.retrieve(method))
-    except (stripe.StripeError, AttributeError):
+        found = gateway.plain(_client(payment).v1.payment_methods.retrieve(method))
+    except (stripe.StripeError, PaymentUnavailable):
         return None, None
     card = found.get("card") or found
     return _brand(card.get("brand")), card.get("last4")
@@ -363,7 +371,13 @@ def cancel_intent(booking_id: int, now: datetime, dispatch: Dispatch) -> None:
 
 
 def _cancel_intent(payment: Payment, now: datetime, dispatch: Dispatch) -> str:
-    client = gateway.account_for(payment.booking.organisation).client()
+    try:
+        client = _client(payment)
+    except PaymentUnavailable as gone:  # its account's keys were replaced
+        Payment.update(status=PaymentStatus.CANCELED, last_error=gone.message[:500]).where(
+            (Payment.id == payment.id) & (Payment.status == PaymentStatus.REQUIRES_PAYMENT)
+        ).execute()
+        return "cancelled"
     try:
         client.v1.payment_intents.cancel(payment.intent_id)
     except stripe.InvalidRequestError:

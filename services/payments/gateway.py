@@ -39,6 +39,12 @@ class Account:
     webhook_secret: str
     own: bool  # the business's own keys, not the environment's
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the account without its secret (kept with each payment): the publishable
+        key's digest, which rolling the secret key leaves as it is."""
+        return hashlib.sha256(self.publishable_key.encode()).hexdigest()[:32]
+
     def client(self) -> stripe.StripeClient:
         return stripe.StripeClient(
             self.secret_key,
@@ -53,6 +59,26 @@ def account_for(org: Organisation) -> Account | None:
         return Account(
             org.stripe_secret_key, org.stripe_publishable_key, org.stripe_webhook_secret or "", True
         )
+    return _environment()
+
+
+def account_of(payment) -> Account:
+    """The account ``payment`` went through: the business's current one, or the
+    environment's, whichever it was; AccountGone if the keys for it were replaced."""
+    for account in (account_for(payment.organisation), _environment()):
+        if account is not None and payment.account in (None, account.fingerprint):
+            return account
+    raise AccountGone(
+        "This payment was taken through a Stripe account whose keys have since been"
+        " replaced: refund it from that account's Stripe dashboard."
+    )
+
+
+class AccountGone(Exception):
+    pass
+
+
+def _environment() -> Account | None:
     if _settings.stripe_secret_key and _settings.stripe_publishable_key:
         return Account(
             _settings.stripe_secret_key,

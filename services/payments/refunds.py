@@ -59,7 +59,14 @@ def refund(
 
 
 def _send(row: PaymentRefund, payment: Payment) -> None:
-    account = gateway.account_for(payment.organisation)
+    try:
+        account = gateway.account_of(payment)
+    except gateway.AccountGone as gone:
+        log.warning("refund.account_gone key=%s: %s", row.key, gone)
+        PaymentRefund.update(status="failed").where(
+            (PaymentRefund.id == row.id) & (PaymentRefund.status == "pending")
+        ).execute()
+        return
     try:
         made = account.client().v1.refunds.create(
             params={

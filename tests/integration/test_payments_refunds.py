@@ -148,3 +148,42 @@ def test_deleting_the_account_refunds_by_the_policy_and_releases_holds(
     assert refunds_at_stripe(stripe_local, intent_id(paid_booking)) == [2000]
     intent = stripe_local.api("GET", f"/v1/payment_intents/{intent_id(hold)}")
     assert intent["status"] == "canceled"
+
+
+def test_a_refund_goes_to_the_account_the_payment_went_through(
+    customer_api, paid, paid_booking, stripe_local
+):
+    """Paid through the environment's account; then the business connects its own: the
+    refund still goes to the environment's, which holds the money."""
+    org = paid["org"]
+    org.stripe_publishable_key, org.stripe_secret_key = "pk_test_own", "sk_test_own"
+    org.save()
+
+    response = cancel(customer_api, paid_booking)
+
+    assert [r["status"] for r in response.json["payment"]["refunds"]] == ["succeeded"]
+    assert refunds_at_stripe(stripe_local, intent_id(paid_booking)) == [2000]
+    payment = Payment.get(Payment.booking == paid_booking["id"])
+    assert payment.account == gateway._environment().fingerprint
+
+
+def test_after_the_business_replaced_its_own_keys_old_refunds_say_so(
+    customer_api, paid, stripe_local
+):
+    """Paid through the business's own account, whose keys were then replaced by
+    another account's: the refund is never sent to the wrong account; it is marked
+    failed, and the customer's page says the business will be in touch."""
+    org = paid["org"]
+    org.stripe_publishable_key, org.stripe_secret_key = "pk_test_first", "sk_test_first"
+    org.save()
+    made = held(customer_api, paid["assessment"])
+    assert pay(customer_api, made["id"], stripe_local.card_token()).json["status"] == "confirmed"
+    org.stripe_publishable_key, org.stripe_secret_key = "pk_test_second", "sk_test_second"
+    org.save()
+
+    response = cancel(customer_api, made)
+
+    assert response.status_code == 200
+    assert response.json["status"] == "cancelled"
+    assert [r["status"] for r in response.json["payment"]["refunds"]] == ["failed"]
+    assert refunds_at_stripe(stripe_local, intent_id(made)) == []
