@@ -38,7 +38,12 @@ def _server_url(url: str, dbname: str) -> str:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated database of each kind, private to this test process."""
-    if request.param == "sqlite":
+    yield from migrated_database(request.param, tmp_path_factory)
+
+
+def migrated_database(kind: str, tmp_path_factory):
+    """Yields the URL of a new migrated database of ``kind``; drops it afterwards."""
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kairos.db'}"
         upgrade(open_database(url))
         yield url

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from config import INSTANCE, ROOT
 from tests import factories
+from tests.conftest import TEST_DATABASE_URL, migrated_database
 from tests.server import gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,6 +36,18 @@ SCREENSHOTS = ROOT / "test-results" / "screenshots"
 OUTBOX = INSTANCE / "outbox"  # where the e2e server writes its mail
 
 
+# The browser tests run on one database: PostgreSQL, the production one, when the suite
+# has it (TEST_DATABASE_URL), else SQLite. What differs between the two is below the
+# pages, and the integration tests run on both; the browser's half is the same.
+E2E_BACKENDS = ["postgresql"] if TEST_DATABASE_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session", params=E2E_BACKENDS)
+def database_url(request, tmp_path_factory):
+    """Replaces tests/conftest.py's for the browser tests: one database (above)."""
+    yield from migrated_database(request.param, tmp_path_factory)
+
+
 @pytest.fixture(scope="session")
 def e2e_queue(database_url, tmp_path_factory) -> Path:
     """The e2e server's task queue (no worker reads it: see send_queued_links)."""
@@ -45,11 +58,14 @@ def e2e_queue(database_url, tmp_path_factory) -> Path:
 def e2e_server(database_url, e2e_queue, stripe_local):
     """One server per database for the whole e2e run; each test's ``app`` empties the tables.
     Devices may subscribe at the local push service (tests/standins/push_service.py).
-    Its Stripe is localstripe (services ask for payment only where a test says so)."""
+    Its Stripe is localstripe, with no keys of its own: a business that connects its
+    account in Settings (as the payment tests' clinic has) is paid through it."""
+    stand_in = stripe_local.settings()
     env = {
         "PUSH_ALLOW_HOSTS": "127.0.0.1",
         "HUEY_URL": f"sqlite:///{e2e_queue}",
-        **stripe_local.settings(),
+        "STRIPE_API_BASE": stand_in["STRIPE_API_BASE"],
+        "STRIPE_JS_URL": stand_in["STRIPE_JS_URL"],
     }
     with gunicorn(database_url, env=env) as base:
         yield base

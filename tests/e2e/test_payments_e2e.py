@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from models import Booking, User
 from models.bookings import FREED
 from tests import factories
+from tests import localstripe as ls
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_booking_e2e import (
     AXE,
@@ -36,8 +37,13 @@ CASEY = "casey@example.com"
 
 
 @pytest.fixture(autouse=True)
-def webhooks(stripe_local, e2e_server):
-    """localstripe's events go to the live server, signed, as Stripe's would."""
+def webhooks(stripe_local, e2e_server, paid):
+    """The clinic has connected its own Stripe account (localstripe, whose events go to
+    the live server, signed with the clinic's webhook secret, as Stripe's would)."""
+    org = paid["org"]
+    org.stripe_publishable_key, org.stripe_secret_key = ls.PUBLISHABLE_KEY, ls.SECRET_KEY
+    org.stripe_webhook_secret = ls.WEBHOOK_SECRET
+    org.save()
     stripe_local.send_webhooks_to(f"{e2e_server}/stripe/webhook")
 
 

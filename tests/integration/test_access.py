@@ -152,13 +152,16 @@ def test_change_facts_for_the_customer_and_for_staff(world, people):
 
     assert access.change_facts(booking, BEFORE) == {
         "changeable": True,
+        "cancellable": True,
         "deadline": DEADLINE,
         "past": False,
     }
     assert access.change_facts(booking, AFTER)["changeable"] is False
+    assert access.change_facts(booking, AFTER)["cancellable"] is False  # not paid online
     assert access.change_facts(booking, AFTER, as_staff=True)["changeable"] is True
     assert access.change_facts(booking, STARTED, as_staff=True) == {
         "changeable": True,
+        "cancellable": True,
         "deadline": DEADLINE,
         "past": True,
     }
