@@ -1,0 +1,1 @@
+"""Calendar sync: bookings out to the calendars providers use, their busy time in."""
