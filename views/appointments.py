@@ -86,7 +86,7 @@ def confirmed(booking_id: int):
 
 @bp.get("/<id:booking_id>/calendar.ics")
 def ics(booking_id: int):
-    booking = mine(booking_id)
+    booking = calendar_links.latest(mine(booking_id))  # an old link: the appointment now
     body = calendar_links.ics(booking, _manage_url(booking))
     return Response(
         body,

@@ -35,6 +35,23 @@ def lineage(booking: Booking, known: Mapping[int, Booking] | None = None) -> lis
     return ids
 
 
+def latest(booking: Booking) -> Booking:
+    """Where the appointment is now: the booking it was moved to, and so on (an old
+    link, in an email or a calendar, shows the current time, not a cancellation)."""
+    seen = {booking.id}
+    while True:
+        moved = (
+            Booking.with_details()
+            .where(Booking.rescheduled_from == booking.id)
+            .order_by(Booking.id.desc())
+            .first()
+        )
+        if moved is None or moved.id in seen:
+            return booking
+        seen.add(moved.id)
+        booking = moved
+
+
 def uid(booking: Booking) -> str:
     return _uid(lineage(booking)[0])
 

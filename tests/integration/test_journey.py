@@ -647,3 +647,40 @@ def test_confirm_a_time_that_is_never_offered_is_a_422(client, clinic, customer)
 
     assert response.status_code == 422
     assert bookings_of(customer) == []
+
+
+def test_after_a_move_both_calendar_links_give_the_new_time_under_the_same_uid(
+    client, clinic, customer
+):
+    """The first confirmation's .ics link still works after a reschedule: it gives the
+    appointment as it is now, the same UID with a higher SEQUENCE, so a calendar that
+    imported the first one updates it instead of cancelling it or adding a copy."""
+    from services.booking import appointments
+    from services.notifications.outbox import Dispatch
+
+    start = datetime(2027, 4, 6, 9, tzinfo=LONDON)
+    confirm(client, clinic["assessment"], start, clinic["ana"].id)
+    [first] = bookings_of(customer)
+    before = icalendar.Calendar.from_ical(client.get(f"/appointments/{first.id}/calendar.ics").data)
+    moved = appointments.reschedule(
+        booking_id=first.id,
+        actor_id=customer.id,
+        start=datetime(2027, 4, 6, 11, tzinfo=LONDON),
+        now=datetime(2027, 4, 1, tzinfo=UTC),
+        dispatch=Dispatch(),
+    )
+
+    old_link = icalendar.Calendar.from_ical(
+        client.get(f"/appointments/{first.id}/calendar.ics").data
+    )
+    new_link = icalendar.Calendar.from_ical(
+        client.get(f"/appointments/{moved.id}/calendar.ics").data
+    )
+
+    [was] = before.walk("VEVENT")
+    for cal in (old_link, new_link):
+        [event] = cal.walk("VEVENT")
+        assert event["UID"] == was["UID"]
+        assert event["SEQUENCE"] == was["SEQUENCE"] + 1
+        assert event["STATUS"] == "CONFIRMED"
+        assert event.decoded("DTSTART") == datetime(2027, 4, 6, 11, tzinfo=LONDON)
