@@ -107,6 +107,16 @@ class Settings:
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"
     payment_hold_minutes: int = 10
+    # Calendar sync with Google Calendar and Microsoft Graph (services/calendar): the
+    # OAuth clients registered with each, and their hosts (local stand-ins in the tests).
+    google_client_id: str = ""
+    google_client_secret: str = field(default="", repr=False)
+    google_api_base: str = "https://www.googleapis.com"
+    google_oauth_base: str = "https://accounts.google.com"
+    ms_client_id: str = ""
+    ms_client_secret: str = field(default="", repr=False)
+    ms_graph_base: str = "https://graph.microsoft.com"
+    ms_login_base: str = "https://login.microsoftonline.com"
 
     @property
     def is_development(self) -> bool:
@@ -153,6 +163,14 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE", cls.stripe_api_base).rstrip("/"),
             stripe_js_url=env.get("STRIPE_JS_URL", cls.stripe_js_url),
             payment_hold_minutes=int(env.get("PAYMENT_HOLD_MINUTES", "10")),
+            google_client_id=env.get("GOOGLE_CLIENT_ID", ""),
+            google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),
+            google_api_base=env.get("GOOGLE_API_BASE", cls.google_api_base).rstrip("/"),
+            google_oauth_base=env.get("GOOGLE_OAUTH_BASE", cls.google_oauth_base).rstrip("/"),
+            ms_client_id=env.get("MS_CLIENT_ID", ""),
+            ms_client_secret=env.get("MS_CLIENT_SECRET", ""),
+            ms_graph_base=env.get("MS_GRAPH_BASE", cls.ms_graph_base).rstrip("/"),
+            ms_login_base=env.get("MS_LOGIN_BASE", cls.ms_login_base).rstrip("/"),
         )
         if not settings.secret_key:
             if not settings.is_development:

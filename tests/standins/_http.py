@@ -10,7 +10,8 @@ from typing import Any
 
 
 class LocalService:
-    """Subclasses answer POSTs in ``_answer``; use as a context manager."""
+    """Subclasses answer POSTs in ``_answer`` (or every method in ``_respond``); use as a
+    context manager."""
 
     def __init__(self) -> None:
         self._server = _Server(self)
@@ -40,6 +41,14 @@ class LocalService:
         """(status, response headers, response body) for one POST."""
         raise NotImplementedError
 
+    def _respond(
+        self, method: str, path: str, headers: Message, body: bytes
+    ) -> tuple[int, dict, bytes]:
+        """(status, response headers, response body) for one request of any method."""
+        if method != "POST":
+            return 405, {"Allow": "POST"}, b""
+        return self._answer(path, headers, body)
+
 
 class _Server(ThreadingHTTPServer):
     def __init__(self, service: LocalService) -> None:
@@ -51,8 +60,23 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, headers, data = self.server.service._answer(self.path, self.headers, body)
+        status, headers, data = self.server.service._respond(method, self.path, self.headers, body)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
