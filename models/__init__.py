@@ -29,6 +29,7 @@ from models.business import (
     User,
     WeeklyHours,
 )
+from models.calendar import FEED_SCOPES, CalendarFeed
 from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
@@ -70,11 +71,13 @@ ALL_MODELS = [
     Payment,
     PaymentRefund,
     StripeEvent,
+    CalendarFeed,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "CHANNELS",
+    "FEED_SCOPES",
     "FREED",
     "KINDS",
     "ROLES",
@@ -86,6 +89,7 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingStatus",
+    "CalendarFeed",
     "DateOverride",
     "EncryptedTextField",
     "IdempotencyKey",

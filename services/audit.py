@@ -36,6 +36,8 @@ ACTIONS = frozenset(
         "settings.payments_connected",
         "settings.payments_replaced",
         "settings.payments_disconnected",
+        "settings.calendar_feed_renewed",
+        "settings.calendar_feed_names",
         "staff.invited",
         "staff.invitation_resent",
         "staff.invitation_withdrawn",

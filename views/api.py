@@ -18,8 +18,10 @@ from services.accounts import auth
 from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
+from services.calendar import feeds
 from services.errors import Invalid
 from services.payments import checkout
+from views import calendar as calendar_views
 from views.api_json import booking_json, organisation_json, service_json, slot_json
 from views.limits import limited
 from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
@@ -87,6 +89,16 @@ def delete_me():
     password is on the web). Every sign-in and token of the person ends with it."""
     accounts.delete_account(g.api_user, now(), dispatch=g.dispatch)
     return "", 204
+
+
+@bp.get("/me/calendar-feed")
+@token_required
+def calendar_feed():
+    """The address of the provider's own calendar feed (made on the first call). 403
+    for anyone who is not a provider: a customer's appointments are in
+    /api/v1/me/export.ics."""
+    address = feeds.own_feed(g.api_user.id, now(), calendar_views.secret())
+    return jsonify({"url": calendar_views.feed_urls(address.token)[0]})
 
 
 @bp.get("/orgs/<slug>")

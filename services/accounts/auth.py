@@ -111,7 +111,8 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """How a token handed to someone is stored: its SHA-256 (API tokens, calendar feeds)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -119,7 +120,9 @@ def issue_token(user: User, now: datetime) -> tuple[str, datetime]:
     """A new bearer token for ``user``; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     expires_at = now + TOKEN_LIFETIME
-    ApiToken.create(user=user, token_hash=_digest(token), created_at=now, expires_at=expires_at)
+    ApiToken.create(
+        user=user, token_hash=token_digest(token), created_at=now, expires_at=expires_at
+    )
     return token, expires_at
 
 
@@ -139,14 +142,14 @@ _token_user = Prepared(
 
 
 def user_for_token(token: str, now: datetime) -> User | None:
-    found = _token_user(digest=_digest(token), now=now)
+    found = _token_user(digest=token_digest(token), now=now)
     return found[0] if found else None
 
 
 def revoke_token(token: str, now: datetime) -> bool:
     revoked = (
         ApiToken.update(revoked_at=now)
-        .where((ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null())
+        .where((ApiToken.token_hash == token_digest(token)) & ApiToken.revoked_at.is_null())
         .execute()
     )
     return bool(revoked)

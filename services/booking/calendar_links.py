@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date
 from email.utils import parseaddr
 from functools import cache
@@ -68,21 +69,33 @@ def _new_calendar(method: str) -> Calendar:
     return cal
 
 
-def _event(
-    booking: Booking, manage_url: str, event_uid: str, sequence: int, cancelled: bool
+def timed_event(
+    booking: Booking, event_uid: str, sequence: int, status: str, summary: str
 ) -> Event:
+    """The part of a booking's VEVENT every calendar of ours shares: its UID and
+    SEQUENCE, its times in the organisation's zone (with the VTIMEZONE the calendar
+    carries) and its STATUS. ``status``: CONFIRMED, TENTATIVE or CANCELLED."""
     tz = ZoneInfo(booking.organisation.timezone)
     event = Event()
     event.add("uid", event_uid)
     event.add("sequence", sequence)
-    event.add("summary", _title(booking))
+    event.add("summary", summary)
     event.add("dtstart", booking.start_at.astimezone(tz))
     event.add("dtend", booking.end_at.astimezone(tz))
+    cancelled = status == "CANCELLED"
     event.add("dtstamp", (booking.cancelled_at if cancelled else None) or booking.created_at)
+    event.add("status", status)
+    return event
+
+
+def _event(
+    booking: Booking, manage_url: str, event_uid: str, sequence: int, cancelled: bool
+) -> Event:
+    status = "CANCELLED" if cancelled else "CONFIRMED"
+    event = timed_event(booking, event_uid, sequence, status, _title(booking))
     event.add("location", booking.organisation.name)
     event.add("description", f"With {booking.provider.name}. Manage: {manage_url}")
     event.add("url", manage_url)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
 
 
@@ -112,12 +125,23 @@ def ics(booking: Booking, manage_url: str) -> bytes:
     return _calendar(booking, manage_url, "PUBLISH", moves).to_ical()
 
 
-def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str]) -> bytes:
-    """Many appointments in one calendar (a person's export): each appointment once, as
-    its latest booking (a UID names one event in a calendar), with the UID and SEQUENCE
-    its invitations carried, so that importing the file updates the events those made
-    instead of adding copies. Cancelled ones are there as cancelled. ``manage_url`` gives
-    each booking's page. Bookings need their service, provider and organisation loaded."""
+@dataclass(frozen=True)
+class Appointment:
+    """An appointment as calendars know it: its latest booking, with the UID and
+    SEQUENCE its invitations carried (ics() numbers them the same way)."""
+
+    booking: Booking
+    uid: str
+    sequence: int
+    cancelled: bool
+
+
+def publish(bookings: list[Booking], event: Callable[[Appointment], Event]) -> Calendar:
+    """Many appointments in one PUBLISH calendar, each once, as its latest booking (a
+    UID names one event in a calendar), with the UID and SEQUENCE its invitations
+    carried, so that the calendar updates the events those made instead of adding
+    copies. Cancelled ones are there as cancelled. ``event`` makes each VEVENT.
+    Bookings need their service, provider and organisation loaded."""
     by_id = {booking.id: booking for booking in bookings}
     moved_on = {booking.rescheduled_from_id for booking in bookings}
     latest = [booking for booking in bookings if booking.id not in moved_on]
@@ -131,9 +155,25 @@ def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str])
         ids = lineage(booking, by_id)
         cancelled = booking.status in FREED
         sequence = len(ids) - 1 + cancelled  # as ics() numbers them
-        event = _event(booking, manage_url(booking), _uid(ids[0]), sequence, cancelled)
-        cal.add_component(event)
-    return cal.to_ical()
+        cal.add_component(event(Appointment(booking, _uid(ids[0]), sequence, cancelled)))
+    return cal
+
+
+def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str]) -> bytes:
+    """A person's appointments in one calendar (their export), see ``publish``;
+    ``manage_url`` gives each booking's page."""
+
+    def event(appointment: Appointment) -> Event:
+        booking = appointment.booking
+        return _event(
+            booking,
+            manage_url(booking),
+            appointment.uid,
+            appointment.sequence,
+            appointment.cancelled,
+        )
+
+    return publish(bookings, event).to_ical()
 
 
 def invite(booking: Booking, manage_url: str, organiser: str, method: str, sequence: int) -> bytes:

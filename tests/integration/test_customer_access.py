@@ -74,6 +74,8 @@ API = {
     ("GET", "/api/v1/bookings/{other's booking}", None): (401, 404, 404, 404, 404),
     ("GET", "/api/v1/me/export", None): (401, 200, 200, 200, 200),  # each their own
     ("GET", "/api/v1/me/export.ics", None): (401, 200, 200, 200, 200),
+    # Only providers have a calendar feed (Ana); anyone else is refused (403).
+    ("GET", "/api/v1/me/calendar-feed", None): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/bookings", "{}"): (401, 422, 422, 422, 422),
     ("POST", "/api/v1/bookings/{ana's booking}/reschedule", f'{{"start": "{TOMORROW_10}"}}'): (
         401,

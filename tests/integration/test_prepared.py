@@ -26,7 +26,7 @@ from models import (
     is_sqlite,
 )
 from services.accounts import sessions
-from services.accounts.auth import _digest, issue_token
+from services.accounts.auth import issue_token, token_digest
 from services.booking import appointments as booking
 from services.notifications.outbox import Dispatch
 from tests import factories
@@ -234,7 +234,7 @@ CASES = {
     },
     "services.notifications.outbox._devices": lambda w: {"ids": (w["customer"].id,)},
     "services.accounts.auth._token_user": lambda w: {
-        "digest": _digest(w["token"]),
+        "digest": token_digest(w["token"]),
         "now": w["now"],
     },
     "services.accounts.sessions._signed_in": lambda w: {

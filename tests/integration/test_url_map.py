@@ -54,6 +54,7 @@ PUBLIC = {
     "api.services": "a business's public services",
     "api.slots": "a business's free times",
     "api.create_token": "signing in to the API with email and password",
+    "calendar.feed": "a private calendar feed: the token in the URL is the proof",
     "stripe_webhook.stripe_webhook": "Stripe's events: each is signed, and refused (400) "
     "unless the signature holds (test_payments_webhooks.py)",
 }
@@ -62,6 +63,7 @@ PUBLIC = {
 # starting with "/", alone or in a tuple, with "{names}" from the world) and, in a tuple,
 # maybe its method; without one, tables named POST* are POSTs and the rest GETs.
 MATRICES = (
+    "test_calendar_feed",
     "test_customer_access",
     "test_workspace_access",
     "test_ws_audit",
