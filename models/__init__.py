@@ -29,6 +29,7 @@ from models.business import (
     User,
     WeeklyHours,
 )
+from models.calendar_import import BusyBlock, ExternalCalendar
 from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
@@ -70,6 +71,8 @@ ALL_MODELS = [
     Payment,
     PaymentRefund,
     StripeEvent,
+    ExternalCalendar,
+    BusyBlock,
 ]
 
 __all__ = [
@@ -86,8 +89,10 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingStatus",
+    "BusyBlock",
     "DateOverride",
     "EncryptedTextField",
+    "ExternalCalendar",
     "IdempotencyKey",
     "Invitation",
     "Membership",

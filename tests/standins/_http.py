@@ -10,7 +10,8 @@ from typing import Any
 
 
 class LocalService:
-    """Subclasses answer POSTs in ``_answer``; use as a context manager."""
+    """Subclasses answer POSTs in ``_answer`` (GETs in ``_answer_get``); use as a context
+    manager."""
 
     def __init__(self) -> None:
         self._server = _Server(self)
@@ -40,6 +41,10 @@ class LocalService:
         """(status, response headers, response body) for one POST."""
         raise NotImplementedError
 
+    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict, bytes]:
+        """(status, response headers, response body) for one GET, for stand-ins that serve."""
+        raise NotImplementedError
+
 
 class _Server(ThreadingHTTPServer):
     def __init__(self, service: LocalService) -> None:
@@ -53,6 +58,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, headers, data = self.server.service._answer(self.path, self.headers, body)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        """Answered like a POST with no body (stand-ins that only take POSTs answer 501)."""
+        if type(self.server.service)._answer_get is LocalService._answer_get:
+            self.send_error(501)
+            return
+        status, headers, data = self.server.service._answer_get(self.path, self.headers)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

@@ -1,0 +1,1 @@
+"""Calendar sync: bookings out to the calendars people use, and busy time in from them."""
