@@ -161,3 +161,18 @@ def test_removing_a_calendar_frees_its_time(server, ana_api, anonymous_api, clin
 def test_a_customer_has_no_calendars_to_import(customer_api):
     answer = customer_api.post("/api/v1/me/calendars", json={"url": "https://example.com/c.ics"})
     assert answer.status_code == 403
+
+
+def test_booking_an_imported_busy_time_is_refused(server, ana_api, customer_api, clinic):
+    calendar = add(ana_api, server.serve("/weekly.ics", (FIXTURES / "weekly_dst.ics").read_bytes()))
+    ana_api.post(f"/api/v1/me/calendars/{calendar['id']}/sync")
+    answer = customer_api.post(
+        "/api/v1/bookings",
+        json={
+            "service": clinic["follow_up"].id,
+            "provider": clinic["ana"].id,
+            "start": THURSDAY_10,
+        },
+    )
+    assert answer.status_code == 422  # as for time off: not offered then
+    assert answer.json["fields"]["start"] == "This service is not offered at that time."
