@@ -54,16 +54,21 @@ def test_a_synced_event_takes_its_slot_away(server, ana_api, anonymous_api, clin
     url = server.serve("/weekly.ics", (FIXTURES / "weekly_dst.ics").read_bytes())
     assert THURSDAY_10 in slot_starts(anonymous_api, clinic)
     added = add(ana_api, url)
-    assert added["kind"] == "ics" and added["status"] == "new" and server.asked == []
+    assert added["kind"] == "ics"
+    assert added["status"] == "new"
+    assert server.asked == []
 
     synced = ana_api.post(f"/api/v1/me/calendars/{added['id']}/sync")
 
     assert synced.status_code == 200
-    assert synced.json["status"] == "ok" and synced.json["last_error"] is None
+    assert synced.json["status"] == "ok"
+    assert synced.json["last_error"] is None
     assert synced.json["last_synced_at"] == "2026-11-25T12:00:00+00:00"
     starts = slot_starts(anonymous_api, clinic)
-    assert THURSDAY_10 not in starts and "2026-11-26T10:30:00+00:00" not in starts
-    assert "2026-11-26T09:30:00+00:00" in starts and "2026-11-26T11:00:00+00:00" in starts
+    assert THURSDAY_10 not in starts
+    assert "2026-11-26T10:30:00+00:00" not in starts
+    assert "2026-11-26T09:30:00+00:00" in starts
+    assert "2026-11-26T11:00:00+00:00" in starts
     listed = ana_api.get("/api/v1/me/calendars").json
     assert [c["id"] for c in listed] == [added["id"]]
 
@@ -88,7 +93,8 @@ def test_an_unchanged_calendar_answers_304_and_keeps_its_blocks(server, ana_api,
 
     assert [a.status for a in server.asked] == [200, 304]
     assert server.asked[-1].headers["If-None-Match"].startswith('"')
-    assert again["status"] == "ok" and again["last_synced_at"] == clock().isoformat()
+    assert again["status"] == "ok"
+    assert again["last_synced_at"] == clock().isoformat()
     assert BusyBlock.select().count() == blocks
 
 
@@ -109,7 +115,8 @@ def test_a_failing_calendar_keeps_its_blocks_and_is_tried_later_and_later(
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
     assert BusyBlock.select().count() == blocks
     assert got["last_synced_at"] == "2026-11-25T12:00:00+00:00"  # the last success
-    assert imports.due(clock()) == [] and imports.due(clock() + timedelta(hours=1)) != []
+    assert imports.due(clock()) == []
+    assert imports.due(clock() + timedelta(hours=1)) != []
 
 
 def test_a_private_address_is_refused_and_not_fetched(server, ana_api):
@@ -134,7 +141,8 @@ def test_a_redirect_into_a_private_network_is_refused(server, ana_api, clock):
 
     got = ana_api.post(f"/api/v1/me/calendars/{calendar['id']}/sync").json
 
-    assert got["status"] == "error" and "private network" in got["last_error"]
+    assert got["status"] == "error"
+    assert "private network" in got["last_error"]
     assert [a.path for a in server.asked] == ["/moved.ics"]  # the target was never asked
     assert BusyBlock.select().count() == 0
 
