@@ -117,14 +117,18 @@ def sync_calendars() -> None:
     """Every 15 minutes: the imported calendars whose next try has come are fetched
     again (services/calendar/imports.py; a failing one waits longer each time)."""
     from services.calendar import imports
+    from services.errors import NotFound
 
     open_db()  # also when called outside the consumer
+    states = []
     with db.connection_context():
         due = imports.due(datetime.now(UTC))
-        states = [
-            imports.sync(calendar_id, datetime.now(UTC), settings.calendar_allow_hosts).status
-            for calendar_id in due
-        ]
+        for calendar_id in due:
+            try:
+                synced = imports.sync(calendar_id, datetime.now(UTC), settings.calendar_allow_hosts)
+            except NotFound:  # removed meanwhile
+                continue
+            states.append(synced.status)
     if due:
         log.info("calendars synced=%s failed=%s", states.count("ok"), states.count("error"))
 

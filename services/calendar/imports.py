@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import fn
 
-from models import BusyBlock, ExternalCalendar, Organisation, Provider, Service, db
+from models import BusyBlock, ExternalCalendar, Organisation, Provider, Service, db, is_sqlite
 from services.calendar import fetch, recurrence
 from services.errors import Forbidden, Invalid, NotFound
 
@@ -90,7 +90,9 @@ def due(now: datetime) -> list[int]:
 def sync(calendar_id: int, now: datetime, allow_hosts: Iterable[str] = ()) -> ExternalCalendar:
     """Fetch the calendar and put its busy times in place; records how it went either
     way and returns the calendar as it now stands. Safe to run twice."""
-    calendar = ExternalCalendar.get_by_id(calendar_id)
+    calendar = ExternalCalendar.get_or_none(ExternalCalendar.id == calendar_id)
+    if calendar is None:  # removed since it was found due
+        raise NotFound(NO_SUCH_CALENDAR)
     org = Organisation.select().join(Provider).where(Provider.id == calendar.provider_id).get()
     tz = ZoneInfo(org.timezone)
     try:
@@ -105,7 +107,9 @@ def sync(calendar_id: int, now: datetime, allow_hosts: Iterable[str] = ()) -> Ex
             busy = recurrence.busy_times(fetched.body, *window(org.id, now), tz)
     except (fetch.Refused, fetch.FetchFailed, recurrence.Unreadable) as exc:
         return _failed(calendar, str(exc), now)
-    with db.atomic():
+    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+        if not is_sqlite():  # one sync of a calendar at a time (the task, "sync now")
+            ExternalCalendar.select().where(ExternalCalendar.id == calendar.id).for_update().get()
         if busy is not None:
             _replace_blocks(calendar, busy)
         ExternalCalendar.update(

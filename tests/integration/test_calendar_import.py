@@ -5,7 +5,7 @@ addresses into private networks are refused, directly or through a redirect."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,12 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "calendars"
 THURSDAY_10 = "2026-11-26T10:00:00+00:00"  # the weekly fixture's event: 10:00–11:00 London
 
 
+ALLOW = {"calendar_allow_hosts": ("127.0.0.1",)}  # the local calendar server
+
+
 @pytest.fixture
 def app_settings() -> dict:
-    return {"calendar_allow_hosts": ("127.0.0.1",)}
+    return ALLOW
 
 
 @pytest.fixture
@@ -184,3 +187,19 @@ def test_booking_an_imported_busy_time_is_refused(server, ana_api, customer_api,
     )
     assert answer.status_code == 422  # as for time off: not offered then
     assert answer.json["fields"]["start"] == "This service is not offered at that time."
+
+
+def test_the_periodic_task_syncs_the_due_calendars(server, ana_api, clock, monkeypatch):
+    import tasks
+
+    monkeypatch.setattr(tasks, "settings", tasks.settings.with_overrides(**ALLOW))
+    due = add(ana_api, server.serve("/due.ics", (FIXTURES / "weekly_dst.ics").read_bytes()))
+    later = add(ana_api, server.serve("/later.ics", (FIXTURES / "exdate.ics").read_bytes()))
+    far = datetime.now(UTC) + timedelta(days=1)
+    ExternalCalendar.update(next_try_at=far).where(ExternalCalendar.id == later["id"]).execute()
+
+    tasks.sync_calendars.call_local()
+
+    assert [a.path for a in server.asked] == ["/due.ics"]
+    assert ExternalCalendar.get_by_id(due["id"]).status == "ok"
+    assert ExternalCalendar.get_by_id(later["id"]).status == "new"

@@ -57,20 +57,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, headers, data = self.server.service._answer(self.path, self.headers, body)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._reply(*self.server.service._answer(self.path, self.headers, body))
 
     def do_GET(self) -> None:
-        """Answered like a POST with no body (stand-ins that only take POSTs answer 501)."""
+        """Answered by ``_answer_get``; 501 from stand-ins that serve no GETs."""
         if type(self.server.service)._answer_get is LocalService._answer_get:
             self.send_error(501)
             return
-        status, headers, data = self.server.service._answer_get(self.path, self.headers)
+        self._reply(*self.server.service._answer_get(self.path, self.headers))
+
+    def _reply(self, status: int, headers: dict, data: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
