@@ -81,6 +81,9 @@ class Settings:
     # Hosts a push subscription may point at besides the known push services (which are
     # https only); these may be http. For tests' local push service; empty elsewhere.
     push_allow_hosts: tuple[str, ...] = ()
+    # Hosts an imported calendar's ICS address may resolve to although they are loopback or
+    # private (services/calendar/fetch.py): for tests' local calendar server; empty elsewhere.
+    calendar_allow_hosts: tuple[str, ...] = ()
     # Reminders before each appointment ("24h,2h"); empty: each organisation's own.
     reminder_offsets: str = ""
     # A notification claimed longer ago than this was cut off mid-send, and is retried;
@@ -149,6 +152,7 @@ class Settings:
             vapid_private_key=env.get("VAPID_PRIVATE_KEY", ""),
             vapid_subject=env.get("VAPID_SUBJECT", ""),
             push_allow_hosts=_hosts(env.get("PUSH_ALLOW_HOSTS", "")),
+            calendar_allow_hosts=_hosts(env.get("CALENDAR_ALLOW_HOSTS", "")),
             reminder_offsets=env.get("REMINDER_OFFSETS", ""),
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS", "300")),
             outbox_stale_seconds=int(env.get("OUTBOX_STALE_SECONDS", "120")),

@@ -112,6 +112,27 @@ def release_payment_holds() -> None:
     enqueue(dispatch.ids)
 
 
+@huey.periodic_task(crontab(minute="*/15"))
+def sync_calendars() -> None:
+    """Every 15 minutes: the imported calendars whose next try has come are fetched
+    again (services/calendar/imports.py; a failing one waits longer each time)."""
+    from services.calendar import imports
+    from services.errors import NotFound
+
+    open_db()  # also when called outside the consumer
+    states = []
+    with db.connection_context():
+        due = imports.due(datetime.now(UTC))
+        for calendar_id in due:
+            try:
+                synced = imports.sync(calendar_id, datetime.now(UTC), settings.calendar_allow_hosts)
+            except NotFound:  # removed meanwhile
+                continue
+            states.append(synced.status)
+    if due:
+        log.info("calendars synced=%s failed=%s", states.count("ok"), states.count("error"))
+
+
 @cache
 def channels():
     from services.notifications.delivery import Channels

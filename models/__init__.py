@@ -30,6 +30,7 @@ from models.business import (
     WeeklyHours,
 )
 from models.calendar import FEED_SCOPES, CalendarFeed
+from models.calendar_import import BusyBlock, ExternalCalendar
 from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
@@ -72,6 +73,8 @@ ALL_MODELS = [
     PaymentRefund,
     StripeEvent,
     CalendarFeed,
+    ExternalCalendar,
+    BusyBlock,
 ]
 
 __all__ = [
@@ -89,9 +92,11 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingStatus",
+    "BusyBlock",
     "CalendarFeed",
     "DateOverride",
     "EncryptedTextField",
+    "ExternalCalendar",
     "IdempotencyKey",
     "Invitation",
     "Membership",

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -19,10 +19,17 @@ from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
 from services.calendar import feeds
+from services.calendar import imports as calendar_imports
 from services.errors import Invalid
 from services.payments import checkout
 from views import calendar as calendar_views
-from views.api_json import booking_json, organisation_json, service_json, slot_json
+from views.api_json import (
+    booking_json,
+    external_calendar_json,
+    organisation_json,
+    service_json,
+    slot_json,
+)
 from views.limits import limited
 from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
 
@@ -272,3 +279,41 @@ def reschedule_booking(booking_id: int):
         dispatch=g.dispatch,
     )
     return booking_response(moved.id)
+
+
+@bp.get("/me/calendars")
+@token_required
+def list_calendars():
+    provider = calendar_imports.provider_of(g.api_user.id)
+    return jsonify([external_calendar_json(c) for c in calendar_imports.listed(provider.id)])
+
+
+@bp.post("/me/calendars")
+@token_required
+def add_calendar():
+    """Import busy time from an ICS address; the first sync is the worker's (or
+    POST …/sync). A refused address: 422 on "url", and nothing fetched."""
+    provider = calendar_imports.provider_of(g.api_user.id)
+    calendar = calendar_imports.add(provider.id, json_body().get("url"), now(), _allow_hosts())
+    return jsonify(external_calendar_json(calendar)), 201
+
+
+@bp.delete("/me/calendars/<id:calendar_id>")
+@token_required
+def remove_calendar(calendar_id: int):
+    calendar_imports.remove(calendar_imports.provider_of(g.api_user.id).id, calendar_id)
+    return "", 204
+
+
+@bp.post("/me/calendars/<id:calendar_id>/sync")
+@token_required
+def sync_calendar(calendar_id: int):
+    provider = calendar_imports.provider_of(g.api_user.id)
+    calendar = calendar_imports.calendar_of(provider.id, calendar_id)
+    return jsonify(
+        external_calendar_json(calendar_imports.sync(calendar.id, now(), _allow_hosts()))
+    )
+
+
+def _allow_hosts() -> tuple[str, ...]:
+    return current_app.config["SETTINGS"].calendar_allow_hosts

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from models import Booking, BookingStatus, Organisation, Provider, Service
+from models import Booking, BookingStatus, ExternalCalendar, Organisation, Provider, Service
 from models.payments import PaymentStatus
 from scheduling import Slot, change_deadline
 from services.payments import gateway, ledger
@@ -110,3 +111,21 @@ def payment_json(booking: Booking) -> dict | None:
         body["client_secret"] = online.client_secret
         body["publishable_key"] = account.publishable_key if account else None
     return body
+
+
+def external_calendar_json(calendar: ExternalCalendar) -> dict:
+    """An imported calendar and how its syncing goes (its address is the provider's
+    secret, so it is shown only to them, and only its host)."""
+    return {
+        "id": calendar.id,
+        "kind": calendar.kind,
+        "host": urlsplit(calendar.url).hostname,
+        "status": calendar.status,
+        "last_synced_at": _iso(calendar.last_synced_at),
+        "last_error": calendar.last_error,
+        "next_try_at": _iso(calendar.next_try_at),
+    }
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -541,7 +541,8 @@ _provider_state = Prepared(  # SQLite: the write lock is already held
 
 def _still_working(service: Service, provider_id: int, start: datetime, now: datetime) -> bool:
     """Whether ``start`` is inside the provider's working time and clear of their time
-    off (bookings aside: the overlap check and the constraint see to those)."""
+    off and imported busy time (bookings aside: the overlap check and the constraint see
+    to those)."""
     tz = ZoneInfo(service.organisation.timezone)
     day = start.astimezone(tz).date()
     (cal,) = availability.calendars(

@@ -13,6 +13,7 @@ from peewee import SQL
 from models import (
     FREED,
     Booking,
+    BusyBlock,
     DateOverride,
     Prepared,
     Provider,
@@ -101,14 +102,18 @@ def _hours_query(ids, first, last):
     return weekly + overrides
 
 
-def _time_off_query(ids, start, end):
-    return TimeOff.select(TimeOff.provider, TimeOff.start_at, TimeOff.end_at, SQL("0")).where(
+def _away_query(ids, start, end):
+    """The provider's own busy time: time off, and busy blocks from their calendars."""
+    time_off = TimeOff.select(TimeOff.provider, TimeOff.start_at, TimeOff.end_at, SQL("0")).where(
         TimeOff.provider.in_(ids) & (TimeOff.start_at < end) & (TimeOff.end_at > start)
     )
+    return time_off + BusyBlock.select(
+        BusyBlock.provider, BusyBlock.start_at, BusyBlock.end_at, SQL("0")
+    ).where(BusyBlock.provider.in_(ids) & (BusyBlock.start_at < end) & (BusyBlock.end_at > start))
 
 
 def _busy_query(ids, start, end):
-    return _time_off_query(ids, start, end) + Booking.select(
+    return _away_query(ids, start, end) + Booking.select(
         Booking.provider, Booking.block_start, Booking.block_end, Booking.id
     ).where(
         Booking.provider.in_(ids)
@@ -121,7 +126,7 @@ def _busy_query(ids, start, end):
 _SAMPLE_DAY = (date(1901, 1, 2), date(1901, 1, 3))
 _SAMPLE_SPAN = (datetime(1901, 1, 4, tzinfo=UTC), datetime(1901, 1, 5, tzinfo=UTC))
 _hours = Prepared(_hours_query, rows=True, ids=(), first=_SAMPLE_DAY[0], last=_SAMPLE_DAY[1])
-_time_off = Prepared(_time_off_query, rows=True, ids=(), start=_SAMPLE_SPAN[0], end=_SAMPLE_SPAN[1])
+_away = Prepared(_away_query, rows=True, ids=(), start=_SAMPLE_SPAN[0], end=_SAMPLE_SPAN[1])
 _busy = Prepared(_busy_query, rows=True, ids=(), start=_SAMPLE_SPAN[0], end=_SAMPLE_SPAN[1])
 
 
@@ -137,8 +142,9 @@ def calendars(
     """Each provider's rules, overrides and busy time around local days first..last.
 
     Two queries whatever the number of providers: working hours (weekly and overrides),
-    then busy time (time off and bookings). ``ignore_booking`` leaves one booking out of
-    the busy time, for moving a booking to a time that overlaps where it was.
+    then busy time (time off, imported busy blocks and bookings). ``ignore_booking``
+    leaves one booking out of the busy time, for moving a booking to a time that
+    overlaps where it was.
     """
     ids = [p.id for p in providers]
     # Busy time a day either side, so buffers and zone offsets at the edges are covered.
@@ -154,7 +160,7 @@ def calendars(
             if opens is not None:
                 day_hours.append((_time(opens), _time(closes)))
 
-    busy_query = _busy if include_bookings else _time_off
+    busy_query = _busy if include_bookings else _away
     busy = defaultdict(list)
     to_instant = Booking.block_start.python_value
     for pid, start, end, booking_id in busy_query(

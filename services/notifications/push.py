@@ -14,14 +14,12 @@ import base64
 import contextlib
 import logging
 import os
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +29,7 @@ from pywebpush import WebPushException, webpush
 
 from config import INSTANCE, Settings
 from models import PushSubscription, db
+from services.addresses import named_in, web_address
 from services.errors import DeviceTaken, Invalid, NotFound
 
 log = logging.getLogger("kairos.push")
@@ -46,8 +45,6 @@ PUSH_SERVICE_HOSTS = (
     "web.push.apple.com",  # Safari
     "notify.windows.com",  # Edge on Windows
 )
-_HOST = re.compile(r"[a-z0-9.-]+")
-_URL = re.compile(r"[!-\[\]-~]+")  # printable ASCII: no spaces, no backslash
 
 
 class PushError(Exception):
@@ -156,19 +153,14 @@ def allowed(endpoint: str, allow_hosts: Iterable[str] = ()) -> bool:
     """Whether web push may post to ``endpoint``: https on a known push service (its
     usual port), or http or https on any port of a host in ``allow_hosts``
     (PUSH_ALLOW_HOSTS, for a local push service in tests)."""
-    if not isinstance(endpoint, str) or not _URL.fullmatch(endpoint):
+    address = web_address(endpoint)
+    if address is None:
         return False
-    try:
-        url = urlsplit(endpoint)
-        host, port = url.hostname, url.port
-    except ValueError:  # a port that is not a number, an unbalanced [
-        return False
-    if not host or not _HOST.fullmatch(host) or "@" in url.netloc:
-        return False
-    if host in {h.lower() for h in allow_hosts}:
-        return url.scheme in ("https", "http")
+    host, port = address.host, address.port
+    if named_in(host, allow_hosts):
+        return True
     known = any(host == h or host.endswith("." + h) for h in PUSH_SERVICE_HOSTS)
-    return known and url.scheme == "https" and port in (None, 443)
+    return known and address.url.scheme == "https" and port in (None, 443)
 
 
 # --- devices -------------------------------------------------------------------------

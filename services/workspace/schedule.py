@@ -1,5 +1,6 @@
-"""The workspace's schedule: providers' hours, time off and bookings on a local time grid,
-for one day (a column per provider) or one provider's week (a column per day)."""
+"""The workspace's schedule: providers' hours, time off, busy time imported from their own
+calendars and bookings on a local time grid, for one day (a column per provider) or one
+provider's week (a column per day)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models import FREED, Booking, Provider, Service, User
+from models import FREED, Booking, BusyBlock, Provider, Service, User
 from scheduling import Interval, working_intervals
 from services.booking.slots import calendars
 from services.payments import ledger
@@ -27,6 +28,7 @@ class Column:
     span: timedelta  # the height of the grid
     hours: list[Interval] = field(default_factory=list)
     time_off: list[Interval] = field(default_factory=list)
+    imported: list[Interval] = field(default_factory=list)  # busy in the provider's calendar
     bookings: list[Booking] = field(default_factory=list)  # not cancelled (see _mark_paid)
     cancelled: list[Booking] = field(default_factory=list)
     free: list[datetime] = field(default_factory=list)  # starts of empty, bookable cells
@@ -77,13 +79,17 @@ def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> G
     first, last = days[0], days[-1]
     cals = {c.provider_id: c for c in calendars(providers, first, last, tz, include_bookings=False)}
     booked = _bookings([p.id for p in providers], first, last, tz)
+    imported = _imported([p.id for p in providers], first, last, tz)
     columns = []
     for provider, day in cells:
         cal = cals[provider.id]
         column = Column(provider, day, datetime.combine(day, time(), tz), timedelta(hours=24))
         column.hours = working_intervals(cal.rules, cal.overrides, day, day, tz)
         day_span = Interval(column.origin, datetime.combine(day + timedelta(days=1), time(), tz))
-        column.time_off = [_clip(i, day_span) for i in cal.busy if i.overlaps(day_span)]
+        for busy in cal.busy:
+            if busy.overlaps(day_span):
+                away = column.imported if busy in imported[provider.id] else column.time_off
+                away.append(_clip(busy, day_span))
         for booking in booked.get((provider.id, day), []):
             (column.cancelled if booking.status in FREED else column.bookings).append(booking)
         columns.append(column)
@@ -111,6 +117,20 @@ def _bookings(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
     for booking in query:
         key = (booking.provider_id, booking.start_at.astimezone(tz).date())
         found.setdefault(key, []).append(booking)
+    return found
+
+
+def _imported(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
+    """Each provider's busy blocks from their own calendars around the days (a day either
+    side, as calendars() reads busy time), to tell them from time off on the grid."""
+    start = datetime.combine(first - timedelta(days=1), time(), tz)
+    end = datetime.combine(last + timedelta(days=2), time(), tz)
+    found: dict[int, set[Interval]] = {pid: set() for pid in ids}
+    query = BusyBlock.select(BusyBlock.provider, BusyBlock.start_at, BusyBlock.end_at).where(
+        BusyBlock.provider.in_(ids) & (BusyBlock.start_at < end) & (BusyBlock.end_at > start)
+    )
+    for block in query:
+        found[block.provider_id].add(Interval(block.start_at, block.end_at))
     return found
 
 
@@ -145,7 +165,8 @@ def _ceil_hour(start: datetime, end: datetime) -> int:
 def _free_cells(column: Column, now: datetime) -> list[datetime]:
     """Starts of the half hours inside working time with nothing booked and no time off,
     from the one under way now: where tapping books somebody in."""
-    taken = [Interval(b.block_start, b.block_end) for b in column.bookings] + column.time_off
+    booked = [Interval(b.block_start, b.block_end) for b in column.bookings]
+    taken = booked + column.time_off + column.imported
     cells, start = [], column.origin
     while start < column.origin + column.span:
         cell = Interval(start, start + CELL)

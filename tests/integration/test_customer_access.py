@@ -95,6 +95,11 @@ API = {
     ("POST", "/api/v1/bookings/{ana's booking}/cancel", "{}"): (401, 200, 404, 404, 404),
     ("DELETE", "/api/v1/tokens/current", None): (401, 204, 204, 204, 204),
     ("DELETE", "/api/v1/me", None): (401, 204, 204, 403, 403),  # staff close theirs elsewhere
+    # Imported calendars are a provider's own (the owner here keeps no schedule).
+    ("GET", "/api/v1/me/calendars", None): (401, 403, 403, 200, 403),
+    ("POST", "/api/v1/me/calendars", '{"url": "http://10.0.0.1/c.ics"}'): (401, 403, 403, 422, 403),
+    ("DELETE", "/api/v1/me/calendars/404", None): (401, 403, 403, 404, 403),
+    ("POST", "/api/v1/me/calendars/404/sync", "{}"): (401, 403, 403, 404, 403),
 }
 
 

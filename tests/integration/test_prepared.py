@@ -15,7 +15,9 @@ import services
 import views
 from models import (
     Booking,
+    BusyBlock,
     DateOverride,
+    ExternalCalendar,
     NotificationPrefs,
     Organisation,
     Prepared,
@@ -175,6 +177,10 @@ def world(app, clinic, clock):
         dispatch=Dispatch(),
     )
     TimeOff.create(provider=ana, start_at=_at(9), end_at=_at(11), reason="dentist")
+    imported = ExternalCalendar.create(
+        provider=tom, url="https://calendar.example/c.ics", next_try_at=clock(), created_at=clock()
+    )
+    BusyBlock.create(calendar=imported, provider=tom, start_at=_at(14), end_at=_at(15))
     DateOverride.create(
         provider=tom, day=MONDAY + timedelta(1), start_time=time(10), end_time=time(12)
     )
@@ -201,7 +207,7 @@ CASES = {
         "first": MONDAY,
         "last": MONDAY + timedelta(6),
     },
-    "services.booking.slots._time_off": lambda w: {
+    "services.booking.slots._away": lambda w: {
         "ids": (w["ana"].id, w["tom"].id),
         "start": _at(0),
         "end": _at(23),

@@ -68,6 +68,7 @@ MATRICES = (
     "test_workspace_access",
     "test_ws_audit",
     "test_ws_availability_access",
+    "test_ws_calendars",
     "test_ws_customers",
     "test_ws_dashboard",
     "test_ws_payments",

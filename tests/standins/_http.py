@@ -10,8 +10,8 @@ from typing import Any
 
 
 class LocalService:
-    """Subclasses answer POSTs in ``_answer`` (or every method in ``_respond``); use as a
-    context manager."""
+    """Subclasses answer POSTs in ``_answer`` and GETs in ``_answer_get`` (or every
+    method in ``_respond``); use as a context manager."""
 
     def __init__(self) -> None:
         self._server = _Server(self)
@@ -41,12 +41,19 @@ class LocalService:
         """(status, response headers, response body) for one POST."""
         raise NotImplementedError
 
+    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict, bytes]:
+        """(status, response headers, response body) for one GET, for stand-ins that serve."""
+        raise NotImplementedError
+
     def _respond(
         self, method: str, path: str, headers: Message, body: bytes
     ) -> tuple[int, dict, bytes]:
-        """(status, response headers, response body) for one request of any method."""
+        """(status, response headers, response body) for one request of any method: POSTs
+        to ``_answer``, GETs to ``_answer_get`` where a stand-in serves them."""
+        if method == "GET" and type(self)._answer_get is not LocalService._answer_get:
+            return self._answer_get(path, headers)
         if method != "POST":
-            return 405, {"Allow": "POST"}, b""
+            return 501, {}, b""
         return self._answer(path, headers, body)
 
 

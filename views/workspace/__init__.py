@@ -67,7 +67,13 @@ def tabs() -> dict:
 
 
 # Modules whose pages belong under another module's tab.
-PART_OF = {"bookings": "schedule", "desk": "schedule", "join": "staff", "payments": "settings"}
+PART_OF = {
+    "calendars": "availability",
+    "bookings": "schedule",
+    "desk": "schedule",
+    "join": "staff",
+    "payments": "settings",
+}
 
 
 def _section() -> str | None:
@@ -85,6 +91,7 @@ from views.workspace import (  # noqa: E402, F401
     availability,
     bookings,
     calendar,
+    calendars,
     customers,
     dashboard,
     desk,
