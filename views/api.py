@@ -225,6 +225,7 @@ def cancel_booking(booking_id: int):
 
 @bp.post("/bookings/<id:booking_id>/payment")
 @token_required
+@limited("payment")
 def pay_booking(booking_id: int):
     """Pay for a booking held for its payment with what Stripe's client gave: a card
     token ({"token": "tok_…"}) or a payment method ({"payment_method": "pm_…"}). The
@@ -248,6 +249,7 @@ def pay_booking(booking_id: int):
 
 @bp.post("/bookings/<id:booking_id>/payment/check")
 @token_required
+@limited("payment")
 def check_payment(booking_id: int):
     """Ask Stripe where the booking's payment stands (after 3-D Secure) and act on it."""
     booking = access.customer_booking(g.api_user.id, booking_id)

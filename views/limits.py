@@ -123,6 +123,8 @@ ACTIONS: dict[str, Action] = {
         only_made_count,
     ),
     "desk_booking": Action((("desk_bookings_per_staff", account),), only_made_count),
+    # Each try reaches Stripe: a stolen-card tester is stopped, declined or not.
+    "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
 }
 
 

@@ -23,7 +23,8 @@ from services.payments import checkout, gateway, ledger, policy, webhooks
 from views import security
 from views.appointments import mine
 from views.errors import error_body, status_for
-from views.support import now
+from views.limits import limited
+from views.support import now, read_json_object
 from views.web import page
 
 bp = Blueprint("payments", __name__, url_prefix="/appointments")
@@ -68,11 +69,12 @@ def pay_page(booking_id: int):
 
 
 @bp.post("/<id:booking_id>/pay")
+@limited("payment")
 def pay(booking_id: int):
     """JSON in ({"token"} or {"payment_method"}), JSON out: {"status", "client_secret"?,
     "next"?}; a declined card is a 402 with Stripe's message, the hold kept."""
     booking = mine(booking_id)
-    body = request.get_json(silent=True) or {}
+    body = read_json_object()  # within the JSON limits: too deep is a 400
     token, method = body.get("token"), body.get("payment_method")
     return _answer(
         booking,
@@ -87,6 +89,7 @@ def pay(booking_id: int):
 
 
 @bp.post("/<id:booking_id>/pay/check")
+@limited("payment")
 def check(booking_id: int):
     booking = mine(booking_id)
     return _answer(booking, lambda: checkout.check(booking, now(), g.dispatch))

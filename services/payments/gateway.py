@@ -124,7 +124,7 @@ def verify(payload: bytes, header: str, secrets: list[str], now: float | None = 
         raise BadSignature("no matching signature")
     try:
         event = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # junk, or nested past the parser's depth
         raise BadSignature("not JSON") from exc
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise BadSignature("not an event")

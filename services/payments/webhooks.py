@@ -122,7 +122,7 @@ def _secrets_for(payload: bytes) -> list[str]:
             obj.get("payment_intent") if obj.get("object") != "payment_intent" else obj.get("id")
         )
         org_id = (obj.get("metadata") or {}).get("organisation_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return [gateway.env_webhook_secret()]
     org = None
     if intent:

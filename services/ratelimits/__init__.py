@@ -74,6 +74,12 @@ LIMITS: dict[str, Limit] = {
     "bookings_per_ip": Limit(
         60, HOUR, "a booking made by a customer from one address", "Too many bookings."
     ),
+    "payment_tries_per_customer": Limit(
+        20,
+        HOUR,
+        "a card payment tried or checked by one customer, on the web or the API (card testing)",
+        "Too many payment attempts.",
+    ),
     "desk_bookings_per_staff": Limit(
         120, HOUR, "a booking one staff member makes for a customer", "Too many bookings."
     ),

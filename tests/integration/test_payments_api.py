@@ -158,3 +158,36 @@ def test_without_stripe_down_nothing_is_booked(customer_api, paid, app):
         settings.with_overrides(stripe_api_base=app.config["SETTINGS"].stripe_api_base)
     )
     assert held(customer_api, paid["assessment"])["status"] == "pending_payment"
+
+
+def test_card_testing_meets_the_payment_limit(customer_api, paid, stripe_local):
+    made = held(customer_api, paid["assessment"])
+    declined = stripe_local.card_token(CARD_DECLINED)
+
+    answers = [pay(customer_api, made["id"], declined).status_code for _ in range(21)]
+
+    assert answers[:20] == [402] * 20
+    assert answers[20] == 429
+
+
+def test_junk_and_deep_json_are_4xx_never_500(client, customer_api, paid):
+    made = held(customer_api, paid["assessment"])
+    deep = b'{"token": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    api_deep = customer_api.client.post(
+        f"/api/v1/bookings/{made['id']}/payment",
+        data=deep,
+        headers={**customer_api._headers(None), "Content-Type": "application/json"},
+    )
+    webhook_deep = client.post(
+        "/stripe/webhook",
+        data=b'{"data": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"},
+    )
+    huge_id = customer_api.post(
+        "/api/v1/bookings/99999999999999999999/payment", json={"token": "x"}
+    )
+
+    assert api_deep.status_code == 400
+    assert webhook_deep.status_code == 400
+    assert huge_id.status_code == 404
