@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         dispatch = g.pop("dispatch", None)
         if dispatch is not None and dispatch.ids:
             _dispatch_notifications(app, dispatch.ids)
+        if dispatch is not None and dispatch.calendars:
+            _dispatch_calendars(app, sorted(dispatch.calendars))
 
     from views import (
         account,
@@ -125,3 +127,16 @@ def _dispatch_notifications(app: Flask, ids: list[int]) -> None:
         enqueue(ids)
     except Exception:  # the response is already decided; the sweep will catch up
         logging.getLogger("kairos").exception("notifications.enqueue_failed ids=%s", ids)
+
+
+def _dispatch_calendars(app: Flask, calendar_ids: list[int]) -> None:
+    """Hand the worker the two-way calendars with appointments this request queued
+    (services/calendar/outbox.py); if the queue cannot be reached, the minute's sweep
+    writes them. Tests replace the queue with the ``CALENDAR_DISPATCH`` setting."""
+    enqueue = app.config.get("CALENDAR_DISPATCH")
+    if enqueue is None:
+        from tasks import push_calendar_changes as enqueue
+    try:
+        enqueue(calendar_ids)
+    except Exception:  # the response is already decided; the sweep will catch up
+        logging.getLogger("kairos").exception("calendars.enqueue_failed ids=%s", calendar_ids)

@@ -112,11 +112,12 @@ def release_payment_holds() -> None:
     enqueue(dispatch.ids)
 
 
-@huey.periodic_task(crontab(minute="*/15"))
+@huey.periodic_task(crontab(minute="*/5"))
 def sync_calendars() -> None:
-    """Every 15 minutes: the imported calendars whose next try has come are fetched
-    again (services/calendar/imports.py; a failing one waits longer each time)."""
-    from services.calendar import imports
+    """Every 5 minutes: the providers' calendars whose next try has come (each one every
+    15 minutes, a failing one later each time) are read again, and two-way ones get
+    what waits for them (services/calendar/imports.py, two_way.py)."""
+    from services.calendar import imports, two_way
     from services.errors import NotFound
 
     open_db()  # also when called outside the consumer
@@ -125,12 +126,37 @@ def sync_calendars() -> None:
         due = imports.due(datetime.now(UTC))
         for calendar_id in due:
             try:
-                synced = imports.sync(calendar_id, datetime.now(UTC), settings.calendar_allow_hosts)
+                synced = two_way.sync(calendar_id, datetime.now(UTC), settings)
             except NotFound:  # removed meanwhile
                 continue
             states.append(synced.status)
     if due:
         log.info("calendars synced=%s failed=%s", states.count("ok"), states.count("error"))
+
+
+@huey.task()
+def push_calendar_changes(calendar_ids: list[int]) -> None:
+    """Write the appointments a request just changed to these two-way calendars."""
+    from services.calendar import two_way
+
+    open_db()  # also when called outside the consumer
+    with db.connection_context():
+        for calendar_id in calendar_ids:
+            two_way.push(calendar_id, settings, datetime.now(UTC))
+
+
+@huey.periodic_task(crontab(minute="*"))
+def push_calendars() -> None:
+    """Every minute: appointments still to be written to two-way calendars whose next
+    try has come (a calendar server that was down gets them once it is back)."""
+    from services.calendar import outbox as calendar_outbox
+
+    open_db()  # also when called outside the consumer
+    with db.connection_context():
+        due = calendar_outbox.due_calendars(datetime.now(UTC))
+    if due:
+        push_calendar_changes.call_local(due)
+        log.info("calendar pushes calendars=%s", len(due))
 
 
 @cache

@@ -30,7 +30,7 @@ from models.business import (
     WeeklyHours,
 )
 from models.calendar import FEED_SCOPES, CalendarFeed
-from models.calendar_import import BusyBlock, ExternalCalendar
+from models.calendar_import import BusyBlock, CalendarPush, ExternalCalendar
 from models.encrypted import EncryptedTextField
 from models.notifications import (
     CHANNELS,
@@ -75,6 +75,7 @@ ALL_MODELS = [
     CalendarFeed,
     ExternalCalendar,
     BusyBlock,
+    CalendarPush,
 ]
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "BookingStatus",
     "BusyBlock",
     "CalendarFeed",
+    "CalendarPush",
     "DateOverride",
     "EncryptedTextField",
     "ExternalCalendar",

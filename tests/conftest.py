@@ -96,6 +96,12 @@ def dispatched() -> list[int]:
     return []
 
 
+@pytest.fixture
+def calendars_dispatched() -> list[int]:
+    """The two-way calendars the app handed to the worker to write to (no worker runs)."""
+    return []
+
+
 def send_link_at_once(job) -> None:
     """The ACCOUNT_MAIL queue of tests: the worker's half of an emailed link, done within
     the request, so a test finds the mail in its outbox (or SMTP server) right away.
@@ -134,7 +140,7 @@ def stripe_local():
 
 
 @pytest.fixture
-def app(database_url, clock, dispatched, app_settings):
+def app(database_url, clock, dispatched, calendars_dispatched, app_settings):
     """The app on the test's database, with every table empty: rate-limit counters too
     (they are in the database unless a test gives the app a Redis limiter)."""
     settings = Settings(
@@ -149,6 +155,7 @@ def app(database_url, clock, dispatched, app_settings):
         TESTING=True,
         CLOCK=clock,
         DISPATCH=dispatched.extend,
+        CALENDAR_DISPATCH=calendars_dispatched.extend,
         ACCOUNT_MAIL=send_link_at_once,
     )
     with db.connection_context():

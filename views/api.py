@@ -18,7 +18,7 @@ from services.accounts import auth
 from services.booking import appointments as bookings
 from services.booking import catalogue, idempotency
 from services.booking.slots import MAX_RANGE_DAYS, find_slots
-from services.calendar import feeds
+from services.calendar import feeds, two_way
 from services.calendar import imports as calendar_imports
 from services.errors import Invalid
 from services.payments import checkout
@@ -292,11 +292,25 @@ def list_calendars():
 
 @bp.post("/me/calendars")
 @token_required
+@limited("calendar_sync")
 def add_calendar():
-    """Import busy time from an ICS address; the first sync is the worker's (or
-    POST …/sync). A refused address: 422 on "url", and nothing fetched."""
+    """Import busy time from an ICS address (``url``), or connect a CalDAV calendar both
+    ways (``url``, ``username``, ``password``, optional ``show_names``); the first sync
+    is the worker's (or POST …/sync). A refused address: 422 on "url", nothing fetched."""
     provider = calendar_imports.provider_of(g.api_user.id)
-    calendar = calendar_imports.add(provider.id, json_body().get("url"), now(), _allow_hosts())
+    body = json_body()
+    if "username" in body or "password" in body:
+        calendar = two_way.add_caldav(
+            provider.id,
+            body.get("url"),
+            body.get("username"),
+            body.get("password"),
+            now(),
+            _allow_hosts(),
+            show_names=body.get("show_names") is True,
+        )
+    else:
+        calendar = calendar_imports.add(provider.id, body.get("url"), now(), _allow_hosts())
     return jsonify(external_calendar_json(calendar)), 201
 
 
@@ -309,12 +323,14 @@ def remove_calendar(calendar_id: int):
 
 @bp.post("/me/calendars/<id:calendar_id>/sync")
 @token_required
+@limited("calendar_sync")
 def sync_calendar(calendar_id: int):
+    """Sync now, both ways; 200 with how it went (a calendar server that failed is the
+    calendar's "error" status and last_error, not an error of this request)."""
     provider = calendar_imports.provider_of(g.api_user.id)
     calendar = calendar_imports.calendar_of(provider.id, calendar_id)
-    return jsonify(
-        external_calendar_json(calendar_imports.sync(calendar.id, now(), _allow_hosts()))
-    )
+    settings = current_app.config["SETTINGS"]
+    return jsonify(external_calendar_json(two_way.sync(calendar.id, now(), settings)))
 
 
 def _allow_hosts() -> tuple[str, ...]:

@@ -119,8 +119,10 @@ def external_calendar_json(calendar: ExternalCalendar) -> dict:
     return {
         "id": calendar.id,
         "kind": calendar.kind,
+        "name": calendar.name or urlsplit(calendar.url).hostname,
         "host": urlsplit(calendar.url).hostname,
-        "status": calendar.status,
+        # "reconnect": the provider must give consent again (Google, Microsoft)
+        "status": "reconnect" if calendar.reconnect else calendar.status,
         "last_synced_at": _iso(calendar.last_synced_at),
         "last_error": calendar.last_error,
         "next_try_at": _iso(calendar.next_try_at),

@@ -1,11 +1,27 @@
 """The private calendar feeds calendar apps subscribe to: /cal/<token>.ics, no sign-in
-(the token in the address is the proof), cheap to poll (ETag, 304)."""
+(the token in the address is the proof), cheap to poll (ETag, 304). And the one address
+Google and Microsoft send a provider back to after their consent to calendar sync
+(views/workspace/calendars.py sent them)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+import hmac
 
-from services.calendar import feeds
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from services.calendar import feeds, imports, oauth, two_way
+from services.errors import NotFound
 from views.support import absolute_url, now
 
 bp = Blueprint("calendar", __name__)
@@ -40,3 +56,40 @@ def feed(token: str):
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+@bp.get("/calendar/connected/<kind>")
+@login_required
+def connected(kind: str):
+    """Back from the consent page: with a code, the calendar is connected; without one
+    (the provider said no), or with a state that is not the one we sent, nothing is."""
+    asked = session.pop("calendar_consent", None)
+    if not asked or asked.get("kind") != kind:
+        abort(400)
+    back = url_for("workspace.calendars", slug=asked["slug"])
+    name = two_way.KIND_NAMES.get(kind, "The calendar")
+    state, code = request.args.get("state", ""), request.args.get("code", "")
+    if not hmac.compare_digest(state.encode(), asked["state"].encode()):
+        abort(400)
+    if not code:
+        flash(f"{name} was not connected: the permission was not given.", "error")
+        return redirect(back, 303)
+    provider = imports.provider_of(current_user.id)
+    try:
+        two_way.connected(
+            provider.id,
+            kind,
+            code,
+            asked["verifier"],
+            absolute_url("calendar.connected", kind=kind),
+            current_app.config["SETTINGS"],
+            now(),
+            calendar_id=asked.get("calendar"),
+        )
+    except NotFound:
+        abort(404)
+    except oauth.CalendarApiError:
+        flash(f"{name} could not be connected just now. Please try again.", "error")
+        return redirect(back, 303)
+    flash(f"{name} connected: your bookings go there within a minute.", "success")
+    return redirect(back, 303)

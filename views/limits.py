@@ -125,6 +125,8 @@ ACTIONS: dict[str, Action] = {
     "desk_booking": Action((("desk_bookings_per_staff", account),), only_made_count),
     # Each try reaches Stripe: a stolen-card tester is stopped, declined or not.
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
+    # Adding a calendar or "sync now" fetches from an outside server at once.
+    "calendar_sync": Action((("calendar_syncs_per_account", account),), every_try_counts),
 }
 
 

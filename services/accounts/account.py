@@ -35,6 +35,7 @@ from services import access
 from services import mail as mailer
 from services.accounts import claims, links, sessions, signups
 from services.accounts.auth import authenticate, hash_password
+from services.calendar import outbox as calendar_outbox
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
@@ -399,9 +400,10 @@ def delete_account(user: User, now: datetime, *, dispatch: Dispatch) -> int:
     ):
         raise Forbidden("Staff accounts are closed by the business owner, not here.")
     with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-        cancelled, told = _cancel_future_bookings(user.id, now)
+        cancelled, told, calendars = _cancel_future_bookings(user.id, now)
         anonymise(user.id)
     dispatch.add(told)
+    dispatch.add_calendars(calendars)
     for booking_id in cancelled:  # what they paid goes back by the policy, once committed
         refunds.send_pending(booking_id)
         checkout.cancel_intent(booking_id, now, dispatch)
@@ -433,9 +435,10 @@ def anonymised():
     return User.email.endswith("@" + DELETED_DOMAIN)
 
 
-def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], list[int]]:
+def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], list[int], list[int]]:
     """Whatever the cancellation window says: the customer is gone. The bookings'
-    ids, and the ids of the notices written about them."""
+    ids, the ids of the notices written about them, and the providers' two-way
+    calendars to take them out of."""
     query = _future_bookings(user_id, now)
     if not is_sqlite():
         query = query.for_update()  # SQLite holds the write lock already
@@ -452,7 +455,7 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], lis
     detail = json.dumps({"reason": ACCOUNT_DELETED})
     event = {"actor": user_id, "action": "cancelled", "detail": detail, "created_at": now}
     BookingEvent.insert_many([{"booking": i, **event} for i in ids]).execute()
-    told = []
+    told, calendars = [], []
     for booking in bookings:  # their providers hear of it; the customer is gone
         if booking.status == BookingStatus.PENDING_PAYMENT:
             continue  # never confirmed: nobody heard of it
@@ -466,4 +469,5 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], lis
         told += notify.booking_cancelled(
             booking, user_id, now, ACCOUNT_DELETED, tell_customer=False
         )
-    return ids, told
+        calendars += calendar_outbox.booking_changed(booking, now)
+    return ids, told, calendars

@@ -29,6 +29,7 @@ from models import (
 from scheduling import ServiceRules, available_slots
 from services import access, audit
 from services.booking import slots as availability
+from services.calendar import outbox as calendar_outbox
 from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, StartPassed
 from services.formats import when
 from services.notifications import outbox as notify
@@ -211,12 +212,12 @@ def cancel(
                 now,
                 subject=("booking", booking.id),
             )
-        told = (
-            []
-            if held  # nobody was told of a booking that was never confirmed
-            else notify.booking_cancelled(booking, actor_id, now, reason.strip(), money=money)
-        )
+        told, calendars = [], []
+        if not held:  # nobody was told of a booking that was never confirmed
+            told = notify.booking_cancelled(booking, actor_id, now, reason.strip(), money=money)
+            calendars = calendar_outbox.booking_changed(booking, now)
     dispatch.add(told)
+    dispatch.add_calendars(calendars)
     refunds.send_pending(booking.id)
     if held:
         checkout.cancel_intent(booking.id, now, dispatch)
@@ -372,13 +373,13 @@ def _take(
             record_event(booking.id, actor_id, event, now, **detail)
             if actor_id != fields["customer"]:  # staff booking or moving it for a customer
                 _audit_staff(booking, service, provider, release, actor_id, now)
-            told = (
-                []  # held for its payment: told once it is paid (payments.checkout.settle)
-                if row.get("status") == BookingStatus.PENDING_PAYMENT
-                else notify.booking_made(
+            told, calendars = [], []
+            # held for its payment: told once it is paid (payments.checkout.settle)
+            if row.get("status") != BookingStatus.PENDING_PAYMENT:
+                told = notify.booking_made(
                     booking, provider, actor_id, now, previous=release, known=people
                 )
-            )
+                calendars = calendar_outbox.booking_changed(booking, now, previous=release)
     except IntegrityError as exc:
         # Peewee raises its IntegrityError while handling the driver's error, so the
         # driver's error (with the SQLSTATE) is the context, not the cause.
@@ -386,6 +387,7 @@ def _take(
             raise SlotTaken() from exc
         raise
     dispatch.add(told)
+    dispatch.add_calendars(calendars)
     log.info(
         "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
     )

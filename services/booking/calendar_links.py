@@ -159,6 +159,22 @@ def publish(bookings: list[Booking], event: Callable[[Appointment], Event]) -> C
     return cal
 
 
+def stored(booking: Booking, summary: str, description: str = "") -> bytes:
+    """The appointment as a calendar server stores it (CalDAV, RFC 4791: one VEVENT with
+    its VTIMEZONE and no METHOD), under the UID and SEQUENCE its invitations carry."""
+    cal = Calendar()
+    cal.add("prodid", "-//Kairos//Bookings//EN")
+    cal.add("version", "2.0")
+    year = booking.start_at.year
+    cal.add_component(_vtimezone(booking.organisation.timezone, year - 1, year + 1))
+    event = timed_event(booking, uid(booking), len(lineage(booking)) - 1, "CONFIRMED", summary)
+    event.add("location", booking.organisation.name)
+    if description:
+        event.add("description", description)
+    cal.add_component(event)
+    return cal.to_ical()
+
+
 def calendar_file(bookings: list[Booking], manage_url: Callable[[Booking], str]) -> bytes:
     """A person's appointments in one calendar (their export), see ``publish``;
     ``manage_url`` gives each booking's page."""

@@ -10,13 +10,23 @@ Blocks count as busy time in the slots and under the booking lock (services/book
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from peewee import fn
 
-from models import BusyBlock, ExternalCalendar, Organisation, Provider, Service, db, is_sqlite
+from models import (
+    BusyBlock,
+    CalendarPush,
+    ExternalCalendar,
+    Organisation,
+    Provider,
+    Service,
+    db,
+    is_sqlite,
+)
 from services.calendar import fetch, recurrence
 from services.errors import Forbidden, Invalid, NotFound
 
@@ -70,10 +80,12 @@ def add(
 
 
 def remove(provider_id: int, calendar_id: int) -> None:
-    """The calendar and its busy blocks (they cascade)."""
+    """The calendar, its busy blocks and what waited to be written to it (they
+    cascade). The events Kairos wrote there stay: they are the provider's now."""
     calendar = calendar_of(provider_id, calendar_id)
     with db.atomic():
         BusyBlock.delete().where(BusyBlock.calendar == calendar.id).execute()
+        CalendarPush.delete().where(CalendarPush.calendar == calendar.id).execute()
         calendar.delete_instance()
 
 
@@ -106,22 +118,33 @@ def sync(calendar_id: int, now: datetime, allow_hosts: Iterable[str] = ()) -> Ex
         if fetched.body is not None:
             busy = recurrence.busy_times(fetched.body, *window(org.id, now), tz)
     except (fetch.Refused, fetch.FetchFailed, recurrence.Unreadable) as exc:
-        return _failed(calendar, str(exc), now)
-    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-        if not is_sqlite():  # one sync of a calendar at a time (the task, "sync now")
-            ExternalCalendar.select().where(ExternalCalendar.id == calendar.id).for_update().get()
+        return failed(calendar, str(exc), now)
+    with one_sync_at_a_time(calendar.id):
         if busy is not None:
-            _replace_blocks(calendar, busy)
-        ExternalCalendar.update(
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            status="ok",
-            last_synced_at=now,
-            last_error=None,
-            failures=0,
-            next_try_at=now + SYNC_EVERY,
-        ).where(ExternalCalendar.id == calendar.id).execute()
+            replace_blocks(calendar, busy)
+        succeeded(calendar.id, now, etag=fetched.etag, last_modified=fetched.last_modified)
     return ExternalCalendar.get_by_id(calendar.id)
+
+
+@contextmanager
+def one_sync_at_a_time(calendar_id: int) -> Iterator[None]:
+    """A transaction in which no other sync of the calendar writes (the task, "sync now")."""
+    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+        if not is_sqlite():
+            ExternalCalendar.select().where(ExternalCalendar.id == calendar_id).for_update().get()
+        yield
+
+
+def succeeded(calendar_id: int, now: datetime, **fields: object) -> None:
+    """Note a sync that went through: ok, no error, next one in SYNC_EVERY."""
+    ExternalCalendar.update(
+        status="ok",
+        last_synced_at=now,
+        last_error=None,
+        failures=0,
+        next_try_at=now + SYNC_EVERY,
+        **fields,
+    ).where(ExternalCalendar.id == calendar_id).execute()
 
 
 def window(organisation_id: int, now: datetime) -> tuple[datetime, datetime]:
@@ -134,15 +157,23 @@ def window(organisation_id: int, now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(days=1), now + timedelta(days=(days or DEFAULT_HORIZON_DAYS) + 1)
 
 
-def _replace_blocks(calendar: ExternalCalendar, busy: list[recurrence.Busy]) -> None:
-    """The calendar's blocks become ``busy``; left alone when they are that already, so
+def replace_blocks(
+    calendar: ExternalCalendar, busy: list[recurrence.Busy], only: set[str] | None = None
+) -> None:
+    """The calendar's blocks become ``busy`` (or, given ``only``, those of the events
+    with these uids do: an incremental read); left alone when they are that already, so
     an unchanged calendar does not change the provider's calendar_version."""
     old = BusyBlock.select().where(BusyBlock.calendar == calendar.id)
-    if sorted((b.start_at, b.end_at, b.uid) for b in old) == [
+    if only is not None:
+        old = old.where(BusyBlock.uid.in_(sorted(only)))
+    if sorted((b.start_at, b.end_at, b.uid) for b in old) == sorted(
         (b.start, b.end, b.uid) for b in busy
-    ]:
+    ):
         return
-    BusyBlock.delete().where(BusyBlock.calendar == calendar.id).execute()
+    gone = BusyBlock.delete().where(BusyBlock.calendar == calendar.id)
+    if only is not None:
+        gone = gone.where(BusyBlock.uid.in_(sorted(only)))
+    gone.execute()
     rows = [
         {
             "calendar": calendar.id,
@@ -157,15 +188,19 @@ def _replace_blocks(calendar: ExternalCalendar, busy: list[recurrence.Busy]) -> 
         BusyBlock.insert_many(rows[start : start + 500]).execute()
 
 
-def _failed(calendar: ExternalCalendar, message: str, now: datetime) -> ExternalCalendar:
-    """Record the failure; the old blocks stay. Next try 1, 2, 4 … minutes on, at most
-    MAX_BACKOFF_MINUTES."""
+def failed(calendar: ExternalCalendar, message: str, now: datetime) -> ExternalCalendar:
+    """Record the failure; the old blocks stay. Next try after ``backoff``."""
     failures = calendar.failures + 1
-    wait = min(2 ** min(failures - 1, 6), MAX_BACKOFF_MINUTES)
     ExternalCalendar.update(
         status="error",
         last_error=message,
         failures=failures,
-        next_try_at=now + timedelta(minutes=wait),
+        next_try_at=now + backoff(failures),
     ).where(ExternalCalendar.id == calendar.id).execute()
     return ExternalCalendar.get_by_id(calendar.id)
+
+
+def backoff(failures: int) -> timedelta:
+    """How long to wait after ``failures`` in a row: 1, 2, 4 … minutes, at most
+    MAX_BACKOFF_MINUTES."""
+    return timedelta(minutes=min(2 ** min(failures - 1, 6), MAX_BACKOFF_MINUTES))

@@ -44,6 +44,16 @@ def provider(settings: Settings) -> oauth.Provider:
     )
 
 
+def default_calendar(settings: Settings, access: str, session=None) -> tuple[str, str]:
+    """The id and name of the signed-in user's default calendar (where Kairos writes)."""
+    status, body = oauth.request_json(
+        "GET", f"{settings.ms_graph_base}/v1.0/me/calendar", access, session
+    )
+    if status != 200 or not body.get("id"):
+        raise CalendarApiError(f"finding the calendar answered {status}", status)
+    return str(body["id"]), str(body.get("name") or "Calendar")
+
+
 def put_event(
     settings: Settings,
     access: str,

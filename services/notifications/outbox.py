@@ -41,12 +41,23 @@ log = logging.getLogger("kairos.notify")
 class Dispatch:
     """The notifications one unit of work (a request, a command) wrote, to be handed to
     the worker when it is over. Services that write outbox rows take one and add the
-    ids once their transaction has committed: rows rolled back are never in it."""
+    ids once their transaction has committed: rows rolled back are never in it.
+    ``calendars``: the two-way calendars with appointments queued for them
+    (services/calendar/outbox.py), to be written now rather than at the next sweep."""
 
     ids: list[int] = field(default_factory=list)
+    calendars: set[int] = field(default_factory=set)
 
     def add(self, ids: Iterable[int]) -> None:
         self.ids.extend(ids)
+
+    def add_calendars(self, calendar_ids: Iterable[int]) -> None:
+        self.calendars.update(calendar_ids)
+
+    def merge(self, other: Dispatch) -> None:
+        """Take on what another unit of work, committed inside this one, wrote."""
+        self.add(other.ids)
+        self.add_calendars(other.calendars)
 
 
 @dataclass

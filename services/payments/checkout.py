@@ -11,6 +11,7 @@ import stripe
 
 from models import Booking, BookingStatus, Payment, Service, db
 from models.payments import ONLINE_KINDS, PaymentStatus
+from services.calendar import outbox as calendar_outbox
 from services.errors import NotChangeable, NotFound, PaymentDeclined, PaymentUnavailable
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
@@ -273,8 +274,10 @@ def settle(intent: dict, now: datetime, dispatch: Dispatch) -> str:
         if confirmed:
             record_event(booking.id, booking.customer_id, "paid", now, amount=payment.amount_cents)
             told = notify.booking_made(booking, booking.provider, booking.customer_id, now)
+            calendars = calendar_outbox.booking_changed(booking, now)
     if confirmed:
         dispatch.add(told)
+        dispatch.add_calendars(calendars)
         log.info("payment.succeeded booking_id=%s confirmed", booking.id)
         return "confirmed"
     log.warning(

@@ -80,6 +80,12 @@ LIMITS: dict[str, Limit] = {
         "a card payment tried or checked by one customer, on the web or the API (card testing)",
         "Too many payment attempts.",
     ),
+    "calendar_syncs_per_account": Limit(
+        30,
+        HOUR,
+        "a calendar added or synced now by one provider (each reaches an outside server)",
+        "Too many calendar syncs.",
+    ),
     "desk_bookings_per_staff": Limit(
         120, HOUR, "a booking one staff member makes for a customer", "Too many bookings."
     ),

@@ -102,7 +102,7 @@ def book_for(
             source=source,
             dispatch=booked,
         )
-    dispatch.add(booked.ids)
+    dispatch.merge(booked)
     made.customer = found
     return made
 

@@ -121,7 +121,7 @@ def apply_change(
                     reason=reason,
                     dispatch=cancelled,
                 )
-    edit.dispatch.add(cancelled.ids)
+    edit.dispatch.merge(cancelled)
     if orphans and decision.choice == CANCEL:
         return Outcome(cancelled=len(orphans))
     return Outcome(kept=len(orphans))

@@ -1,6 +1,7 @@
 """A provider's Calendars page on a phone and a tablet: reached from Availability, a
 calendar that failed shows its error and next try, a private address is refused on the
-form with what was typed kept, and imported busy time shows on the schedule."""
+form with what was typed kept (an address, and a CalDAV connection without its app
+password), and imported busy time shows on the schedule."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def test_managing_calendars(screen, e2e_server, clinic):
     check_page(screen)
     screenshot(screen, "calendars")
 
+    screen.get_by_text("Any other calendar, by its secret address").click()
     screen.get_by_label("Secret address in iCal format").fill("http://10.0.0.1/mine.ics")
     screen.get_by_role("button", name="Add calendar").click()
     expect(screen.locator(".error").last).to_contain_text("private network")
@@ -54,6 +56,19 @@ def test_managing_calendars(screen, e2e_server, clinic):
         "http://10.0.0.1/mine.ics"
     )
     screenshot(screen, "calendars-refused")
+
+    screen.get_by_text("iCloud, Fastmail, Nextcloud (CalDAV)").click()
+    screen.get_by_label("Calendar address (CalDAV)").fill(
+        "https://caldav.icloud.com/123/calendars/work/"
+    )
+    screen.get_by_label("Username").fill("ana@icloud.com")
+    screen.get_by_role("button", name="Connect calendar").click()
+    expect(screen.get_by_text("Give an app password made for Kairos")).to_be_visible()
+    expect(screen.get_by_label("Username")).to_have_value("ana@icloud.com")
+    expect(screen.get_by_label("Calendar address (CalDAV)")).to_have_value(
+        "https://caldav.icloud.com/123/calendars/work/"
+    )
+    screenshot(screen, "calendars-caldav-refused")
 
     local_day = tomorrow.astimezone(ZoneInfo(clinic["org"].timezone)).date()
     screen.goto(f"{e2e_server}/w/clinic?date={local_day.isoformat()}")

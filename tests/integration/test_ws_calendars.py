@@ -74,12 +74,12 @@ def test_a_provider_adds_syncs_and_removes_a_calendar(signed_in, clinic):
         (calendar,) = ExternalCalendar.select()
         page = ana.get(PAGE).get_data(as_text=True)
         assert "127.0.0.1" in page
-        assert "Not read yet" in page
+        assert "Not synced yet" in page
 
         assert post(ana, f"{PAGE}/{calendar.id}/sync", {}).status_code == 303
         page = ana.get(PAGE).get_data(as_text=True)
-        assert "Calendar read." in page
-        assert "Last read Wed 25 Nov, 12:00" in page
+        assert "Calendar synced." in page
+        assert "Last synced Wed 25 Nov, 12:00" in page
         assert BusyBlock.select().count() > 0
 
         server.fail("/mine.ics", 404)

@@ -3,6 +3,7 @@ platform's OAuth 2 endpoints, for tests.
 
 It serves, on one base URL (``MS_GRAPH_BASE`` and ``MS_LOGIN_BASE`` both):
 
+* ``GET /v1.0/me/calendar``: the signed-in user's default calendar, ``{"id", "name"}``;
 * ``GET /common/oauth2/v2.0/authorize`` and ``POST /common/oauth2/v2.0/token``: see
   tests/standins/_oauth.py; refresh tokens rotate, as Microsoft's do;
 * ``POST /v1.0/me/calendars/{id}/events``: 201 with the event; a ``transactionId`` already
@@ -40,6 +41,7 @@ PROPERTY_FILTER = re.compile(
     r"singleValueExtendedProperties/Any\(ep: ep/id eq '(?P<id>(?:[^']|'')*)'"
     r" and ep/value eq '(?P<value>(?:[^']|'')*)'\)"
 )
+DEFAULT_CALENDAR = "AAMkADefaultCalendar"
 HIDDEN = ("singleValueExtendedProperties", "calendar")
 
 
@@ -96,6 +98,8 @@ class MsGraph(OAuthServer):
             )
         url = urlsplit(path)
         query = dict(parse_qsl(url.query))
+        if url.path == "/v1.0/me/calendar" and method == "GET":
+            return json_answer(200, {"id": DEFAULT_CALENDAR, "name": "Calendar"})
         if match := CALENDAR.fullmatch(url.path):
             calendar_id = unquote(match["cal"])
             if match["rest"] != "events" and method == "GET":
