@@ -28,8 +28,12 @@ import requests
 from huey import SqliteHuey
 
 from config import ROOT
-from models import Booking, Notification, Organisation
+from models import Booking, CalendarPush, Notification, Organisation
 from services.accounts.auth import issue_token
+from services.calendar import two_way
+from tests.radicale import PASSWORD as RADICALE_PASSWORD
+from tests.radicale import USER as RADICALE_USER
+from tests.radicale import Radicale
 from tests.server import TEST_ENCRYPTION_KEY, gunicorn
 from tests.standins.smtp import SmtpStandIn
 
@@ -186,6 +190,7 @@ def live(production_database, app, clinic, database_url, tmp_path) -> Iterator[L
         "HUEY_URL": f"sqlite:///{queue}",  # an absolute path: four slashes
         "MAIL_FROM": MAIL_FROM,
         "OUTBOX_RETRY_SECONDS": "1",
+        "CALENDAR_ALLOW_HOSTS": "127.0.0.1",  # Radicale, for calendar sync
         **smtp.env(),
     }
     consumer = Consumer(env, tmp_path / "consumer.log")
@@ -271,6 +276,31 @@ def test_booking_emails_arrive_once(live):
     (staff,) = [m for m in inbox if m["Message-ID"] == message_id(by_kind["staff_new"])]
     assert staff["To"].addresses[0].addr_spec == "ana@clinic.test"
     assert staff["Subject"].startswith("New booking: Casey Morgan")
+
+
+def test_bookings_reach_the_providers_caldav_calendar_through_the_worker(live):
+    radicale = Radicale().start()
+    try:
+        url = radicale.make_calendar("ana")
+        two_way.add_caldav(
+            live.clinic["ana"].id, url, RADICALE_USER, RADICALE_PASSWORD, datetime.now(UTC),
+            ("127.0.0.1",),
+        )  # fmt: skip
+        live.consumer.start()
+        (start,) = live.free_slots(live.clinic["follow_up"], 1)
+
+        made = live.book(live.clinic["follow_up"], start)
+        name = f"kairos-booking-{made['id']}.ics"
+
+        def written() -> list[str]:
+            return [h.rsplit("/", 1)[-1] for h in radicale.events(url)]
+
+        wait_until(lambda: written() == [name], what="the booking in Radicale")
+        wait_until(lambda: not CalendarPush.select().exists(), what="the outbox row gone")
+        live.cancel(made["id"])
+        wait_until(lambda: written() == [], what="the booking gone from Radicale")
+    finally:
+        radicale.stop()
 
 
 def test_mail_server_down_then_up(live):
