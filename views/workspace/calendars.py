@@ -27,6 +27,7 @@ from views.workspace import bp, staff_only
 TEMPLATE = "workspace/calendars.html"
 CONSENT_KEY = "calendar_consent"  # in the session, until the provider comes back
 SERVICES = ("google", "microsoft")
+CALDAV = "caldav"  # its fields' names and ids: the page has the ICS form's "url" too
 
 
 class CalendarForm(FlaskForm):
@@ -82,7 +83,7 @@ def add_calendar():
 @staff_only
 @limited("calendar_sync")
 def add_caldav():
-    provider, form = imports.provider_of(g.staff.user_id), CalDavForm()
+    provider, form = imports.provider_of(g.staff.user_id), CalDavForm(prefix=CALDAV)
     try:
         two_way.add_caldav(
             provider.id,
@@ -147,7 +148,7 @@ def _page(form: CalendarForm | None = None, caldav: CalDavForm | None = None, st
         status=status,
         org=g.staff.organisation,
         form=form or CalendarForm(formdata=None),
-        caldav=caldav or CalDavForm(formdata=None),
+        caldav=caldav or CalDavForm(formdata=None, prefix=CALDAV),
         services=[kind for kind in SERVICES if two_way.configured(kind, settings)],
         kind_names=two_way.KIND_NAMES,
         calendars=imports.listed(provider.id),
