@@ -27,10 +27,12 @@ from models import (
     ApiToken,
     Booking,
     BookingEvent,
+    ExternalCalendar,
     Membership,
     Notification,
     NotificationPrefs,
     Organisation,
+    Provider,
     PushSubscription,
     SignIn,
     User,
@@ -231,6 +233,31 @@ def staff_roles(user: User) -> list[dict]:
     ]
 
 
+def linked_calendars(user: User) -> list[dict]:
+    """The calendars a provider linked (Your calendars): what kind, where, how it goes;
+    never the address's secret part, the password or the tokens."""
+    query = (
+        ExternalCalendar.select(ExternalCalendar, Provider, Organisation)
+        .join(Provider)
+        .join(Organisation)
+        .where(Provider.user == user.id)
+        .order_by(ExternalCalendar.created_at, ExternalCalendar.id)
+    )
+    return [
+        {
+            "organisation": calendar.provider.organisation.name,
+            "kind": calendar.kind,
+            "host": urlsplit(calendar.url).hostname,
+            "username": calendar.username,
+            "show_names": calendar.show_names,
+            "status": "reconnect" if calendar.reconnect else calendar.status,
+            "connected_at": utc(calendar.created_at),
+            "last_synced_at": utc(calendar.last_synced_at),
+        }
+        for calendar in query
+    ]
+
+
 SECTIONS: dict[str, Callable[[User], object]] = {
     "bookings": bookings,
     "notification_preferences": notification_preferences,
@@ -238,4 +265,5 @@ SECTIONS: dict[str, Callable[[User], object]] = {
     "api_tokens": api_tokens,
     "sign_ins": sign_ins,
     "staff_roles": staff_roles,
+    "linked_calendars": linked_calendars,
 }

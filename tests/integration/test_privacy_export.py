@@ -322,3 +322,35 @@ def test_api_export_refuses_a_revoked_token(app, clinic, clock, customer_api):
     assert customer_api.delete("/api/v1/tokens/current").status_code == 204
 
     assert customer_api.get(API_URL).status_code == 401
+
+
+def test_a_providers_linked_calendars_without_their_secrets(signed_in, clinic, clock):
+    from models import ExternalCalendar
+
+    ExternalCalendar.create(
+        provider=clinic["ana"],
+        kind="caldav",
+        url="https://caldav.example.com/dav/ana/private-7f3a/",
+        username="ana",
+        secret="app-password-xyz",
+        next_try_at=clock(),
+        created_at=clock(),
+    )
+
+    data = _download(signed_in(clinic["ana_user"]), JSON_URL).json
+    text = json.dumps(data)
+
+    assert data["linked_calendars"] == [
+        {
+            "organisation": "Clinic",
+            "kind": "caldav",
+            "host": "caldav.example.com",
+            "username": "ana",
+            "show_names": False,
+            "status": "new",
+            "connected_at": "2026-11-25T12:00:00Z",
+            "last_synced_at": None,
+        }
+    ]
+    assert "app-password-xyz" not in text
+    assert "private-7f3a" not in text
