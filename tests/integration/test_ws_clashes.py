@@ -169,3 +169,17 @@ def test_the_schedule_finds_clashes_without_a_query_per_booking(
 
     assert len(flagged(owner)) == 5
     assert {url: queries(url) for url in (DAY, WEEK)} == before
+
+
+def test_an_open_schedule_shows_the_clash_at_its_next_poll(signed_in, world, calendars):
+    ana = signed_in(world["provider"])
+    first = ana.get(DAY, headers={"HX-Request": "true"})
+    unchanged = {"HX-Request": "true", "If-None-Match": first.headers["ETag"]}
+    assert ana.get(DAY, headers=unchanged).status_code == 304
+
+    busy(calendars, "ana", at(10, 30), at(11, 15))  # the calendar is read meanwhile
+    polled = ana.get(DAY, headers=unchanged)
+    assert polled.status_code == 200
+    assert parse(polled).one("a", class_="ws-clashing").attrs["data-booking"] == str(
+        world["ana's booking"]
+    )
