@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models import FREED, Booking, BusyBlock, Provider, Service, User
+from models import FREED, Booking, Provider, Service, User
 from scheduling import Interval, working_intervals
 from services.booking.slots import calendars
+from services.calendar import clashes
 from services.payments import ledger
 
 DEFAULT_OPEN, DEFAULT_CLOSE = 8, 18
@@ -29,7 +30,7 @@ class Column:
     hours: list[Interval] = field(default_factory=list)
     time_off: list[Interval] = field(default_factory=list)
     imported: list[Interval] = field(default_factory=list)  # busy in the provider's calendar
-    bookings: list[Booking] = field(default_factory=list)  # not cancelled (see _mark_paid)
+    bookings: list[Booking] = field(default_factory=list)  # not cancelled: marked below
     cancelled: list[Booking] = field(default_factory=list)
     free: list[datetime] = field(default_factory=list)  # starts of empty, bookable cells
 
@@ -40,6 +41,10 @@ class Column:
 
     def height(self, start: datetime, end: datetime) -> float:
         return round(self.top(end) - self.top(start), 3)
+
+    def under_booking(self, span: Interval) -> bool:
+        """Whether a booking is drawn over part of ``span`` (busy time that clashes)."""
+        return any(span.overlaps(Interval(b.start_at, b.end_at)) for b in self.bookings)
 
 
 @dataclass
@@ -80,6 +85,9 @@ def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> G
     cals = {c.provider_id: c for c in calendars(providers, first, last, tz, include_bookings=False)}
     booked = _bookings([p.id for p in providers], first, last, tz)
     imported = _imported([p.id for p in providers], first, last, tz)
+    from_calendars = {p.id: set() for p in providers}
+    for block in imported:
+        from_calendars[block.provider_id].add(block.interval)
     columns = []
     for provider, day in cells:
         cal = cals[provider.id]
@@ -88,12 +96,13 @@ def _grid(cells: list[tuple[Provider, date]], timezone: str, now: datetime) -> G
         day_span = Interval(column.origin, datetime.combine(day + timedelta(days=1), time(), tz))
         for busy in cal.busy:
             if busy.overlaps(day_span):
-                away = column.imported if busy in imported[provider.id] else column.time_off
+                away = column.imported if busy in from_calendars[provider.id] else column.time_off
                 away.append(_clip(busy, day_span))
         for booking in booked.get((provider.id, day), []):
             (column.cancelled if booking.status in FREED else column.bookings).append(booking)
         columns.append(column)
     _mark_paid([b for c in columns for b in c.bookings])
+    _mark_clashes([b for c in columns for b in c.bookings], imported)
     first_hour, last_hour = _hour_range(columns, tz)
     for column in columns:
         column.origin = datetime.combine(column.day, time(first_hour), tz)
@@ -120,18 +129,13 @@ def _bookings(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
     return found
 
 
-def _imported(ids: list[int], first: date, last: date, tz: ZoneInfo) -> dict:
+def _imported(ids: list[int], first: date, last: date, tz: ZoneInfo) -> list[clashes.BusyTime]:
     """Each provider's busy blocks from their own calendars around the days (a day either
-    side, as calendars() reads busy time), to tell them from time off on the grid."""
+    side, as calendars() reads busy time): to tell them from time off on the grid, and
+    to find the bookings they clash with."""
     start = datetime.combine(first - timedelta(days=1), time(), tz)
     end = datetime.combine(last + timedelta(days=2), time(), tz)
-    found: dict[int, set[Interval]] = {pid: set() for pid in ids}
-    query = BusyBlock.select(BusyBlock.provider, BusyBlock.start_at, BusyBlock.end_at).where(
-        BusyBlock.provider.in_(ids) & (BusyBlock.start_at < end) & (BusyBlock.end_at > start)
-    )
-    for block in query:
-        found[block.provider_id].add(Interval(block.start_at, block.end_at))
-    return found
+    return clashes.busy_times(ids, start, end)
 
 
 def _mark_paid(bookings: list[Booking]) -> None:
@@ -141,6 +145,14 @@ def _mark_paid(bookings: list[Booking]) -> None:
     for booking in bookings:
         paid = kept.get(booking.id, 0)
         booking.payment_mark = ledger.mark(booking, paid) if booking.price_cents else None
+
+
+def _mark_clashes(bookings: list[Booking], imported: list[clashes.BusyTime]) -> None:
+    """Give each booking its ``calendar_clashes``: the busy times from its provider's calendars
+    over it (none, mostly), from the blocks the grid has already read."""
+    found = clashes.clashes(bookings, imported)
+    for booking in bookings:
+        booking.calendar_clashes = found.get(booking.id, [])
 
 
 def _hour_range(columns: list[Column], tz: ZoneInfo) -> tuple[int, int]:

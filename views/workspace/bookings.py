@@ -13,6 +13,7 @@ from htmx_flask import make_response as htmx_response
 from models import BookingStatus
 from services import access
 from services.amounts import amount_text
+from services.calendar import clashes
 from services.errors import DomainError, Invalid
 from services.formats import money
 from services.notifications import delivery
@@ -43,6 +44,7 @@ def panel(booking, status: int = 200, acted=None, **extra):
         notes=bookings.booking_notes(booking),
         deliveries=delivery.log_for(booking),
         markable=bookings.markable(booking, g.staff.organisation.timezone, now()),
+        calendar_clashes=clashes.clashes_of(booking),
         paid=paid,
         balance=balance,
         may_record=venue.may_record(booking, paid),
