@@ -99,7 +99,7 @@ def test_google_consent_connects_the_primary_calendar(ana, google_server):
     assert stored != calendar.secret  # encrypted at rest
     page = ana.get(PAGE).get_data(as_text=True)
     assert "Google Calendar connected" in page
-    assert "Google Calendar · bookings written there" in page
+    assert "Bookings written there" in page
 
 
 def test_a_refused_consent_or_a_forged_state_connects_nothing(ana, google_server):
