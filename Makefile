@@ -80,6 +80,7 @@ bench: install
 	$(BIN)/python -m bench.http_bench
 	$(BIN)/python -m bench.schedule_bench
 	$(BIN)/python -m bench.outbox_bench
+	$(BIN)/python -m bench.calendar_bench
 
 ## lighthouse: audit a page of a running `make run` (URL=... to pick another page)
 URL ?= http://127.0.0.1:$(PORT)/demo/book/2/when?provider=any
