@@ -14,7 +14,9 @@ so a calendar server being down loses nothing. One row per calendar and appointm
 (the first booking of a reschedule chain: its UID), whatever happened to it since.
 
 busy_block gets an index on (calendar, uid): incremental reads replace one event's
-blocks at a time.
+blocks at a time. On PostgreSQL its triggers (0018) bump the provider's versions once
+per statement instead of once per row: a sync writing 400 blocks updated the provider
+row 800 times.
 """
 
 from peewee import (
@@ -23,6 +25,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    PostgresqlDatabase,
     TextField,
 )
 
@@ -37,6 +40,16 @@ COLUMNS = {
     "reconnect": "BOOLEAN NOT NULL DEFAULT FALSE",
     "show_names": "BOOLEAN NOT NULL DEFAULT FALSE",
     "full_read_at": "TIMESTAMPTZ",
+}
+
+
+PG_RANDOM = "floor(random() * 9007199254740991)::bigint"  # as 0004 and 0006
+VERSIONS = ("calendar_version", "hours_version")
+# The changed rows, as a statement-level trigger sees them (a transition table).
+STATEMENT_TRIGGERS = {
+    "INSERT": "REFERENCING NEW TABLE AS changed_rows",
+    "DELETE": "REFERENCING OLD TABLE AS changed_rows",
+    "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS changed_rows",
 }
 
 
@@ -75,9 +88,39 @@ def up(migrator, db):
             indexes = ((("calendar", "booking"), True),)
 
     db.create_tables([CalendarPush])
+    if isinstance(db, PostgresqlDatabase):
+        _bump_per_statement(db)
+
+
+def _bump_per_statement(db):
+    bump = ", ".join(f"{version} = {PG_RANDOM}" for version in VERSIONS)
+    db.execute_sql(
+        "CREATE FUNCTION bump_busy_block_versions() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN UPDATE provider SET {bump} "
+        "WHERE id IN (SELECT provider_id FROM changed_rows); "
+        f"IF TG_OP = 'UPDATE' THEN UPDATE provider SET {bump} "
+        "WHERE id IN (SELECT provider_id FROM old_rows); END IF; "
+        "RETURN NULL; END $$"
+    )
+    for version in VERSIONS:
+        db.execute_sql(f"DROP TRIGGER busy_block_{version} ON busy_block")
+    for event, tables in STATEMENT_TRIGGERS.items():
+        db.execute_sql(
+            f"CREATE TRIGGER busy_block_versions_{event.lower()} AFTER {event} ON busy_block "
+            f"{tables} FOR EACH STATEMENT EXECUTE FUNCTION bump_busy_block_versions()"
+        )
 
 
 def down(migrator, db):
+    if isinstance(db, PostgresqlDatabase):
+        for event in STATEMENT_TRIGGERS:
+            db.execute_sql(f"DROP TRIGGER busy_block_versions_{event.lower()} ON busy_block")
+        db.execute_sql("DROP FUNCTION bump_busy_block_versions()")
+        for version in VERSIONS:
+            db.execute_sql(
+                f"CREATE TRIGGER busy_block_{version} AFTER INSERT OR UPDATE OR DELETE "
+                f"ON busy_block FOR EACH ROW EXECUTE FUNCTION bump_{version}()"
+            )
     db.execute_sql("DROP TABLE IF EXISTS calendar_push")
     db.execute_sql("DROP INDEX IF EXISTS busy_block_calendar_uid")
     db.execute_sql("DELETE FROM external_calendar WHERE kind <> 'ics'")
