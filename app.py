@@ -54,10 +54,8 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         if not db.is_closed():
             db.close()
         dispatch = g.pop("dispatch", None)
-        if dispatch is not None and dispatch.ids:
-            _dispatch_notifications(app, dispatch.ids)
-        if dispatch is not None and dispatch.calendars:
-            _dispatch_calendars(app, sorted(dispatch.calendars))
+        if dispatch is not None and (dispatch.ids or dispatch.calendars):
+            _dispatch(app, dispatch)
 
     from views import (
         account,
@@ -115,28 +113,26 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     return app
 
 
-def _dispatch_notifications(app: Flask, ids: list[int]) -> None:
-    """Hand the worker the notifications this request wrote, now that its transactions
-    are over (the services add ids only once theirs has committed). If the queue cannot
-    be reached, the sweep sends them a couple of minutes later. Tests replace the queue
-    with the ``DISPATCH`` setting."""
-    enqueue = app.config.get("DISPATCH")
-    if enqueue is None:
-        from tasks import enqueue
-    try:
-        enqueue(ids)
-    except Exception:  # the response is already decided; the sweep will catch up
-        logging.getLogger("kairos").exception("notifications.enqueue_failed ids=%s", ids)
+def _dispatch(app: Flask, dispatch: Dispatch) -> None:
+    """Hand the worker what this request's services wrote to their outboxes, now that
+    its transactions are over (they add ids only once theirs has committed): the
+    notifications to send, and the two-way calendars with appointments to write
+    (services/calendar/outbox.py). If the queue cannot be reached, the minute's sweeps
+    catch up. Tests replace the queues with the ``DISPATCH`` and ``CALENDAR_DISPATCH``
+    settings."""
+    handed = (
+        ("notifications", "DISPATCH", "enqueue", dispatch.ids),
+        ("calendars", "CALENDAR_DISPATCH", "push_calendar_changes", sorted(dispatch.calendars)),
+    )
+    for what, setting, task, ids in handed:
+        if not ids:
+            continue
+        try:
+            enqueue = app.config.get(setting)
+            if enqueue is None:
+                import tasks  # not before it is needed: it opens the queue
 
-
-def _dispatch_calendars(app: Flask, calendar_ids: list[int]) -> None:
-    """Hand the worker the two-way calendars with appointments this request queued
-    (services/calendar/outbox.py); if the queue cannot be reached, the minute's sweep
-    writes them. Tests replace the queue with the ``CALENDAR_DISPATCH`` setting."""
-    enqueue = app.config.get("CALENDAR_DISPATCH")
-    if enqueue is None:
-        from tasks import push_calendar_changes as enqueue
-    try:
-        enqueue(calendar_ids)
-    except Exception:  # the response is already decided; the sweep will catch up
-        logging.getLogger("kairos").exception("calendars.enqueue_failed ids=%s", calendar_ids)
+                enqueue = getattr(tasks, task)
+            enqueue(ids)
+        except Exception:  # the response is already decided; the sweep will catch up
+            logging.getLogger("kairos").exception("%s.enqueue_failed ids=%s", what, ids)

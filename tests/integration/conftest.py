@@ -3,9 +3,24 @@
 import pytest
 
 from tests.integration.workspace import make_world
+from tests.radicale import Radicale
 
 
 @pytest.fixture
 def world(clinic, clock):
     """The clinic's staff in each role and a second business: see workspace.make_world."""
     return make_world(clinic, clock)
+
+
+@pytest.fixture(scope="module")
+def radicale():
+    """A Radicale CalDAV server for the module's tests (tests/radicale.py)."""
+    server = Radicale().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def collection(radicale, request) -> str:
+    """A calendar of the test's own in Radicale: its URL."""
+    return radicale.make_calendar(request.node.name.replace("[", "-").strip("]")[:40])

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from services.calendar import caldav
-from tests.radicale import PASSWORD, USER, Radicale
+from tests.radicale import PASSWORD, USER
 
 START, END = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)
 
@@ -23,17 +23,9 @@ def event(uid: str, start: str, summary: str = "Booked") -> bytes:
     ).encode()
 
 
-@pytest.fixture(scope="module")
-def radicale():
-    server = Radicale().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def calendar(radicale, request) -> caldav.Calendar:
-    url = radicale.make_calendar(request.node.name.replace("[", "-").strip("]")[:40])
-    return caldav.Calendar(url, USER, PASSWORD)
+def calendar(collection) -> caldav.Calendar:
+    return caldav.Calendar(collection, USER, PASSWORD)
 
 
 def test_kairos_writes_moves_and_removes_its_own_event(radicale, calendar):

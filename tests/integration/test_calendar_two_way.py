@@ -16,7 +16,7 @@ from services.calendar import outbox, two_way
 from services.ratelimits import Limiter
 from services.ratelimits.stores import DatabaseStore
 from tests.conftest import api_client_for
-from tests.radicale import PASSWORD, USER, Radicale
+from tests.radicale import PASSWORD, USER
 
 MONDAY_10 = "2026-11-30T10:00:00+00:00"
 TUESDAY_15 = "2026-12-01T15:00:00+00:00"
@@ -26,19 +26,6 @@ ALLOW = {"calendar_allow_hosts": ("127.0.0.1",)}  # Radicale runs on this machin
 @pytest.fixture
 def app_settings() -> dict:
     return ALLOW
-
-
-@pytest.fixture(scope="module")
-def radicale():
-    server = Radicale().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def collection(radicale, request) -> str:
-    name = request.node.name.replace("[", "-").strip("]")[:40]
-    return radicale.make_calendar(name)
 
 
 @pytest.fixture
