@@ -214,6 +214,11 @@ class ApiClient:
             path, json=json, headers=self._headers(kw.pop("headers", None)), **kw
         )
 
+    def patch(self, path: str, json=None, **kw):
+        return self.client.patch(
+            path, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
+
     def delete(self, path: str, **kw):
         return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
 

@@ -314,6 +314,19 @@ def add_calendar():
     return jsonify(external_calendar_json(calendar)), 201
 
 
+@bp.patch("/me/calendars/<id:calendar_id>")
+@token_required
+def change_calendar(calendar_id: int):
+    """``{"show_names": true|false}``: customers' names in the events written to a
+    two-way calendar; the upcoming ones are written again."""
+    provider = calendar_imports.provider_of(g.api_user.id)
+    show = json_body().get("show_names")
+    if not isinstance(show, bool):
+        raise Invalid({"show_names": "Give true or false."})
+    calendar = two_way.show_names(provider.id, calendar_id, show, now())
+    return jsonify(external_calendar_json(calendar))
+
+
 @bp.delete("/me/calendars/<id:calendar_id>")
 @token_required
 def remove_calendar(calendar_id: int):

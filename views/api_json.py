@@ -123,6 +123,7 @@ def external_calendar_json(calendar: ExternalCalendar) -> dict:
         "host": urlsplit(calendar.url).hostname,
         # "reconnect": the provider must give consent again (Google, Microsoft)
         "status": "reconnect" if calendar.reconnect else calendar.status,
+        "show_names": calendar.show_names,  # in the events written there (two-way kinds)
         "last_synced_at": _iso(calendar.last_synced_at),
         "last_error": calendar.last_error,
         "next_try_at": _iso(calendar.next_try_at),

@@ -177,6 +177,20 @@ def connected(
     return calendar
 
 
+def show_names(provider_id: int, calendar_id: int, show: bool, now: datetime) -> ExternalCalendar:
+    """Whether the events written to the calendar carry customers' names; the upcoming
+    ones are written again with the new titles."""
+    calendar = imports.calendar_of(provider_id, calendar_id)
+    if calendar.kind == "ics":
+        raise Invalid({"show_names": "Nothing is written to a calendar read by its address."})
+    if calendar.show_names == show:
+        return calendar
+    with db.atomic():
+        ExternalCalendar.update(show_names=show).where(ExternalCalendar.id == calendar.id).execute()
+        _queue_upcoming(calendar, now)
+    return ExternalCalendar.get_by_id(calendar.id)
+
+
 def _queue_upcoming(calendar: ExternalCalendar, now: datetime) -> None:
     """Every booking of the provider's still to come goes to the new calendar."""
     upcoming = Booking.select().where(

@@ -233,3 +233,24 @@ def test_services_without_a_client_id_are_not_offered(app, ana):
     assert "Connect Google Calendar" not in page
     assert "Connect Outlook" in page
     assert refused.status_code == 404
+
+
+def test_the_provider_chooses_names_for_a_connected_calendar_on_the_page(
+    app, ana, google_server, clinic, clock, calendars_dispatched
+):
+    connect(ana)
+    calendar = ExternalCalendar.get()
+    book(app, clinic, clock)
+    worker(app, clock, calendars_dispatched)
+
+    chose = ana.post(
+        f"{PAGE}/{calendar.id}/names", data={"csrf_token": csrf_token(ana.get(PAGE)), "show": "1"}
+    )
+    two_way.push(calendar.id, app.config["SETTINGS"], clock())
+
+    assert chose.status_code == 303
+    (written,) = google_server.live_events("primary").values()
+    assert written["summary"] == "Follow-up — Casey Morgan"
+    page = ana.get(PAGE).get_data(as_text=True)
+    assert "with customers' names" in page
+    assert "Hide names" in page

@@ -241,3 +241,33 @@ def test_sync_now_is_rate_limited(app, ana_api, radicale, collection):
 
     assert [a.status_code for a in answers[:29]] == [200] * 29
     assert answers[29].status_code == 429
+
+
+def test_names_chosen_later_rewrite_the_upcoming_events(
+    app, radicale, collection, ana_api, customer_api, clinic, clock, calendars_dispatched
+):
+    calendar = connect(ana_api, collection)
+    made = book(customer_api, clinic, MONDAY_10)
+    worker(app, clock, calendars_dispatched)
+
+    shown = ana_api.patch(f"/api/v1/me/calendars/{calendar['id']}", json={"show_names": True})
+    two_way.push(calendar["id"], app.config["SETTINGS"], clock())
+
+    assert shown.status_code == 200
+    assert shown.json["show_names"] is True
+    text = kairos_events(radicale, collection)[f"kairos-booking-{made['id']}.ics"]
+    assert "Follow-up — Casey Morgan" in text
+    assert ana_api.patch(f"/api/v1/me/calendars/{calendar['id']}", json={}).status_code == 422
+
+
+def test_an_ics_calendar_has_no_names_to_show(ana_api, clock):
+    from tests.standins.calendar_server import CalendarServer
+
+    with CalendarServer() as server:
+        added = ana_api.post(
+            "/api/v1/me/calendars", json={"url": server.serve("/a.ics", b"BEGIN:VCALENDAR")}
+        ).json
+        answer = ana_api.patch(f"/api/v1/me/calendars/{added['id']}", json={"show_names": True})
+
+    assert answer.status_code == 422
+    assert list(answer.json["fields"]) == ["show_names"]

@@ -11,7 +11,7 @@ address (one address to register with Google and Microsoft, for every business).
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.widgets import URLInput
@@ -131,6 +131,16 @@ def sync_calendar(calendar_id: int):
     if calendar.status == "ok":
         return done(_url(), "Calendar synced.")
     return done(_url(), "The calendar could not be synced: see why below.")
+
+
+@bp.post("/calendars/<id:calendar_id>/names")
+@staff_only
+def calendar_names(calendar_id: int):
+    show = request.form.get("show") == "1"
+    two_way.show_names(imports.provider_of(g.staff.user_id).id, calendar_id, show, now())
+    if show:
+        return done(_url(), "Customers' names will show in that calendar's events.")
+    return done(_url(), "That calendar's events will no longer show customers' names.")
 
 
 @bp.post("/calendars/<id:calendar_id>/delete")
