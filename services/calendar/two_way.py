@@ -245,6 +245,8 @@ def push(calendar_id: int, settings: Settings, now: datetime, everything: bool =
         _needs_consent(calendar, now)
     except FAILURES:
         pass  # noted on the calendar and the rows by _push
+    finally:
+        remote.session.close()
     return 0
 
 
@@ -357,6 +359,7 @@ def sync(calendar_id: int, now: datetime, settings: Settings) -> ExternalCalenda
         return imports.sync(calendar.id, now, settings.calendar_allow_hosts)
     if calendar.reconnect:
         return calendar
+    remote = None
     try:
         remote = _open(calendar, settings, now)
         _push(remote, _waiting(calendar.id, now, everything=True), now)
@@ -365,6 +368,9 @@ def sync(calendar_id: int, now: datetime, settings: Settings) -> ExternalCalenda
         return _needs_consent(calendar, now)
     except FAILURES as exc:
         return imports.failed(calendar, _said(calendar, exc), now)
+    finally:
+        if remote is not None:
+            remote.session.close()
     with imports.one_sync_at_a_time(calendar.id):
         imports.replace_blocks(calendar, read.busy, None if read.complete else read.changed)
         extra = {"full_read_at": now} if read.complete else {}
@@ -406,9 +412,8 @@ def _read(remote: Remote, now: datetime) -> Read:
 def _open(calendar: ExternalCalendar, settings: Settings, now: datetime) -> Remote:
     """The connection, with a fresh access token for the OAuth kinds (a refreshed one is
     kept, and so is a rotated refresh token)."""
-    if calendar.kind == "caldav":  # an address the provider gave: checked as imports are
-        fetch.checked(calendar.url, settings.calendar_allow_hosts)
-        return Remote(calendar, settings)
+    if calendar.kind == "caldav":  # an address the provider gave: every connection checked
+        return Remote(calendar, settings, session=fetch.safe_session(settings.calendar_allow_hosts))
     tokens = oauth.Tokens(
         calendar.access_token or "", calendar.secret or "", calendar.access_expires_at or now
     )

@@ -271,3 +271,25 @@ def test_an_ics_calendar_has_no_names_to_show(ana_api, clock):
 
     assert answer.status_code == 422
     assert list(answer.json["fields"]) == ["show_names"]
+
+
+def test_a_caldav_address_that_turns_private_is_refused_at_every_connection(
+    app, radicale, ana_api, clinic, clock
+):
+    """Checked when added, and again when connecting: a calendar whose name now points
+    into our network (here "localhost", which is not among the allowed hosts) is not
+    reached, and the provider is told why."""
+    calendar = ExternalCalendar.create(
+        provider=clinic["ana"],
+        kind="caldav",
+        url=radicale.calendar_url("private").replace("127.0.0.1", "localhost"),
+        username=USER,
+        secret=PASSWORD,
+        next_try_at=clock(),
+        created_at=clock(),
+    )
+
+    synced = ana_api.post(f"/api/v1/me/calendars/{calendar.id}/sync")
+
+    assert synced.json["status"] == "error"
+    assert "private network" in synced.json["last_error"]
