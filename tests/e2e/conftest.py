@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from config import INSTANCE, ROOT
 from tests import factories
-from tests.conftest import TEST_DATABASE_URL, migrated_database
+from tests.conftest import TEST_DATABASE_URL
 from tests.server import gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -43,9 +43,10 @@ E2E_BACKENDS = ["postgresql"] if TEST_DATABASE_URL else ["sqlite"]
 
 
 @pytest.fixture(scope="session", params=E2E_BACKENDS)
-def database_url(request, tmp_path_factory):
-    """Replaces tests/conftest.py's for the browser tests: one database (above)."""
-    yield from migrated_database(request.param, tmp_path_factory)
+def database_url(request, databases):
+    """Replaces tests/conftest.py's for the browser tests: one database (above), the one
+    this process's integration tests of that kind use too (each test empties it)."""
+    return databases.url(request.param)
 
 
 @pytest.fixture(scope="session")
