@@ -445,7 +445,7 @@ def _cancel_future_bookings(user_id: int, now: datetime) -> tuple[list[int], lis
     bookings = list(query)
     ids = [row.id for row in bookings]
     if not ids:
-        return [], []
+        return [], [], []
     Booking.update(
         status=BookingStatus.CANCELLED,
         cancelled_at=now,

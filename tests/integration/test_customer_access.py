@@ -100,6 +100,7 @@ API = {
     ("POST", "/api/v1/me/calendars", '{"url": "http://10.0.0.1/c.ics"}'): (401, 403, 403, 422, 403),
     ("DELETE", "/api/v1/me/calendars/404", None): (401, 403, 403, 404, 403),
     ("POST", "/api/v1/me/calendars/404/sync", "{}"): (401, 403, 403, 404, 403),
+    ("PATCH", "/api/v1/me/calendars/404", '{"show_names": true}'): (401, 403, 403, 404, 403),
 }
 
 

@@ -18,6 +18,7 @@ FILLERS = {
     "action": "hours",
     "token": "x" * 43,
     "filename": "css/app.css",
+    "kind": "google",
 }
 
 # Routes anyone may use, and why; everything else must be in an access matrix.

@@ -21,6 +21,8 @@ GET = {
     # route: (anonymous, customer, provider (Ana), owner (keeps no schedule), other owner)
     PAGE: (302, 403, 200, 403, 403),
     "/w/elsewhere/calendars": (302, 403, 403, 403, 403),
+    # back from a consent nobody asked for in this session: refused, nothing connected
+    "/calendar/connected/google": (302, 400, 400, 400, 400),
 }
 
 POST = {
@@ -29,6 +31,14 @@ POST = {
     "/w/clinic/calendars/{ana's calendar}/delete": ({}, (302, 403, 303, 403, 403)),
     "/w/clinic/calendars/{tom's calendar}/delete": ({}, (302, 403, 404, 403, 403)),
     "/w/clinic/calendars/{tom's calendar}/sync": ({}, (302, 403, 404, 403, 403)),
+    "/w/clinic/calendars/caldav": ({}, (302, 403, 422, 403, 403)),
+    # Google is not configured here: not offered, so not found
+    "/w/clinic/calendars/connect/google": ({}, (302, 403, 404, 403, 403)),
+    "/w/clinic/calendars/{ana's calendar}/reconnect": ({}, (302, 403, 404, 403, 403)),
+    "/w/clinic/calendars/{tom's calendar}/reconnect": ({}, (302, 403, 404, 403, 403)),
+    # an ICS calendar has nothing written to it, so no names to show
+    "/w/clinic/calendars/{ana's calendar}/names": ({"show": "1"}, (302, 403, 422, 403, 403)),
+    "/w/clinic/calendars/{tom's calendar}/names": ({"show": "1"}, (302, 403, 404, 403, 403)),
 }
 
 
