@@ -6,6 +6,7 @@ import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from models import Booking, Provider, Service
@@ -15,6 +16,14 @@ from services.errors import Invalid
 
 EARLIEST_MONTH, LATEST_MONTH = date(1900, 1, 1), date(9000, 12, 1)
 PARTS_OF_DAY = (("Morning", 0, 12), ("Afternoon", 12, 17), ("Evening", 17, 24))
+SOONEST_SEARCH_MONTHS = 13  # bounded work per request, however far ahead a service books
+
+
+class Soonest(NamedTuple):
+    """The first free time from today on, in whichever month: the "Next available" shortcut."""
+
+    day: date
+    slot: Slot
 
 
 @dataclass
@@ -23,6 +32,8 @@ class Month:
     today: date
     last_bookable: date
     free: dict[date, list[Slot]] = field(default_factory=dict)
+    # Kept with the month (the picker's templates get the month, not the Picker).
+    soonest: Soonest | None = None
 
     @property
     def weeks(self) -> list[list[date | None]]:
@@ -135,15 +146,48 @@ def picker(
         month_asked = month_asked or own_day.strftime("%Y-%m")
         day_asked = day_asked or own_day
     first = max(parse_month(month_asked, today), today.replace(day=1))
+    month = _free_in(service, first, now, provider_id, moving)
+    if not month_asked and not month.free and month.next:  # nothing left: show next month
+        month = _free_in(service, month.next, now, provider_id, moving)
+    month.soonest = soonest_free(service, now, provider_id, moving, month)
+    day = day_asked if day_asked in month.free else month.first_free_day()
+    return Picker(month, day, by_part_of_day(month.free.get(day, []), tz))
+
+
+def _free_in(
+    service: Service, first: date, now: datetime, provider_id: int | None, moving: Booking | None
+) -> Month:
+    """A month's free times; when ``moving`` a booking, without the time it has now."""
     ignore = moving.id if moving is not None else None
     month = month_availability(service, first, now, provider_id, ignore_booking=ignore)
-    if not month_asked and not month.free and month.next:  # nothing left: show next month
-        month = month_availability(service, month.next, now, provider_id, ignore_booking=ignore)
     if moving is not None:
         month.free = {
             d: kept
             for d, slots in month.free.items()
             if (kept := [s for s in slots if s.start != moving.start_at])
         }
-    day = day_asked if day_asked in month.free else month.first_free_day()
-    return Picker(month, day, by_part_of_day(month.free.get(day, []), tz))
+    return month
+
+
+def soonest_free(
+    service: Service,
+    now: datetime,
+    provider_id: int | None,
+    moving: Booking | None,
+    shown: Month,
+) -> Soonest | None:
+    """The first free time from today to the last bookable day, month by month (``shown``
+    is one of them, already looked at; the others' slots are cached by find_slots), for
+    at most a year ahead."""
+    first = shown.today.replace(day=1)
+    for _ in range(SOONEST_SEARCH_MONTHS):
+        if first > shown.last_bookable:
+            break
+        month = (
+            shown if first == shown.first else _free_in(service, first, now, provider_id, moving)
+        )
+        if month.free:
+            day = min(month.free)
+            return Soonest(day, min(month.free[day], key=lambda s: s.start))
+        first = (first + timedelta(days=32)).replace(day=1)
+    return None

@@ -64,6 +64,23 @@
   var picker = document.getElementById("picker");
   if (picker) new MutationObserver(announcePicker).observe(picker, { childList: true });
 
+  // A day chosen: on a phone its times are below the calendar. Give their heading the
+  // focus (screen readers go on from there) and scroll it up if the first time is not on
+  // screen, gently unless the person asked for less motion.
+  var lessMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  document.addEventListener("htmx:after:swap", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    var chosen = ctx && ctx.sourceEvent && ctx.sourceEvent.target;
+    if (!chosen || !chosen.closest || !chosen.closest("[data-show-times]")) return;
+    var heading = document.getElementById("slots-title");
+    if (!heading) return;
+    heading.focus({ preventScroll: true });
+    var first = document.querySelector("#picker a.slot") || heading;
+    if (heading.getBoundingClientRect().top >= 0 &&
+        first.getBoundingClientRect().bottom <= window.innerHeight) return;
+    heading.scrollIntoView({ block: "start", behavior: lessMotion.matches ? "auto" : "smooth" });
+  });
+
   function ready() {
     showLocalTimes(document);
     new MutationObserver(function () { showLocalTimes(document); })
