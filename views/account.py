@@ -61,7 +61,7 @@ def private(response):
 def sign_in():
     form = account_forms.SignInForm(next=request.args.get("next", ""))
     if request.method == "GET" and current_user.is_authenticated:
-        return redirect(account_support.destination(form.next.data), 303)
+        return redirect(account_support.destination(form.next.data, current_user.id), 303)
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
@@ -69,7 +69,7 @@ def sign_in():
             form.form_errors.append(exc.message)
         else:
             support.start_session(user, remember=form.remember.data)
-            return forms.done(account_support.destination(form.next.data))
+            return forms.done(account_support.destination(form.next.data, user.id))
     return forms.form_page("account/sign_in.html", form, next=form.next.data)
 
 
@@ -122,7 +122,7 @@ def _finish_sign_up(pending: dict, code: str):
         org, owner = organisations.finish_business_sign_up(pending["id"], code, now())
         return owner, f"/w/{org.slug}", f"Welcome to Kairos, {org.name}."
     user = accounts.finish_sign_up(pending["id"], code, now())
-    return user, account_support.destination(pending.get("next")), f"Welcome, {user.name}."
+    return user, account_support.destination(pending.get("next"), user.id), f"Welcome, {user.name}."
 
 
 @bp.post("/sign-up/code/resend")
@@ -205,7 +205,9 @@ def magic_sign_in(token: str):
     except LinkInvalid:
         return account_support.link_invalid()
     support.start_session(user)
-    return forms.done(account_support.destination(form.next.data), f"Welcome back, {user.name}.")
+    return forms.done(
+        account_support.destination(form.next.data, user.id), f"Welcome back, {user.name}."
+    )
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from flask import current_app, render_template, session, url_for
 
 from services.accounts import account as accounts
 from services.accounts.account import LinkBuilder
+from services.accounts.landing import landing_for
 from views import forms
 from views.support import mail_config, now
 
@@ -27,9 +28,13 @@ def safe_next(value: str | None) -> str | None:
     return value if not parts.scheme and not parts.netloc else None
 
 
-def destination(next_value: str | None) -> str:
+def destination(next_value: str | None, user_id: int) -> str:
+    """Where someone goes once signed in: the page they asked for, else where
+    services/accounts/landing.py says (staff: their workspace's schedule for today)."""
     if target := safe_next(next_value):
         return target
+    if slug := landing_for(user_id):
+        return url_for("workspace.day", slug=slug)
     if "appointments.index" in current_app.view_functions:
         return url_for("appointments.index")
     return url_for("account.profile")

@@ -12,8 +12,9 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
-from models import Membership, Organisation, User
+from models import User
 from services.accounts import sessions
+from services.accounts.landing import landing_for
 from services.formats import day_label, local_time, money
 from views.support import forget_dead_session, now
 
@@ -75,14 +76,7 @@ def staff_workspace() -> str | None:
     if not current_user.is_authenticated:
         return None
     if "staff_workspace" not in g:
-        found = (
-            Organisation.select(Organisation.slug)
-            .join(Membership)
-            .where(Membership.user == current_user.id)
-            .order_by(Organisation.id)
-            .first()
-        )
-        g.staff_workspace = found.slug if found else None
+        g.staff_workspace = landing_for(current_user.id)  # the one they land on
     return g.staff_workspace
 
 

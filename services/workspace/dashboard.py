@@ -15,12 +15,24 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, fn
 
-from models import FREED, Booking, BookingStatus, Payment, Provider, Service, User
+from models import (
+    FREED,
+    Booking,
+    BookingStatus,
+    Invitation,
+    Organisation,
+    Payment,
+    Provider,
+    Service,
+    User,
+    WeeklyHours,
+)
 from models.payments import PaymentStatus
 from scheduling import Interval, ProviderCalendar, working_intervals
 from scheduling.localtime import boundary
 from scheduling.slots import merge
 from services.booking.slots import calendars
+from services.workspace.staff import open_invitations
 
 NEXT_TODAY = 6  # appointments listed under "Today at a glance"
 
@@ -242,14 +254,9 @@ class Today:
     next: list[Booking]  # the first few of those
 
 
-def today(providers: list[Provider], now: datetime, timezone: str) -> Today:
-    """Today's appointments with ``providers``, and the next ones still to come."""
-    tz = ZoneInfo(timezone)
-    day = now.astimezone(tz).date()
-    span = local_day_span(day, tz)
-    if not providers:
-        return Today(day, 0, 0, [])
-    bookings = list(
+def _booked(providers: list[Provider], span: Interval):
+    """The bookings (not cancelled) starting in ``span``, with their details, by time."""
+    return (
         Booking.select(Booking, Service, Provider, User)
         .join(Service)
         .switch(Booking)
@@ -264,8 +271,97 @@ def today(providers: list[Provider], now: datetime, timezone: str) -> Today:
         )
         .order_by(Booking.start_at, Provider.name)
     )
+
+
+def today(providers: list[Provider], now: datetime, timezone: str) -> Today:
+    """Today's appointments with ``providers``, and the next ones still to come."""
+    tz = ZoneInfo(timezone)
+    day = now.astimezone(tz).date()
+    if not providers:
+        return Today(day, 0, 0, [])
+    bookings = list(_booked(providers, local_day_span(day, tz)))
     coming = [b for b in bookings if b.status == BookingStatus.CONFIRMED and b.end_at > now]
     return Today(day, len(bookings), len(coming), coming[:NEXT_TODAY])
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The first appointments of the next day that has any (tomorrow, or later)."""
+
+    day: date
+    first: list[Booking]  # the first few
+    more: bool  # the day has more than these
+
+
+def next_day_ahead(
+    providers: list[Provider], after: date, timezone: str, days: int = 7
+) -> Ahead | None:
+    """For after hours, when today holds no more: the next day after ``after``, within
+    ``days`` of it, with appointments, and its first few; None when there is none.
+    One query, however busy the days are."""
+    tz = ZoneInfo(timezone)
+    if not providers:
+        return None
+    window = Interval(
+        local_day_span(after + timedelta(days=1), tz).start,
+        local_day_span(after + timedelta(days=days), tz).end,
+    )
+    found = list(_booked(providers, window).limit(NEXT_TODAY + 1))
+    if not found:
+        return None
+    day = found[0].start_at.astimezone(tz).date()
+    same_day = [b for b in found if b.start_at.astimezone(tz).date() == day]
+    return Ahead(day, same_day[:NEXT_TODAY], len(same_day) > NEXT_TODAY)
+
+
+# A new business: its booking link and what is left to set up ------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str  # "staff", "hours", "service": the template words and links each
+    done: bool
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a business that has no bookings yet, or no services, still has to do."""
+
+    steps: list[Step]
+
+    @property
+    def to_do(self) -> list[Step]:
+        return [step for step in self.steps if not step.done]
+
+
+def setup(org: Organisation, staff_provider: Provider | None, is_owner: bool) -> Setup | None:
+    """For a new business (never booked, or offering no service): the steps not done
+    yet, for the owner all of them, for a provider their own hours; None once the
+    business is up and running. One query."""
+    active = Provider.select(Provider.id).where((Provider.organisation == org) & Provider.active)
+    own = [staff_provider.id] if staff_provider else []
+    hours_of = active if is_owner else Provider.select(Provider.id).where(Provider.id.in_(own))
+    facts = (
+        Organisation.select(
+            fn.EXISTS(Booking.select(Booking.id).where(Booking.organisation == org)),
+            fn.EXISTS(
+                Service.select(Service.id).where((Service.organisation == org) & Service.active)
+            ),
+            fn.EXISTS(active),
+            fn.EXISTS(Invitation.select(Invitation.id).where(open_invitations(org))),
+            fn.EXISTS(WeeklyHours.select(WeeklyHours.id).where(WeeklyHours.provider.in_(hours_of))),
+        )
+        .where(Organisation.id == org.id)
+        .tuples()
+        .get()
+    )
+    booked, offered, providers, invited, hours = (bool(f) for f in facts)
+    if booked and offered:
+        return None
+    steps = [Step("hours", hours)]
+    if is_owner:
+        steps = [Step("staff", providers or invited), *steps, Step("service", offered)]
+    return Setup(steps)
 
 
 @dataclass(frozen=True)

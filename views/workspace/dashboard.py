@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import g, request
 
 from services.workspace import dashboard as figures
-from views.support import now, parse_date
+from views.support import absolute_url, now, parse_date
 from views.web import page
 from views.workspace import bp, staff_only
+from views.workspace.calendar import qr_svg
 
 
 def percent(share: float | None) -> str:
@@ -30,11 +31,18 @@ def dashboard():
     asked = request.args.get("week")
     first = figures.monday_of(parse_date(asked, "week")) if asked else this_week
     week = figures.week_figures(providers, first, org.timezone, org.currency)
+    today = figures.today(providers, now(), org.timezone)
+    setup = figures.setup(org, g.staff.provider, g.staff.is_owner)
+    booking_page = absolute_url("public.organisation", slug=org.slug)
     return page(
         "workspace/dashboard.html",
         "week",
         org=org,
-        today=figures.today(providers, now(), org.timezone),
+        today=today,
+        ahead=None if today.next else figures.next_day_ahead(providers, today.day, org.timezone),
+        setup=setup,
+        booking_page=booking_page,
+        booking_qr=qr_svg(booking_page) if setup else None,
         week=week,
         chart=figures.bar_chart(week.days),
         this_week=this_week,
