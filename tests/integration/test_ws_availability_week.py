@@ -131,6 +131,9 @@ def test_add_a_break_splits_the_day_and_saves_nothing(ana, world):
     again = post(ana, hours_url(world), typed | {"edit": "add-tue"})
     assert shown(again, "tue") == [("09:00", "11:00"), ("12:00", "13:00"), ("14:00", "17:00")]
     assert autofocused(again) == ["tue-1-start"]
+    # The day edited is marked: hours.js shows its "Copy to all weekdays" (and Monday's).
+    edited = parse(again).find_all("div", class_="av-edited")
+    assert [day.attrs["data-day"] for day in edited] == ["tue"]
 
 
 def test_add_a_break_to_a_short_or_unfinished_day_adds_an_interval_to_type_in(ana, world):
