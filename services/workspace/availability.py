@@ -15,7 +15,7 @@ midnight after the last day (a midnight that does not exist means the clocks' ju
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -117,8 +117,17 @@ def upcoming_time_off(provider: Provider, now: datetime) -> list[TimeOffRange]:
 # Weekly hours ----------------------------------------------------------------------
 
 
-def save_week(provider: Provider, week: dict[int, Sequence[TypedInterval]], edit: Edit) -> Outcome:
-    """Replace the provider's weekly hours with ``week`` (weekday → rows typed)."""
+def save_week(
+    provider: Provider,
+    week: dict[int, Sequence[TypedInterval]],
+    edit: Edit,
+    *,
+    opened: Mapping[int, str] | None = None,
+) -> Outcome:
+    """Replace the provider's weekly hours with ``week`` (weekday → rows typed; a closed
+    day has none). ``opened`` names the days said to be open (weekday → the field that
+    said so): each needs hours."""
+    opened = opened or {}
     problems: dict[str, str] = {}
     rules: list[WeeklyRule] = []
     for weekday in range(7):
@@ -127,6 +136,9 @@ def save_week(provider: Provider, week: dict[int, Sequence[TypedInterval]], edit
         except Invalid as exc:
             problems |= exc.fields
         else:
+            if not hours and weekday in opened:
+                name = WEEKDAYS[weekday]
+                problems[opened[weekday]] = f"Give the hours for {name}, or turn {name} off."
             rules += [WeeklyRule(weekday, start, end) for start, end in hours]
     if problems:
         raise Invalid(problems)

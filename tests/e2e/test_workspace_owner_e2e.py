@@ -139,6 +139,7 @@ def set_weekday_hours(page, who: str) -> None:
     open_tab(page, "Availability")
     expect(page.locator(".av-who")).to_have_text(who)
     for day in WORKDAYS:
+        page.get_by_role("switch", name=f"Open on {day}").check()  # a new business: all closed
         page.get_by_label(f"{day}, interval 1, from").fill("09:00")
         page.get_by_label(f"{day}, interval 1, to").fill("17:00")
     page.get_by_role("button", name="Save weekly hours").click()
@@ -147,9 +148,13 @@ def set_weekday_hours(page, who: str) -> None:
     for day in WORKDAYS:
         expect(week.get_by_label(f"{day}, interval 1, from")).to_have_value("09:00")
         expect(week.get_by_label(f"{day}, interval 1, to")).to_have_value("17:00")
-        expect(week.get_by_role("group", name=day, exact=True)).not_to_contain_text("Closed")
+        expect(week.get_by_role("group", name=day, exact=True)).not_to_contain_text(
+            "Closed", use_inner_text=True
+        )
     for day in ["Saturday", "Sunday"]:
-        expect(week.get_by_role("group", name=day, exact=True)).to_contain_text("Closed")
+        expect(week.get_by_role("group", name=day, exact=True)).to_contain_text(
+            "Closed", use_inner_text=True
+        )
 
 
 def sign_out(page, base: str) -> None:

@@ -78,7 +78,7 @@ def hours_url(world, who="ana") -> str:
 # The page ---------------------------------------------------------------------------
 
 
-def test_a_provider_sees_their_own_hours_with_blank_rows_to_add_more(ana, world):
+def test_a_provider_sees_their_own_hours_each_day_with_only_its_intervals(ana, world):
     response = ana.get(PAGE)
     assert response.status_code == 200
     page = body(response)
@@ -92,11 +92,13 @@ def test_a_provider_sees_their_own_hours_with_blank_rows_to_add_more(ana, world)
         "14:00",
         "17:00",
     )
-    assert input_value(response, "mon-2-start") == ""  # a blank row to add an interval
-    assert input_value(response, "sat-2-start") == ""  # a closed day gets three
+    assert input_value(response, "mon-2-start") is None  # no blank rows: "+ Add a break"
+    assert input_value(response, "sat-0-start") == ""  # a closed day: one, shown when turned on
+    assert input_value(response, "sat-1-start") is None
     assert parse(response).find("input", name="mon-0-start").attrs["type"] == "time"
-    closed = parse(response).find_all("span", class_="av-closed")
-    assert len(closed) == 2  # Saturday and Sunday
+    switches = {key: parse(response).one("input", id=f"{key}-open") for key in DAY_KEYS}
+    assert [key for key, s in switches.items() if "checked" not in s.attrs] == ["sat", "sun"]
+    assert switches["mon"].attrs["role"] == "switch"
     assert "Tom Reed" not in page  # no switching to someone else
 
 
@@ -110,7 +112,7 @@ def test_the_owner_switches_between_providers(owner, world):
     toms = owner.get(links[1].attrs["href"])
     assert toms.status_code == 200
     assert (input_value(toms, "mon-0-start"), input_value(toms, "mon-0-end")) == ("09:00", "17:00")
-    assert input_value(toms, "mon-1-start") == ""
+    assert input_value(toms, "mon-1-start") is None
     assert f"/availability/{world['tom']}/hours" in body(toms)
 
 

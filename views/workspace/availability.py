@@ -8,6 +8,7 @@ cancel them with a message (services/workspace/orphans.py).
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from models import Provider
 from services import access
 from services.errors import Invalid, NotFound
 from services.workspace import availability as hours
+from services.workspace import availability_edits as edits
 from services.workspace.orphans import CANCEL, KEEP, Decision, Edit, NeedsDecision, Outcome
 from views.forms import done
 from views.support import LARGEST_INT, now, parse_date
@@ -36,7 +38,7 @@ from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-BLANK_ROWS = 3  # rows shown per day at least, so intervals can be added without JavaScript
+BLANK_ROWS = 3  # an override's rows shown at least, so intervals can be added without JavaScript
 TEMPLATE = "workspace/availability.html"
 
 
@@ -63,6 +65,15 @@ class DecisionForm(FlaskForm):
     seen = HiddenField()  # the bookings shown, so a booking made meanwhile is asked about
 
 
+class DayOpen(BooleanField):
+    """A day's on/off switch. The page sends an empty value before the checkbox, so a
+    day turned off says so; a post without the field leaves ``data`` None: the day is
+    open when it has hours typed."""
+
+    def process_formdata(self, valuelist):
+        self.data = ("y" in valuelist) if valuelist else None
+
+
 class WeekForm(DecisionForm):
     mon = FieldList(FormField(IntervalForm))
     tue = FieldList(FormField(IntervalForm))
@@ -71,6 +82,14 @@ class WeekForm(DecisionForm):
     fri = FieldList(FormField(IntervalForm))
     sat = FieldList(FormField(IntervalForm))
     sun = FieldList(FormField(IntervalForm))
+    mon_open = DayOpen(name="mon-open")
+    tue_open = DayOpen(name="tue-open")
+    wed_open = DayOpen(name="wed-open")
+    thu_open = DayOpen(name="thu-open")
+    fri_open = DayOpen(name="fri-open")
+    sat_open = DayOpen(name="sat-open")
+    sun_open = DayOpen(name="sun-open")
+    edit = StringField()  # a button that changes the form rather than saving it
 
 
 class OverrideForm(DecisionForm):
@@ -106,13 +125,19 @@ def availability():
 @bp.post("/availability/<id:provider_id>/hours")
 @staff_only
 def save_hours(provider_id: int):
-    provider, form = _provider(provider_id), _padded(WeekForm())
-    week = {day: _rows(form[key]) for day, key in enumerate(DAY_KEYS)}
+    """Save the week, or (a button that edits it: add a break, remove an interval, copy
+    to the weekdays) show it again with that change, not saved yet."""
+    provider, form = _provider(provider_id), WeekForm()
+    typed = _typed_week(form)
+    if form.edit.data:
+        return _edit_week(provider, form, typed)
+    week = {d: _rows(form[key]) if typed[d].open else [] for d, key in enumerate(DAY_KEYS)}
+    opened = {d: f"{key}-open" for d, key in enumerate(DAY_KEYS) if typed[d].open}
     return _submit(
         provider,
-        form,
+        _padded_week(form),
         "hours",
-        lambda edit: hours.save_week(provider, week, edit),
+        lambda edit: hours.save_week(provider, week, edit, opened=opened),
         "Weekly hours saved.",
     )
 
@@ -286,13 +311,69 @@ def _padded(form):
     return form
 
 
-def _week_form(provider: Provider) -> WeekForm:
-    week = hours.weekly_hours(provider)
-    data = {
-        key: [SimpleNamespace(start=f"{a:%H:%M}", end=f"{b:%H:%M}") for a, b in week[day]]
-        for day, key in enumerate(DAY_KEYS)
-    }
-    return _padded(WeekForm(formdata=None, data=data))
+def _saved_week(provider: Provider) -> list[edits.TypedDay]:
+    saved = hours.weekly_hours(provider)
+    return [
+        edits.TypedDay(bool(saved[d]), tuple((f"{a:%H:%M}", f"{b:%H:%M}") for a, b in saved[d]))
+        for d in range(7)
+    ]
+
+
+def _typed_week(form: WeekForm) -> list[edits.TypedDay]:
+    """Each day as posted; a day whose switch was not sent is open when it has hours."""
+    week = []
+    for key in DAY_KEYS:
+        rows = tuple((e.form.start.data or "", e.form.end.data or "") for e in form[key])
+        switch = form[f"{key}_open"]
+        if switch.data is None:
+            switch.data = any(a.strip() or b.strip() for a, b in rows)
+        week.append(edits.TypedDay(switch.data, rows))
+    return week
+
+
+_EDIT = re.compile(rf"(add|remove|copy)-({'|'.join(DAY_KEYS)})(?:-(\d{{1,3}}))?")
+
+
+def _edit_week(provider: Provider, form: WeekForm, typed: list[edits.TypedDay]):
+    try:
+        edited, focus = _edited(typed, form.edit.data)
+    except Invalid as exc:
+        form.form_errors.extend(exc.fields.values())
+        return _page(provider, "hours", 422, forms={"hours": _padded_week(form)})
+    note = f"{edited.said}. Not saved yet."
+    new = _week_form(edited.week)
+    return _page(provider, "hours", forms={"hours": new}, note=note, focus=focus)
+
+
+def _edited(week: list[edits.TypedDay], asked: str) -> tuple[edits.Edited, str]:
+    """The week with the change a button asked for, and the id of what gets the focus."""
+    found = _EDIT.fullmatch(asked)
+    if not found or (found[1] == "remove") != (found[3] is not None):
+        raise Invalid({"edit": "That change is not possible here."})
+    kind, key, day = found[1], found[2], DAY_KEYS.index(found[2])
+    if kind == "add":
+        edited = edits.add_break(week, day)
+        return edited, f"{key}-{edited.row}-start"
+    if kind == "remove":
+        return edits.remove_interval(week, day, int(found[3])), f"{key}-add"
+    return edits.copy_to_weekdays(week, day), f"{key}-copy"
+
+
+def _week_form(week: list[edits.TypedDay] | tuple[edits.TypedDay, ...]) -> WeekForm:
+    """The form showing ``week``: each day's intervals, a closed one an empty one to
+    type in when it is turned on."""
+    data: dict = {}
+    for key, day in zip(DAY_KEYS, week, strict=True):
+        data[key] = [SimpleNamespace(start=a, end=b) for a, b in day.rows]
+        data[f"{key}_open"] = day.open
+    return _padded_week(WeekForm(formdata=None, data=data))
+
+
+def _padded_week(form: WeekForm) -> WeekForm:
+    for key in DAY_KEYS:
+        if not form[key].entries:
+            form[key].append_entry()
+    return form
 
 
 def _url(provider: Provider, anchor: str | None = None) -> str:
@@ -310,10 +391,13 @@ def _page(
     changed=False,
     pending=None,
     saved=None,
+    note=None,
+    focus=None,
 ):
     """The page for ``provider`` (None: nobody to show), or one section of it for htmx.
     ``forms`` are the forms as posted, by section; ``pending`` is the date whose override
-    is being deleted, when that needs a decision."""
+    is being deleted, when that needs a decision; ``note`` says what an edit not saved
+    yet did, and ``focus`` is the id of the field or button to go on from."""
     org, forms = g.staff.organisation, forms or {}
     context = {"org": org, "staff": g.staff, "provider": provider, "choices": _choices(provider)}
     if provider is not None:
@@ -321,7 +405,7 @@ def _page(
         blank_override = _padded(OverrideForm(formdata=None))
         context |= {
             "days": list(zip(DAY_KEYS, hours.WEEKDAYS, strict=True)),
-            "week_form": forms.get("hours") or _week_form(provider),
+            "week_form": forms.get("hours") or _week_form(_saved_week(provider)),
             "override_form": blank_override if pending else forms.get("overrides", blank_override),
             "delete_form": forms.get("overrides") if pending else None,
             "time_off_form": forms.get("time_off") or TimeOffForm(formdata=None),
@@ -330,6 +414,7 @@ def _page(
             "today": today,
         }
     context |= {"orphans": orphans or {}, "changed": changed, "pending": pending, "saved": saved}
+    context |= {"note": note, "focus": focus}
     return page(TEMPLATE, block, status=status, **context)
 
 
