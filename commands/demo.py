@@ -71,13 +71,27 @@ _SERVICES = [
 ]
 
 
+# How customers reach it (0020): a drama-range phone number and example domains.
+DEMO_CONTACT = {
+    "address": "12 Harbour Street\nBristol BS1 4RN",
+    "phone": "+441174960000",
+    "email": "hello@harborphysio.example.com",
+    "website": "https://www.harborphysio.example.com",
+    "directions": "Blue door next to the harbour café; we're on the first floor, with a lift.",
+}
+
+
 def seed_demo(now: datetime) -> bool:
     """Create the demo organisation; False when it was already there."""
     if Organisation.get_or_none(slug="demo"):
         return False
     with db.atomic():
         org = Organisation.create(
-            slug="demo", name="Harbor Physio", timezone="Europe/London", currency="GBP"
+            slug="demo",
+            name="Harbor Physio",
+            timezone="Europe/London",
+            currency="GBP",
+            **DEMO_CONTACT,
         )
         users = {
             email: User.create(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD))

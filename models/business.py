@@ -46,6 +46,22 @@ class Organisation(BaseModel):
     stripe_publishable_key = CharField(null=True, max_length=255)
     stripe_secret_key = EncryptedTextField(null=True)
     stripe_webhook_secret = EncryptedTextField(null=True)
+    # How customers reach the business (0020; services/contact.py): empty when not given.
+    address = TextField(default="", constraints=[Check("length(address) <= 300")])
+    phone = CharField(
+        max_length=32, default="", constraints=[Check("phone = '' OR substr(phone, 1, 1) = '+'")]
+    )
+    email = CharField(max_length=254, default="", constraints=[Check("email = lower(email)")])
+    website = CharField(
+        max_length=300,
+        default="",
+        constraints=[
+            Check(
+                "website = '' OR substr(website, 1, 7) = 'http://' OR substr(website, 1, 8) = 'https://'"
+            )
+        ],
+    )
+    directions = TextField(default="", constraints=[Check("length(directions) <= 500")])
 
 
 class User(UserMixin, BaseModel):

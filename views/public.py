@@ -5,10 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from models import Organisation
+from services import contact
 from services.booking import catalogue
 from services.workspace import settings as org_settings
 
 bp = Blueprint("public", __name__)
+
+# How to reach a business, for every page that shows it (public/_contact.html).
+bp.add_app_template_global(contact.contact_of, "contact_of")
 
 
 @bp.get("/")

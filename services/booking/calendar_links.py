@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone
 
 from models import FREED, Booking
+from services.contact import location
 
 
 def _title(booking: Booking) -> str:
@@ -93,7 +94,7 @@ def _event(
 ) -> Event:
     status = "CANCELLED" if cancelled else "CONFIRMED"
     event = timed_event(booking, event_uid, sequence, status, _title(booking))
-    event.add("location", booking.organisation.name)
+    event.add("location", location(booking.organisation))
     event.add("description", f"With {booking.provider.name}. Manage: {manage_url}")
     event.add("url", manage_url)
     return event
@@ -168,7 +169,7 @@ def stored(booking: Booking, summary: str, description: str = "") -> bytes:
     year = booking.start_at.year
     cal.add_component(_vtimezone(booking.organisation.timezone, year - 1, year + 1))
     event = timed_event(booking, uid(booking), len(lineage(booking)) - 1, "CONFIRMED", summary)
-    event.add("location", booking.organisation.name)
+    event.add("location", location(booking.organisation))
     if description:
         event.add("description", description)
     cal.add_component(event)
@@ -223,7 +224,7 @@ def google_url(booking: Booking, manage_url: str) -> str:
         "text": _title(booking),
         "dates": dates,
         "details": f"With {booking.provider.name}. Manage: {manage_url}",
-        "location": booking.organisation.name,
+        "location": location(booking.organisation),
         "ctz": booking.organisation.timezone,
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)
@@ -237,6 +238,6 @@ def outlook_url(booking: Booking, manage_url: str) -> str:
         "startdt": booking.start_at.astimezone(UTC).isoformat(),
         "enddt": booking.end_at.astimezone(UTC).isoformat(),
         "body": f"With {booking.provider.name}. Manage: {manage_url}",
-        "location": booking.organisation.name,
+        "location": location(booking.organisation),
     }
     return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(query)

@@ -40,6 +40,7 @@ from models import (
 from services import audit
 from services.accounts.auth import token_digest
 from services.booking.calendar_links import Appointment, publish, timed_event
+from services.contact import location
 from services.errors import Forbidden
 
 # What a feed holds: bookings from a month ago to the furthest a service can be booked
@@ -207,7 +208,7 @@ def _provider_ids(feed: CalendarFeed) -> list[int]:
 
 def etag(feed: CalendarFeed, now: datetime) -> str:
     """Changes when anything in the feed may have: a booking of its providers (their
-    calendar_version), its settings, the business's name or zone, or the day (the
+    calendar_version), its settings, the business's name, address or zone, or the day (the
     window moves on)."""
     versions = (
         Provider.select(Provider.id, Provider.calendar_version)
@@ -216,7 +217,8 @@ def etag(feed: CalendarFeed, now: datetime) -> str:
     )
     org = Organisation.get_by_id(feed.organisation_id)
     parts = [f"{p.id}:{p.calendar_version}" for p in versions]
-    parts += [feed.scope, str(feed.show_names), org.name, org.timezone, now.date().isoformat()]
+    place = location(org)  # the name, and the address the events' LOCATION gives
+    parts += [feed.scope, str(feed.show_names), place, org.timezone, now.date().isoformat()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -274,7 +276,7 @@ def build(feed: CalendarFeed, now: datetime) -> Built:
         else:
             status = "CONFIRMED"
         made = timed_event(booking, appointment.uid, appointment.sequence, status, summary)
-        made.add("location", booking.organisation.name)
+        made.add("location", location(booking.organisation))
         made.add("transp", "TRANSPARENT" if appointment.cancelled else "OPAQUE")
         return made
 

@@ -16,6 +16,7 @@ from models import Booking, Notification, User
 from scheduling import change_deadline
 from services.accounts.claims import LIFETIME as CLAIM_LIFETIME
 from services.booking.calendar_links import invite, lineage
+from services.contact import Contact, contact_of, location
 from services.formats import money, when
 
 STAFF_KINDS = ("staff_new", "staff_rescheduled", "staff_cancelled")
@@ -36,6 +37,7 @@ class Message:
     topic: str = ""  # push: a newer message about the same booking replaces this one
     urgency: str = "normal"
     ttl: int = 24 * 3600  # push: how long the push service keeps trying, in seconds
+    contact: Contact | None = None  # how a customer reaches the business (emails)
 
     @property
     def short(self) -> str:
@@ -62,10 +64,12 @@ def compose(
     organisation; ``sender`` is the From address, the invitation's organiser;
     ``claim_link``, for a record nobody has claimed, is the email's button."""
     message = _compose(n, booking, recipient, base_url, sender)
+    contact = None
     if n.kind in STAFF_KINDS:
         page = f"{base_url}/w/{booking.organisation.slug}/bookings/{booking.id}"
     else:
         page = f"{base_url}/appointments/{booking.id}"
+        contact = contact_of(booking.organisation)
     if claim_link and n.kind in CLAIMABLE_KINDS:
         add = (
             "Add it to your Kairos account to see it, move it or cancel it online"
@@ -74,7 +78,7 @@ def compose(
         message = replace(
             message, lines=[*message.lines, add], link=claim_link, button=CLAIM_BUTTON
         )
-    return replace(message, sender=booking.organisation.name, page=page)
+    return replace(message, sender=booking.organisation.name, page=page, contact=contact)
 
 
 def _compose(n, booking, recipient, base_url, sender) -> Message:
@@ -90,7 +94,7 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
         ("What", booking.service.name),
         ("With", booking.provider.name),
         ("When", _when_for(booking, recipient, staff=n.kind in STAFF_KINDS)),
-        ("Where", org.name),
+        ("Where", location(org)),
     ]
     if n.kind in STAFF_KINDS:
         link = f"{base_url}/w/{org.slug}/bookings/{booking.id}"

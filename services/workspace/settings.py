@@ -1,6 +1,7 @@
 """An organisation's settings: name, time zone, currency, booking page intro and logo,
-reminders, how much one customer may book themselves, and for how long customers'
-details on past bookings are kept (services/privacy/retention.py).
+reminders, how much one customer may book themselves, for how long customers'
+details on past bookings are kept (services/privacy/retention.py), and how customers
+reach the business (services/contact.py).
 
 The logo is kept in the database and served from the booking page's own address. Only
 PNG, JPEG and WebP are accepted, recognised by their first bytes, never by the file's
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import Organisation, db
-from services import audit
+from services import audit, contact
 from services.accounts import business as organisations
 from services.errors import Invalid, NotFound
 from services.privacy import retention
@@ -69,6 +70,7 @@ def update_settings(
     max_future_bookings: str | int | None = None,
     max_bookings_per_day: str | int | None = None,
     retention_months: str | int | None = None,
+    contact_details: dict[str, str | None] | None = None,
     actor_id: int,
     now: datetime,
 ) -> Organisation:
@@ -78,8 +80,9 @@ def update_settings(
     bookings at the same instants; a new currency applies to bookings made from now on
     (each booking keeps the currency it was made in). A limit given as None is kept;
     new limits apply to bookings made from now on. So is a retention period given as
-    None; a shorter one applies at the next daily run."""
-    name, timezone, currency, intro, image, reminders, most_ahead, most_a_day, months = check_all(
+    None; a shorter one applies at the next daily run. ``contact_details``: the
+    address, phone, email, website and directions (services/contact.py); None keeps them."""
+    checked = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
         lambda: organisations.clean_timezone(timezone),
         lambda: organisations.clean_currency(currency),
@@ -89,7 +92,11 @@ def update_settings(
         lambda: clean_limit(max_future_bookings, "max_future_bookings", MOST_AHEAD),
         lambda: clean_limit(max_bookings_per_day, "max_bookings_per_day", MOST_A_DAY),
         lambda: clean_limit(retention_months, "retention_months", retention.MOST_MONTHS),
+        # A phone number is read as written in the business's country: the new one's.
+        lambda: None if contact_details is None else contact.clean(contact_details, timezone),
     )
+    name, timezone, currency, intro, image, reminders, most_ahead, most_a_day, months = checked[:9]
+    reachable = checked[9]
     fields = {
         Organisation.name: name,
         Organisation.timezone: timezone,
@@ -104,6 +111,8 @@ def update_settings(
         fields[Organisation.max_bookings_per_day] = most_a_day
     if months is not None:
         fields[Organisation.retention_months] = months
+    if reachable is not None:
+        fields |= {getattr(Organisation, column): value for column, value in reachable.items()}
     if image is not None:
         fields |= {Organisation.logo: logo, Organisation.logo_type: image.content_type}
     elif remove_logo:
@@ -128,6 +137,11 @@ LABELS = {
     "max_future_bookings": "Upcoming appointments per customer",
     "max_bookings_per_day": "Appointments per customer per day",
     "retention_months": "Months customers' details are kept",
+    "address": "Address",
+    "phone": "Phone",
+    "email": "Email",
+    "website": "Website",
+    "directions": "How to find you",
 }
 
 

@@ -496,7 +496,7 @@ def test_confirm_books_and_shows_the_confirmation(client, clinic, customer):
     assert "£65" in facts
     # Thursday 10:00 is less than 24 hours away: no "free cancellation until" yesterday.
     assert page.one("p", class_="policy").text == (
-        "It is less than 24 hours away: to cancel or move it, please contact Clinic directly."
+        "It is less than 24 hours away: to cancel or move it, please contact Clinic."
     )
     assert page.find("a", href=f"/appointments/{made.id}") is not None
 

@@ -309,7 +309,7 @@ def test_outside_the_window_no_buttons_and_an_explanation(client, too_late):
     assert page.find("a", href=f"/appointments/{too_late.id}/move") is None
     assert page.one("p", class_="policy").text == (
         "Online changes were possible until Sun 29 Nov, 09:00."
-        " To cancel or move it now, please contact Clinic directly."
+        " To cancel or move it now, please contact Clinic."
     )
     cancel_page = parse(client.get(f"/appointments/{too_late.id}/cancel"))
     assert cancel_page.find("form", method="post") is None

@@ -1,5 +1,6 @@
 """The owner's organisation settings: name, time zone, currency, booking page intro, logo,
-reminders, per-customer booking limits, and how long customers' details are kept.
+reminders, per-customer booking limits, how long customers' details are kept, and how
+customers reach the business (address, phone, email, website, directions).
 
 The form is sent as multipart/form-data, by a plain POST or by htmx (which sends a
 form's files when its enctype says so); services/workspace/settings.py decides what is
@@ -13,8 +14,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
+from services import contact
 from services.accounts import business as organisations
 from services.errors import Invalid
+from services.validation import phone_for_display
 from services.workspace import settings as org_settings
 from views import forms
 from views.support import now
@@ -78,6 +81,42 @@ class SettingsForm(FlaskForm):
         render_kw={"inputmode": "numeric", "autocomplete": "off", "required": True},
     )
 
+    address = TextAreaField(
+        "Address (optional)",
+        description="As it goes on a letter, one line for each part. Customers get a map"
+        " link to it, and it is the place in their calendar.",
+        render_kw={
+            "rows": 4,
+            "maxlength": contact.ADDRESS_LIMIT,
+            "autocomplete": "street-address",
+        },
+    )
+    phone = StringField(
+        "Phone (optional)",
+        description="Customers can tap it to call you. With the country code (+44 117 496"
+        " 0000), or as written in your time zone's country.",
+        render_kw={"type": "tel", "inputmode": "tel", "autocomplete": "work tel"},
+    )
+    email = StringField(
+        "Email (optional)",
+        render_kw={"type": "email", "autocomplete": "work email", "maxlength": 254},
+    )
+    website = StringField(
+        "Website (optional)",
+        description="For example https://www.example.com.",
+        render_kw={
+            "type": "url",
+            "inputmode": "url",
+            "autocomplete": "url",
+            "maxlength": contact.WEBSITE_LIMIT,
+        },
+    )
+    directions = TextAreaField(
+        "How to find you (optional)",
+        description="A sentence or two: the entrance, the floor, where to park.",
+        render_kw={"rows": 2, "maxlength": contact.DIRECTIONS_LIMIT},
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         common, every = organisations.timezone_choices()
@@ -110,6 +149,11 @@ def settings():
             "max_future_bookings": str(org.max_future_bookings),
             "max_bookings_per_day": str(org.max_bookings_per_day),
             "retention_months": str(org.retention_months),
+            "address": org.address,
+            "phone": phone_for_display(org.phone),
+            "email": org.email,
+            "website": org.website,
+            "directions": org.directions,
         }
     )
     if form.validate_on_submit():
@@ -126,6 +170,7 @@ def settings():
                 max_future_bookings=form.max_future_bookings.data or "",
                 max_bookings_per_day=form.max_bookings_per_day.data or "",
                 retention_months=form.retention_months.data or "",
+                contact_details={name: form[name].data or "" for name in contact.FIELDS},
                 actor_id=g.staff.user_id,
                 now=now(),
             )
