@@ -1,5 +1,7 @@
 """Fixtures for the integration tests (on top of tests/conftest.py)."""
 
+import secrets
+
 import pytest
 
 from tests.integration.workspace import make_world
@@ -22,5 +24,7 @@ def radicale():
 
 @pytest.fixture
 def collection(radicale, request) -> str:
-    """A calendar of the test's own in Radicale: its URL."""
-    return radicale.make_calendar(request.node.name.replace("[", "-").strip("]")[:40])
+    """A calendar of the test's own in Radicale (the same test on each database gets
+    one each: the random end keeps cut-off names apart): its URL."""
+    name = request.node.name.replace("[", "-").strip("]")[:32]
+    return radicale.make_calendar(f"{name}-{secrets.token_hex(4)}")

@@ -369,5 +369,5 @@ def test_inside_the_window_an_unpaid_booking_still_says_contact_them(casey, paid
 
     page = text_of(casey.get(f"/appointments/{booking_id}/cancel"))
 
-    assert "Please contact" in page
+    assert "To change it now, please contact Clinic" in page
     assert "Yes, cancel it" not in page
