@@ -200,7 +200,7 @@ BAD = [
     ("price", "-5", "The price can't be negative."),
     ("price", "45.505", "Use at most 2 decimal places"),
     ("price", "forty", "Type the price as a number, like 45 or 45.50."),
-    ("price", "45,50", "Type the price as a number"),
+    ("price", "45,5,0", "Type the price as a number"),
     ("price", "1e3", "Type the price as a number"),
     ("price", ".", "Type the price as a number"),
     ("price", "100000", "Use at most 99999.99."),
@@ -462,3 +462,11 @@ def test_booked_time_stays_after_the_service_changes(signed_in, world):
     assert not Service.get_by_id(world["assessment"]).active
     kept = Booking.get_by_id(world["ana's booking"])
     assert (kept.start_at, kept.status) == (MON_10, "confirmed")
+
+
+def test_a_price_with_a_decimal_comma_is_read_as_typed(signed_in, world):
+    """Issue 15: "45,50" is 45.50, as staff in much of Europe type it."""
+    answer = post(signed_in(world["owner"]), NEW, good(world, price="45,50"))
+
+    assert answer.status_code == 303
+    assert Service.get(Service.name.contains("tissue")).price_cents == 4550
