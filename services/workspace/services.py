@@ -50,7 +50,7 @@ class ServiceDraft:
     price: str = ""
     buffer_before: str = "0"
     buffer_after: str = "0"
-    min_notice: str = "0"
+    min_notice: str = "120"  # two hours: no online booking takes the provider by surprise
     max_days_ahead: str = "90"
     cancellation_window: str = "24"
     providers: tuple[str, ...] = ()

@@ -470,3 +470,10 @@ def test_a_price_with_a_decimal_comma_is_read_as_typed(signed_in, world):
 
     assert answer.status_code == 303
     assert Service.get(Service.name.contains("tissue")).price_cents == 4550
+
+
+def test_a_new_service_starts_with_two_hours_notice(signed_in, world):
+    """Issue 15: a sensible minimum notice by default, so nobody books the next minute."""
+    page = parse(signed_in(world["owner"]).get(NEW))
+
+    assert page.one("input", name="min_notice").attrs["value"] == "120"
