@@ -35,29 +35,32 @@ def booking_changed(booking: Booking, now: datetime, previous: Booking | None = 
         )
     ]
     if calendars:
-        queue(calendars, lineage(booking)[0], now)
+        queue(calendars, [lineage(booking)[0]], now)
     return calendars
 
 
-def queue(calendar_ids: list[int], first_booking_id: int, now: datetime) -> None:
-    """A row per calendar for the appointment; one already waiting is due again now and
-    counts one change more (the sender removes a row only if no change came meanwhile)."""
+def queue(calendar_ids: list[int], first_booking_ids: list[int], now: datetime) -> None:
+    """A row per calendar and appointment, 500 to a statement; one already waiting is due
+    again now and counts one change more (the sender removes a row only if no change
+    came meanwhile)."""
     rows = [
-        {"calendar": c, "booking": first_booking_id, "next_try_at": now, "created_at": now}
+        {"calendar": c, "booking": b, "next_try_at": now, "created_at": now}
         for c in calendar_ids
+        for b in first_booking_ids
     ]
-    (
-        CalendarPush.insert_many(rows)
-        .on_conflict(
-            conflict_target=[CalendarPush.calendar, CalendarPush.booking],
-            update={
-                CalendarPush.changes: CalendarPush.changes + 1,
-                CalendarPush.attempts: 0,
-                CalendarPush.next_try_at: EXCLUDED.next_try_at,
-            },
+    for start in range(0, len(rows), 500):  # a bounded number of values per statement
+        (
+            CalendarPush.insert_many(rows[start : start + 500])
+            .on_conflict(
+                conflict_target=[CalendarPush.calendar, CalendarPush.booking],
+                update={
+                    CalendarPush.changes: CalendarPush.changes + 1,
+                    CalendarPush.attempts: 0,
+                    CalendarPush.next_try_at: EXCLUDED.next_try_at,
+                },
+            )
+            .execute()
         )
-        .execute()
-    )
 
 
 def due_calendars(now: datetime) -> list[int]:

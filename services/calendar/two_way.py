@@ -198,8 +198,9 @@ def _queue_upcoming(calendar: ExternalCalendar, now: datetime) -> None:
         & (Booking.end_at > now)
         & Booking.status.in_(SHOWN)
     )
-    for booking in upcoming:
-        outbox.queue([calendar.id], calendar_links.lineage(booking)[0], now)
+    known = {booking.id: booking for booking in upcoming}
+    firsts = {calendar_links.lineage(booking, known)[0] for booking in known.values()}
+    outbox.queue([calendar.id], sorted(firsts), now)
 
 
 # Writing ---------------------------------------------------------------------------

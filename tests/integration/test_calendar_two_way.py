@@ -194,7 +194,7 @@ def test_a_change_made_while_a_write_is_under_way_is_not_lost(
     calendar = connect(ana_api, collection)
     made = book(customer_api, clinic, MONDAY_10)
     (row,) = CalendarPush.select()
-    outbox.queue([calendar["id"]], made["id"], clock())  # a change, after the row was read
+    outbox.queue([calendar["id"]], [made["id"]], clock())  # a change, after the row was read
 
     CalendarPush.delete().where(
         (CalendarPush.id == row.id) & (CalendarPush.changes == row.changes)
