@@ -24,6 +24,7 @@ from views.support import now
 from views.web import page
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+JUST_RESET = "reset_email"
 
 
 @bp.app_template_global()
@@ -62,6 +63,8 @@ def sign_in():
     form = account_forms.SignInForm(next=request.args.get("next", ""))
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(account_support.destination(form.next.data, current_user.id), 303)
+    if request.method == "GET" and not form.email.data:  # just reset: the email is known
+        form.email.data = session.pop(JUST_RESET, None)
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
@@ -168,20 +171,24 @@ def forgot_password():
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    if not accounts.link_is_valid(token, "reset", now()):
+    holder = accounts.link_holder(token, "reset", now())
+    if holder is None:
         return account_support.link_invalid()
     form = account_forms.ResetForm(next=request.args.get("next"))
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data, now())
+            user = accounts.reset_password(token, form.password.data, now())
         except Invalid as exc:
             forms.show_problems(form, exc)
         except LinkInvalid:
             return account_support.link_invalid()
         else:
+            # Every session ended with the reset, this one too; the sign-in form comes back
+            # with the email filled in (kept in the session, never in the URL).
+            session[JUST_RESET] = user.email
             target = url_for("account.sign_in", next=account_support.safe_next(form.next.data))
             return forms.done(target, "Your password has been changed. Sign in with it now.")
-    return forms.form_page("account/reset.html", form, token=token)
+    return forms.form_page("account/reset.html", form, token=token, email=holder.email)
 
 
 @bp.route("/magic", methods=["GET", "POST"])

@@ -269,6 +269,11 @@ def link_is_valid(token: str, purpose: str, now: datetime) -> bool:
     return links.is_valid(token, purpose, now)
 
 
+def link_holder(token: str, purpose: str, now: datetime) -> User | None:
+    """Whose link this is, if it would work now."""
+    return links.holder(token, purpose, now)
+
+
 def reset_password(token: str, new_password: str, now: datetime) -> User:
     holder = links.holder(token, "reset", now)
     if holder is None:

@@ -119,7 +119,7 @@ def test_sign_up_sign_out_sign_in_and_reset_the_password(screen, e2e_server, e2e
     screen.get_by_label("New password").fill(NEW_PASSWORD)
     screen.get_by_role("button", name="Save my new password").click()
     expect(screen.get_by_text("Your password has been changed.")).to_be_visible()
-    screen.get_by_label("Email").fill(address)
+    expect(screen.get_by_label("Email")).to_have_value(address)  # filled in for them
     screen.get_by_label("Password").fill(NEW_PASSWORD)
     screen.get_by_role("button", name="Sign in").click()
     expect(screen).to_have_url(re.compile(r"/appointments$"))

@@ -64,10 +64,16 @@ def test_password_reset_through_the_emailed_link(client, casey, outbox):
     assert page.status_code == 200
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "Choose a new password" in body(page)
+    # A password manager learns whose password it is.
+    assert 'value="casey@example.com" autocomplete="username"' in body(page)
 
     response = submit(client, link, {"password": NEW_PASSWORD})
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/account/sign-in")
+    assert "casey" not in response.headers["Location"]  # the email never rides in the URL
+    sign_in = body(client.get(response.headers["Location"]))
+    assert 'value="casey@example.com"' in sign_in  # filled in: only the new password to type
+    assert 'value="casey@example.com"' not in body(client.get("/account/sign-in"))  # once
     assert post_sign_in(client, "casey@example.com").status_code == 422  # the old one is gone
     assert post_sign_in(client, "casey@example.com", NEW_PASSWORD).status_code == 303
 
