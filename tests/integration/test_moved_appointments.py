@@ -16,6 +16,7 @@ from services.booking import appointments as bookings
 from services.notifications.outbox import Dispatch
 from tests import factories
 from tests.integration.test_journey import review_url
+from tests.integration.test_notifications import channels, deliver_all, sent_mail  # noqa: F401
 from tests.integration.webpages import csrf_token, parse, path_of, query
 
 FRI_10 = datetime(2026, 11, 27, 10, tzinfo=UTC)  # changeable until Thu 26 Nov, 10:00
@@ -272,3 +273,50 @@ def test_a_one_hour_window_reads_one_hour(client, clinic, customer, clock):
     review = parse(client.get(review_url(service, start, clinic["ana"].id)))
 
     assert "Cancellation Changes within 1 hour: please contact Clinic" in review.text
+
+
+@pytest.mark.parametrize(
+    ("start", "phone", "line"),
+    [
+        (MON_9, "+441174960000", "Free cancellation until Sun 29 Nov, 09:00."),
+        (THU_10, "+441174960000", "Changes within 24 hours: call us on +44 117 496 0000."),
+        (THU_10, "", "Changes within 24 hours: please contact Clinic."),
+    ],
+)
+def test_the_confirmation_email_says_the_same(
+    app,
+    clinic,
+    clock,
+    channels,  # noqa: F811
+    start,
+    phone,
+    line,
+):
+    give_phone(phone)
+    book(clinic, clinic["customer"], start)
+    clock.advance(hours=12)  # sent late (a retry): as it stood when booked
+
+    deliver_all(channels, clock())
+
+    (to_casey,) = [m for m in sent_mail(channels) if m["To"] == "casey@example.com"]
+    assert line in to_casey.get_body(("plain",)).get_content()
+    assert line in to_casey.get_body(("html",)).get_content()
+
+
+# --- the workspace's customer record ------------------------------------------------------
+
+
+def test_the_customer_record_shows_a_moved_booking_once(client, clinic, signed_in, clock):
+    casey = clinic["customer"]
+    made = book(clinic, casey, TUE_1_DEC_10)
+    moved = move(made, datetime(2026, 12, 2, 11, tzinfo=UTC), clinic["owner"].id, clock)
+    owner = signed_in(clinic["owner"])
+
+    page = parse(owner.get(f"/w/clinic/customers/{casey.id}"))
+
+    upcoming = page.one("section", aria_labelledby="upcoming-title")
+    assert [a.attrs["href"] for a in upcoming.find_all("a")] == [f"/w/clinic/bookings/{moved.id}"]
+    assert "Moved from Tue 1 Dec, 10:00" in upcoming.text
+    past = page.one("section", aria_labelledby="past-title")
+    assert past.find("a") is None
+    assert "No earlier bookings." in past.text
