@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models import Booking, BookingStatus
 from services import access
 from services.booking import appointments as bookings
-from services.booking import calendar_links
+from services.booking import calendar_links, history
 from services.errors import DomainError
 from services.payments import refunds
 from views import moves
@@ -36,9 +36,22 @@ def mine(booking_id: int) -> Booking:
     return access.customer_booking(current_user.id, booking_id, missing=MISSING)
 
 
+def opened(booking_id: int) -> Booking:
+    """``mine``, except that a page of a booking since moved (an old link in an email or
+    a calendar) redirects to the same page of the booking the appointment is now."""
+    if request.method != "GET":  # a form sent for the old booking changes nothing
+        return mine(booking_id)
+    booking = history.current_for_customer(current_user.id, booking_id, MISSING)
+    if booking.id != booking_id:
+        args = {**request.args.to_dict(), **request.view_args, "booking_id": booking.id}
+        abort(redirect(url_for(request.endpoint, **args), 303))
+    return booking
+
+
 @bp.get("")
 def index():
-    booked = access.customer_bookings(current_user.id)
+    # One card per appointment: a booking moved to another time is not listed.
+    booked = history.current_only(access.customer_bookings(current_user.id))
     moment = now()
     # Upcoming: confirmed, or held while its payment is made (until the hold runs out).
     ahead = (Booking.status == BookingStatus.CONFIRMED) | (
@@ -48,18 +61,19 @@ def index():
     past = booked.where((Booking.start_at < moment) | ~ahead)
     return page(
         "appointments/index.html",
-        upcoming=list(upcoming.order_by(Booking.start_at)),
-        past=list(past.order_by(Booking.start_at.desc()).limit(50)),
+        upcoming=history.with_moved_from(list(upcoming.order_by(Booking.start_at))),
+        past=history.with_moved_from(list(past.order_by(Booking.start_at.desc()).limit(50))),
     )
 
 
 @bp.get("/<id:booking_id>")
 def detail(booking_id: int):
-    booking = mine(booking_id)
+    booking = opened(booking_id)
     return page(
         "appointments/detail.html",
         booking=booking,
         org=booking.organisation,
+        history=history.customer_history(booking),
         **access.change_facts(booking, now()),
         **_calendar(booking),
     )
@@ -67,7 +81,7 @@ def detail(booking_id: int):
 
 @bp.get("/<id:booking_id>/confirmed")
 def confirmed(booking_id: int):
-    booking = mine(booking_id)
+    booking = opened(booking_id)
     if booking.status == BookingStatus.PENDING_PAYMENT:  # not paid yet
         return redirect(url_for("payments.pay_page", booking_id=booking.id))
     if (
@@ -97,7 +111,7 @@ def ics(booking_id: int):
 
 @bp.route("/<id:booking_id>/cancel", methods=["GET", "POST"])
 def cancel(booking_id: int):
-    booking = mine(booking_id)
+    booking = opened(booking_id)
     form = CancelForm()
     context = {
         "booking": booking,
@@ -132,7 +146,7 @@ def cancel(booking_id: int):
 def mover() -> moves.Mover:
     return moves.Mover(
         actor_id=current_user.id,
-        find=mine,
+        find=opened,
         picker_endpoint="appointments.move",
         confirm_endpoint="appointments.move_confirm",
         done_endpoint="appointments.detail",

@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models import Booking, Notification, User
-from scheduling import change_deadline
+from scheduling import change_deadline, customer_may_change
 from services.accounts.claims import LIFETIME as CLAIM_LIFETIME
 from services.booking.calendar_links import invite, lineage
 from services.contact import Contact, contact_of, location
-from services.formats import money, when
+from services.formats import day_label, local_time, money, when
 
 STAFF_KINDS = ("staff_new", "staff_rescheduled", "staff_cancelled")
 
@@ -81,6 +81,28 @@ def compose(
     return replace(message, sender=booking.organisation.name, page=page, contact=contact)
 
 
+def _cancellation(booking: Booking, booked_at: datetime) -> str:
+    """The cancellation policy as the pages put it (templates/partials/_cancellation.html),
+    as it stood when the booking was made (so a retry says the same)."""
+    org, hours = booking.organisation, booking.service.cancellation_window_hours
+    window = timedelta(hours=hours)
+    if customer_may_change(booking.start_at, window, booked_at):
+        deadline = change_deadline(booking.start_at, window)
+        return (
+            f"Free cancellation until {day_label(deadline, org.timezone)},"
+            f" {local_time(deadline, org.timezone)}"
+        )
+    c = contact_of(org)
+    how = (
+        f"call us on {c.phone}"
+        if c.phone
+        else f"email us at {c.email}"
+        if c.email
+        else f"please contact {org.name}"
+    )
+    return f"Changes within {hours} hour{'' if hours == 1 else 's'}: {how}"
+
+
 def _compose(n, booking, recipient, base_url, sender) -> Message:
     org = booking.organisation
     tz = org.timezone
@@ -107,14 +129,11 @@ def _compose(n, booking, recipient, base_url, sender) -> Message:
     footer = f"You received this email because of your booking with {org.name}."
     if n.kind in ("confirmed", "rescheduled"):
         if n.kind == "confirmed":
-            deadline = change_deadline(
-                booking.start_at, timedelta(hours=booking.service.cancellation_window_hours)
-            )
             by = "" if detail.get("by") == "customer" else f"{org.name} booked it for you. "
             subject = f"Booked: {booking.service.name}, {start}"
             lines = [
                 f"Your {booking.service.name} with {booking.provider.name} is booked for {start}.",
-                f"{by}You can move or cancel it until {when(deadline, tz)}.",
+                f"{by}{_cancellation(booking, n.created_at)}.",
             ]
         else:
             was = when(datetime.fromisoformat(detail["from"]), tz)

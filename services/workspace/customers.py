@@ -18,6 +18,7 @@ from peewee import JOIN, Case, fn
 from models import Booking, BookingStatus, Note, Provider, Service, User, db
 from services import access, audit
 from services.access import Staff
+from services.booking.history import one_per_appointment
 from services.errors import Invalid
 from services.validation import BIDI_CONTROLS, phone_for_display
 
@@ -143,7 +144,7 @@ def record(staff: Staff, customer_id: int, now: datetime) -> Record:
         .order_by(Booking.start_at, Booking.id)
     )
     upcoming, past = [], []
-    for booking in bookings:
+    for booking in one_per_appointment(list(bookings)):  # a moved one once, where it is now
         is_coming = booking.status == BookingStatus.CONFIRMED and booking.end_at > now
         (upcoming if is_coming else past).append(booking)
     stats = stats_for(staff, [customer.id], now).get(customer.id, Stats())

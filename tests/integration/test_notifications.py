@@ -192,7 +192,7 @@ def test_confirmation_email_carries_a_valid_invitation(app, clinic, clock, chann
     assert to_customer["Subject"] == "Booked: Follow-up, Fri 27 Nov at 10:00"
     text = to_customer.get_body(("plain",)).get_content()
     assert f"https://kairos.example/appointments/{made.id}" in text
-    assert "until Thu 26 Nov at 10:00" in text  # the 24 h cancellation window
+    assert "Free cancellation until Thu 26 Nov, 10:00." in text  # the 24 h window
     cal = calendar_of(to_customer)
     assert cal["METHOD"] == "REQUEST"
     event = cal.walk("VEVENT")[0]
