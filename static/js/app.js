@@ -42,8 +42,12 @@
       note.dataset.done = "1";
       var extra = document.createElement("span");
       extra.className = "yours";
-      extra.textContent = "Your phone is on " + here.split("/").pop().replace(/_/g, " ") +
-        " time: yours is shown under each.";
+      // By the clock's name ("India Standard Time"): browsers give some zones by their
+      // old id ("Asia/Calcutta"), which is not the place's name any more.
+      var named = new Intl.DateTimeFormat("en-GB", { timeZoneName: "long", timeZone: here })
+        .formatToParts(new Date()).filter(function (part) { return part.type === "timeZoneName"; });
+      extra.textContent = "Your phone is on " + (named.length ? named[0].value : here) +
+        ": your time is shown under each.";
       note.after(extra);
     }
   }

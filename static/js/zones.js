@@ -16,14 +16,25 @@
     var input = box.querySelector("input[type=search]");
     var count = box.querySelector("[role=status]");
     var zones = Array.prototype.map.call(select.options, function (option) {
-      return { option: option, text: words(option.textContent + " " + (option.getAttribute("data-search") || "")) };
+      var text = words(option.textContent + " " + (option.getAttribute("data-search") || ""));
+      return { option: option, text: text, tokens: text.split(/[\s,()\/]+/) };
     });
+    // Whole words first ("india": Kolkata, not Indiana or the Indian Ocean), then the
+    // starts of words ("lond"), then anywhere ("5:30").
+    var ways = [
+      function (zone, word) { return zone.tokens.indexOf(word) !== -1; },
+      function (zone, word) { return zone.tokens.some(function (t) { return t.indexOf(word) === 0; }); },
+      function (zone, word) { return zone.text.indexOf(word) !== -1; }
+    ];
 
     function narrow() {
       var wanted = words(input.value).split(/\s+/).filter(Boolean);
-      var shown = zones.filter(function (zone) {
-        return wanted.every(function (word) { return zone.text.indexOf(word) !== -1; });
-      });
+      var shown = [];
+      for (var i = 0; i < ways.length && !shown.length; i++) {
+        shown = zones.filter(function (zone) {
+          return wanted.every(function (word) { return ways[i](zone, word); });
+        });
+      }
       if (!shown.length) {
         count.textContent = "No time zone matches “" + input.value.trim() + "”.";
         shown = zones;
