@@ -60,17 +60,23 @@ def yours(start_iso: str, device: str) -> str:
 
 @pytest.fixture
 def phone_in(browser):
-    """``phone_in(zone)``: a 390 × 844 phone page whose clock is in ``zone``."""
-    contexts = []
+    """``phone_in(zone)``: a 390 × 844 phone page whose clock is in ``zone``. The test
+    fails if the Content Security Policy refused anything (as tests/e2e/conftest.py's)."""
+    contexts, refused = [], []
 
     def open_page(zone: str):
         context = browser.new_context(**PHONE, timezone_id=zone)
+        context.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not refused
 
 
 def shot(page, name: str) -> None:

@@ -12,6 +12,7 @@ from tests.integration.test_accounts import submit as submit_to
 from tests.integration.test_business_signup import GOOD as SIGN_UP
 from tests.integration.test_journey import review_url, when_url
 from tests.integration.test_ws_settings import GOOD, PATH, submit
+from tests.integration.test_ws_staff import make_invitation
 from tests.integration.webpages import parse
 
 MINUS = "\u2212"
@@ -123,3 +124,9 @@ def test_staff_read_it_too(signed_in, world):
     assert "Times are London time (GMT)." in page
     summer = body(signed_in(world["owner"]).get("/w/clinic?date=2027-07-05"))
     assert "Times are London time (BST)." in summer
+
+
+def test_an_invitation_says_until_when_in_the_businesss_time(client, world, clinic, clock):
+    make_invitation(clinic["org"], "fresh@example.com", "fresh-token", clock())
+    page = body(client.get("/w/clinic/join/fresh-token"))
+    assert "works once, until Wed 2 Dec at 12:00 London time (GMT)." in page
