@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from scheduling import Slot
+from scheduling.zones import zone_label
 
 
 class DomainError(Exception):
@@ -78,7 +79,8 @@ class OutsideCancellationWindow(DomainError):
     def __init__(self, deadline: datetime, timezone: str) -> None:
         local = deadline.astimezone(ZoneInfo(timezone))
         super().__init__(
-            f"Online changes were possible until {local:%a %d %b %Y, %H:%M} ({timezone})."
+            f"Online changes were possible until {local:%a %d %b %Y, %H:%M}"
+            f" {zone_label(timezone, deadline)}."
             " Please contact us directly."
         )
         self.deadline = deadline

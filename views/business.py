@@ -22,10 +22,6 @@ bp = Blueprint("business", __name__, url_prefix="/business")
 SLUG = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", "required": True}
 
 
-def _zone_label(zone: str) -> str:
-    return zone.replace("_", " ")
-
-
 @limited_form("sign_up")
 class BusinessSignUpForm(FlaskForm):
     """Only collects what was typed: services/accounts/business.py decides what is acceptable
@@ -59,11 +55,7 @@ class BusinessSignUpForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        common, every = organisations.timezone_choices()
-        self.timezone.choices = {
-            "Common time zones": [(z, _zone_label(z)) for z in common],
-            "All time zones": [(z, _zone_label(z)) for z in every],
-        }
+        forms.zone_choices(self.timezone)
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])

@@ -6,8 +6,11 @@ from __future__ import annotations
 from flask import flash, redirect, request
 from flask_wtf import FlaskForm
 from htmx_flask import make_response
+from wtforms import SelectField
 
+from services.accounts import business as organisations
 from services.errors import Invalid
+from views.support import now
 from views.web import page
 
 
@@ -36,3 +39,17 @@ def show_problems(form: FlaskForm, error: Invalid, renamed: dict[str, str] | Non
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
+
+
+def zone_choices(field: SelectField, keep: str | None = None) -> None:
+    """Fill a time zone select: "London — GMT+0:00", in order of offset, each with the
+    words static/js/zones.js searches (country, abbreviation). A zone sent that is not in
+    the list stays shown (selected, beside its error) rather than silently becoming another."""
+    choices = [
+        (c.zone, c.label, {"data-search": c.search})
+        for c in organisations.timezone_choices(now(), keep)
+    ]
+    sent = field.data
+    if sent and sent not in {c[0] for c in choices}:
+        choices.insert(0, (sent, sent, {"data-search": sent.lower()}))
+    field.choices = choices

@@ -3,7 +3,7 @@ a page or, for htmx, just the block of it that changes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask, g, make_response, render_template, request
 from flask_compress import Compress
@@ -13,6 +13,7 @@ from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
 from models import User
+from scheduling.zones import zone_label
 from services.accounts import sessions
 from services.accounts.landing import landing_for
 from services.formats import day_label, local_time, money
@@ -53,7 +54,9 @@ def init_app(app: Flask) -> None:
             "image/svg+xml",
         ],
     )
-    app.jinja_env.filters.update(money=money, local=local_time, day=day_label, initials=initials)
+    app.jinja_env.filters.update(
+        money=money, local=local_time, day=day_label, zone=zone_name, initials=initials
+    )
     app.jinja_env.globals.update(
         is_fragment=wants_fragment,
         staff_workspace=staff_workspace,
@@ -69,6 +72,11 @@ def load_user(key: str) -> User | None:
     if user is None:
         forget_dead_session()
     return user
+
+
+def zone_name(zone: str, at: datetime | date | None = None) -> str:
+    """The ``zone`` filter: "London time (GMT)" at ``at`` (a day, an instant), or now."""
+    return zone_label(zone, now() if at is None else at)
 
 
 def staff_workspace() -> str | None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from models import Membership, Organisation, User, db
+from scheduling import zones
 from services import mail as mailer
 from services import validation
 from services.accounts import signups
@@ -19,16 +20,6 @@ from services.errors import Invalid
 log = logging.getLogger("kairos.organisations")
 
 CURRENCIES = ("GBP", "EUR", "USD", "AUD", "CAD", "INR", "NZD", "CHF", "SEK", "NOK", "DKK")
-COMMON_TIMEZONES = (
-    "Europe/London",
-    "Europe/Dublin",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-    "Asia/Kolkata",
-)
 # First path segments the site itself uses, or may use: a business cannot take them.
 RESERVED_SLUGS = frozenset(
     {
@@ -53,13 +44,10 @@ SLUG_RULE = "Use 3–40 lowercase letters, digits and hyphens, not starting or e
 SLUG_TAKEN = "Another business already uses this address. Try another."
 
 
-def all_timezones() -> frozenset[str]:
-    return validation.real_timezones()
-
-
-def timezone_choices() -> tuple[list[str], list[str]]:
-    """The common zones, then every zone in alphabetical order."""
-    return list(COMMON_TIMEZONES), sorted(all_timezones())
+def timezone_choices(now: datetime, keep: str | None = None) -> list[zones.ZoneChoice]:
+    """The zones a business picks from, as "London — GMT+0:00" at ``now``, in order of
+    offset; ``keep``, the zone it is in now, is among them even if it is a legacy alias."""
+    return zones.zone_choices(now, keep)
 
 
 def clean_business_name(name: str | None) -> str:
@@ -86,9 +74,11 @@ def clean_slug(slug: str | None) -> str:
     return slug
 
 
-def clean_timezone(timezone: str | None) -> str:
+def clean_timezone(timezone: str | None, keep: str | None = None) -> str:
+    """One of the zones in the list; or ``keep``, the zone a business is in now, which may
+    be a legacy alias ("US/Eastern") chosen before the list left those out."""
     timezone = (timezone or "").strip()
-    if timezone not in all_timezones():
+    if timezone != keep and timezone not in zones.canonical_zones():
         raise Invalid({"timezone": "Choose a time zone from the list."})
     return timezone
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from models import Booking, Notification, User
 from scheduling import change_deadline, customer_may_change
+from scheduling.zones import place
 from services.accounts.claims import LIFETIME as CLAIM_LIFETIME
 from services.booking.calendar_links import invite, lineage
 from services.contact import Contact, contact_of, location
@@ -274,9 +275,7 @@ def _when_for(booking: Booking, recipient: User, *, staff: bool) -> str:
     text = when(booking.start_at, org_tz)
     theirs = None if staff else recipient.timezone
     if theirs and theirs != org_tz:
-        place = org_tz.rsplit("/", 1)[-1].replace("_", " ")
-        mine = theirs.rsplit("/", 1)[-1].replace("_", " ")
-        text = f"{text} {place} time ({when(booking.start_at, theirs)} in {mine})"
+        text = f"{text} {place(org_tz)} time ({when(booking.start_at, theirs)} in {place(theirs)})"
     return text
 
 

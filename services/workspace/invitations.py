@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from peewee import IntegrityError
 
 from models import Invitation, Membership, Organisation, Provider, User
+from scheduling.zones import zone_label
 from services import audit
 from services import mail as mailer
 from services.accounts.account import LinkBuilder
@@ -154,7 +155,8 @@ def _send(invitation, org, inviter, token, now, link, mail) -> None:
         business=org.name,
         inviter=inviter.name,
         link=link(token),
-        expires=f"{expires:%A} {expires.day} {expires:%B %Y}, {expires:%H:%M}",
+        expires=f"{expires:%A} {expires.day} {expires:%B %Y}, {expires:%H:%M}"
+        f" {zone_label(org.timezone, expires)}",
     )
 
 

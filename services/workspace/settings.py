@@ -84,7 +84,7 @@ def update_settings(
     address, phone, email, website and directions (services/contact.py); None keeps them."""
     checked = check_all(
         lambda: organisations.clean_business_name(_CONTROL.sub("", name or "")),
-        lambda: organisations.clean_timezone(timezone),
+        lambda: organisations.clean_timezone(timezone, keep=org.timezone),
         lambda: organisations.clean_currency(currency),
         lambda: clean_intro(booking_intro),
         lambda: None if logo is None else check_logo(logo),

@@ -4,30 +4,50 @@
   var here = Intl.DateTimeFormat().resolvedOptions().timeZone;
   // The device's zone goes with a booking, so messages can give times on its clock too.
   document.querySelectorAll("[data-device-tz]").forEach(function (input) { input.value = here; });
-  var mine = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-
-  // When the phone's clock differs from the business's, show the customer's time too.
+  // When the phone's clock differs from the business's, show the customer's time too, on
+  // the page's 24-hour clock ("14:30 your time"), with the day when it is another day
+  // there ("Fri 00:00 your time").
+  function clock(zone) {
+    return new Intl.DateTimeFormat("en-GB", {
+      weekday: "short", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
+  }
+  function parts(format, when) {
+    var found = {};
+    format.formatToParts(when).forEach(function (part) { found[part.type] = part.value; });
+    return { day: found.year + "-" + found.month + "-" + found.day, weekday: found.weekday,
+             time: found.hour + ":" + found.minute };
+  }
   function showLocalTimes(root) {
     var note = document.querySelector("[data-org-tz]");
     if (!note) return;
-    var theirs = new Intl.DateTimeFormat(undefined, {
-      hour: "2-digit", minute: "2-digit", timeZone: note.getAttribute("data-org-tz") });
+    var mine = clock(here);
+    var theirs = clock(note.getAttribute("data-org-tz"));
     var differs = false;
     root.querySelectorAll("[data-start]:not([data-local-done])").forEach(function (el) {
       el.setAttribute("data-local-done", "1");
       var when = new Date(el.getAttribute("data-start"));
-      if (mine.format(when) === theirs.format(when)) return;
+      var local = parts(mine, when), business = parts(theirs, when);
+      if (local.day === business.day && local.time === business.time) return;
       differs = true;
       var span = document.createElement("span");
       span.className = "yours";
-      span.textContent = mine.format(when) + " your time";
-      el.append(" ", span);
+      span.textContent = (local.day === business.day ? "" : local.weekday + " ") + local.time + " your time";
+      // After the zone's name when it follows ("… London time (GMT)"), else inside.
+      var zone = el.nextElementSibling;
+      if (zone && zone.hasAttribute("data-org-tz")) zone.after(span);
+      else el.append(" ", span);
     });
-    if (differs && !note.dataset.done) {
+    if (differs && note.classList.contains("tz-note") && !note.dataset.done) {
       note.dataset.done = "1";
       var extra = document.createElement("span");
       extra.className = "yours";
-      extra.textContent = "Your phone is set to " + here.replace(/_/g, " ") + "; your time is shown under each.";
+      // By the clock's name ("India Standard Time"): browsers give some zones by their
+      // old id ("Asia/Calcutta"), which is not the place's name any more.
+      var named = new Intl.DateTimeFormat("en-GB", { timeZoneName: "long", timeZone: here })
+        .formatToParts(new Date()).filter(function (part) { return part.type === "timeZoneName"; });
+      extra.textContent = "Your phone is on " + (named.length ? named[0].value : here) +
+        ": your time is shown under each.";
       note.after(extra);
     }
   }

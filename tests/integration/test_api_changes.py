@@ -113,7 +113,7 @@ def test_cancel_until_the_deadline_then_not(customer_api, clinic, clock):
     assert too_late.json["error"] == "outside_cancellation_window"
     assert too_late.json["deadline"] == "2026-11-29T11:00:00+00:00"
     assert too_late.json["message"] == (
-        "Online changes were possible until Sun 29 Nov 2026, 11:00 (Europe/London)."
+        "Online changes were possible until Sun 29 Nov 2026, 11:00 London time (GMT)."
         " Please contact us directly."
     )
     assert Booking.get_by_id(second["id"]).status == "confirmed"

@@ -264,7 +264,7 @@ def test_picker_shows_london_wall_clock_times_in_summer(client, clinic):
     nine = page.one("a", class_="slot", data_start="2027-04-06T08:00:00+00:00")
     assert nine.text == "09:00"
     assert query(nine.attrs["href"])["start"] == "2027-04-06T09:00:00+01:00"
-    assert "Times are in Europe/London." in page.one("section", class_="slots").text
+    assert "Times are London time (BST)." in page.one("section", class_="slots").text
 
 
 def test_picker_has_an_evening_for_late_hours(client, clinic):

@@ -136,7 +136,7 @@ def test_booking_page_shows_status_service_provider_time_price_and_policy(client
     assert facts == {
         "Status": "Confirmed",
         "Service": "Initial assessment · 60 min",
-        "When": "Mon 30 Nov 2026, 09:00–10:00 (Europe/London)",
+        "When": "Mon 30 Nov 2026, 09:00–10:00 London time (GMT)",
         "With": "Ana Silva, Clinic",
         "Price": "£65",
     }
@@ -151,7 +151,7 @@ def test_booking_page_shows_london_summer_time(client, clinic, customer):
 
     page = parse(client.get(f"/appointments/{made.id}"))
 
-    assert "Tue 6 Apr 2027, 09:00–10:00 (Europe/London)" in page.one("dl", class_="facts").text
+    assert "Tue 6 Apr 2027, 09:00–10:00 London time (BST)" in page.one("dl", class_="facts").text
     assert page.one("p", class_="policy").text == "Free cancellation until Mon 5 Apr, 09:00."
 
 
@@ -325,7 +325,7 @@ def test_cancel_outside_the_window_is_a_409_and_changes_nothing(client, too_late
 
     assert response.status_code == 409
     assert parse(response).one(role="alert").text == (
-        "Online changes were possible until Sun 29 Nov 2026, 09:00 (Europe/London)."
+        "Online changes were possible until Sun 29 Nov 2026, 09:00 London time (GMT)."
         " Please contact us directly."
     )
     assert reload(too_late).status == "confirmed"
@@ -414,7 +414,7 @@ def test_move_confirm_shows_from_and_to(client, clinic, customer):
     )
     assert facts == {
         "From": "Fri 27 Nov, 10:00",
-        "To": "Fri 27 Nov, 10:30 (Europe/London)",
+        "To": "Fri 27 Nov, 10:30 London time (GMT)",
         "With": "Ana Silva",
     }
     form = page.one("form", method="post")

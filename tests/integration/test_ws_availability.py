@@ -82,7 +82,7 @@ def test_a_provider_sees_their_own_hours_each_day_with_only_its_intervals(ana, w
     response = ana.get(PAGE)
     assert response.status_code == 200
     page = body(response)
-    assert "Times in Europe/London." in page
+    assert "Times are London time (GMT)." in page
     assert 'aria-current="page">Availability<' in page
     assert (input_value(response, "mon-0-start"), input_value(response, "mon-0-end")) == (
         "09:00",

@@ -188,7 +188,7 @@ def test_inviting_emails_a_single_use_link_and_lists_the_invitation(
     assert message["Subject"] == "Join Clinic on Kairos"
     text = text_part(message)
     assert "Olive Owner invites you to join Clinic" in text
-    assert "until Wednesday 2 December 2026, 12:00" in text
+    assert "until Wednesday 2 December 2026, 12:00 London time (GMT):" in text
     path = link_path(message)
     assert path.startswith("/w/clinic/join/")
     assert "http://127.0.0.1:5000/w/clinic/join/" in text  # absolute, from the base URL

@@ -117,13 +117,9 @@ class SettingsForm(FlaskForm):
         render_kw={"rows": 2, "maxlength": contact.DIRECTIONS_LIMIT},
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, zone_now: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        common, every = organisations.timezone_choices()
-        self.timezone.choices = {
-            "Common time zones": [(z, z.replace("_", " ")) for z in common],
-            "All time zones": [(z, z.replace("_", " ")) for z in every],
-        }
+        forms.zone_choices(self.timezone, keep=zone_now)
 
 
 def _uploaded() -> bytes | None:
@@ -154,7 +150,8 @@ def settings():
             "email": org.email,
             "website": org.website,
             "directions": org.directions,
-        }
+        },
+        zone_now=org.timezone,
     )
     if form.validate_on_submit():
         try:
