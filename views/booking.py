@@ -15,7 +15,7 @@ from scheduling import change_deadline, customer_may_change
 from services.booking import appointments as bookings
 from services.booking import catalogue, guests, journey
 from services.booking.slots import providers_for
-from services.errors import Invalid, LimitReached, SlotTaken, StartPassed
+from services.errors import Invalid, LimitReached, PaymentUnavailable, SlotTaken, StartPassed
 from services.notifications import preferences
 from views import account_support, forms
 from views.booking_forms import GuestBookingForm
@@ -171,6 +171,9 @@ def _book_as_guest(org, service, start, provider):
     except (SlotTaken, StartPassed, LimitReached) as gone:
         session[TYPED] = typed  # kept for the review page of the time they pick next
         return _gone(org, service, start, provider, gone, guest_form=form)
+    except PaymentUnavailable as exc:  # nothing was kept: they can try again as typed
+        form.form_errors.append(exc.message)
+        return _review(org, service, start, provider, status=503, guest_form=form)
     except guests.AddressHasAccount as held:
         session[TYPED] = typed
         here = url_for(".review", slug=org.slug, service_id=service.id, **_choice())

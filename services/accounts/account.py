@@ -344,8 +344,15 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
 def sign_in_with_magic_link(token: str, now: datetime) -> User:
     with db.atomic():
         row = links.consume(token, "magic", now)
+        user = User.get_by_id(row.user_id)
+        if not user.password_hash:
+            # An account made by booking with a name and email: the browser that booked
+            # never proved it holds the address (anyone can type one). Whoever proves it
+            # takes over: every other sign-in ends, so a stranger who booked with
+            # someone's address sees nothing of what its holder books later.
+            sessions.end_everything(user.id, now, "address_proven")
     log.info("account.magic_sign_in user_id=%s", row.user_id)
-    return User.get_by_id(row.user_id)
+    return user
 
 
 # The profile ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models import Booking, Notification, User
+from models import Booking, Notification, Payment, User
 from services.notifications import delivery
 from services.notifications.delivery import Channels
 from services.ratelimits import LIMITS
@@ -302,6 +302,9 @@ def test_a_passwordless_account_adds_a_password_once_it_has_opened_an_emailed_li
     browser.post("/account/magic", data={"csrf_token": token, "email": "sky@example.com"})
     link = link_path(mails(outbox)[-1])
     browser.post(link, data={"csrf_token": csrf_token(browser.get(link))})
+    # Whoever proved the address takes over: the browser that booked is signed out (it
+    # could have been a stranger's, who typed this address).
+    assert signed_in_user_id(client) is None
     page = parse(browser.get("/account/profile"))
     form = page.one("form", action="/account/profile/password")
     assert form.find("input", name="current_password") is None
@@ -312,7 +315,6 @@ def test_a_passwordless_account_adds_a_password_once_it_has_opened_an_emailed_li
     assert added.status_code == 303
     assert User.get_by_id(user.id).password_hash
     assert signed_in_user_id(browser) == str(user.id)
-    assert signed_in_user_id(client) is None  # the booking's browser is signed out
     # Now it signs in with it, and changing it asks for the current one.
     fresh = app.test_client()
     token = csrf_token(fresh.get("/account/sign-in"))
@@ -344,3 +346,36 @@ def test_a_sign_in_link_for_an_unknown_address_tells_that_address_how_to_go_on(
     assert "You don't need an account to book" in text_part(newcomer)
     assert link_path(newcomer) == review  # back to the booking they were making
     assert accounts_named("new@example.com") == []
+
+
+@pytest.mark.stripe
+def test_a_payment_hold_that_cannot_open_leaves_no_account_and_no_booking(app, client, paid):
+    """Stripe down: the hold is released, and with it, in the same transaction, the
+    account made for it."""
+    from services.payments import gateway
+
+    settings = app.config["SETTINGS"]
+    gateway.configure(settings.with_overrides(stripe_api_base="http://127.0.0.1:9"))
+    try:
+        response = book_as_guest(client, paid["massage"])
+    finally:
+        gateway.configure(settings)
+
+    assert response.status_code == 503
+    assert 'value="Sky Porter"' in body(response)  # to try again as typed
+    assert accounts_named("sky@example.com") == []
+    assert Booking.select().count() == 0
+    assert Payment.select().count() == 0
+    assert signed_in_user_id(client) is None
+
+
+@pytest.mark.stripe
+def test_a_paid_service_booked_as_a_guest_goes_on_to_payment(client, paid):
+    response = book_as_guest(client, paid["massage"])
+
+    (user,) = accounts_named("sky@example.com")
+    booking = Booking.get(Booking.customer == user.id)
+    assert booking.status == "pending_payment"
+    assert response.headers["Location"] == f"/appointments/{booking.id}/pay"
+    assert signed_in_user_id(client) == str(user.id)
+    assert client.get(response.headers["Location"]).status_code == 200
