@@ -10,8 +10,11 @@ the worker would.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import secrets
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -22,6 +25,7 @@ from config import Settings
 from models import Booking, Notification, User
 from services.notifications import delivery
 from services.notifications.delivery import Channels
+from tests.e2e.conftest import OUTBOX, send_queued_links
 from tests.e2e.test_booking_e2e import check_page
 from tests.standins.smtp import SmtpStandIn
 
@@ -98,6 +102,7 @@ def test_a_new_customer_books_in_four_taps_and_the_email_signs_in(
     tap(phone.get_by_role("link", name=re.compile("Anyone available")))
     # The first free day is chosen already, with its times.
     expect(phone.get_by_role("heading", name="Pick a day and time")).to_be_visible()
+    expect(phone.locator("a.day.selected")).to_have_count(1)
     slot = phone.locator("a.slot").first
     expect(slot).to_be_visible()
     start = slot.get_attribute("data-start")
@@ -149,3 +154,53 @@ def test_signing_in_is_offered_second_and_opens_in_place(phone, e2e_server, clin
     expect(phone.locator("#sign-in-email")).to_be_visible()
     check_page(phone)
     shot(phone, "review-sign-in-open")
+
+
+def emailed_link_to(address: str, since: float) -> str:
+    """The link in the newest email to ``address`` written to the e2e server's outbox."""
+    newest = None
+    for path in OUTBOX.glob("*.eml"):
+        if path.stat().st_mtime < since:
+            continue
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address:
+            newest = message
+    assert newest is not None, f"nothing emailed to {address}"
+    text = newest.get_body(("plain",)).get_content()
+    return re.search(r"https?://\S+/account/magic/\S+", text).group(0)
+
+
+def test_an_address_with_an_account_is_sent_a_link_back_to_the_same_booking(
+    phone, e2e_server, e2e_queue, clinic
+):
+    service = clinic["follow_up"]
+    phone.goto(f"{e2e_server}/clinic/book/{service.id}/when?provider=any")
+    expect(phone.locator("a.day.selected")).to_have_count(1)  # the first free day
+    phone.locator("a.slot").first.click()
+    review = phone.url
+
+    # A bad address first: said next to the field, the name kept.
+    phone.get_by_label("Your name").fill("Casey Morgan")
+    phone.locator("#guest-email").fill("casey@")
+    phone.get_by_role("button", name="Confirm booking").click()
+    expect(phone.locator("#guest-email-error")).to_be_visible()
+    expect(phone.get_by_label("Your name")).to_have_value("Casey Morgan")
+    check_page(phone)
+    shot(phone, "review-bad-email")
+
+    since = time.time() - 1
+    phone.locator("#guest-email").fill("casey@example.com")
+    phone.get_by_role("button", name="Confirm booking").click()
+    expect(phone.get_by_role("heading", name="You already have an account")).to_be_visible()
+    check_page(phone)
+    shot(phone, "sign-in-sent")
+    assert Booking.select().count() == 0
+
+    send_queued_links(e2e_queue, OUTBOX)  # what the worker does
+    phone.goto(emailed_link_to("casey@example.com", since))
+    phone.get_by_role("button", name="Sign me in").click()
+    expect(phone).to_have_url(review)
+    expect(phone.get_by_text("Booking as Casey Morgan (casey@example.com)")).to_be_visible()
+    phone.get_by_role("button", name="Confirm booking").click()
+    expect(phone.get_by_role("heading", name="You're booked")).to_be_visible()
+    assert Booking.get().customer_id == clinic["customer"].id
