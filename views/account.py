@@ -362,10 +362,15 @@ def _go_on_signed_in(kept) -> None:
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
-    form = account_forms.DeleteForm()
-    if form.validate_on_submit():
+    # Without a password, having opened an emailed link in this sign-in proves it is them.
+    passwordless = guests.is_passwordless(current_user)
+    form = account_forms.LinkProvenForm() if passwordless else account_forms.DeleteForm()
+    if passwordless and request.method == "POST" and not session.get(EMAIL_PROVEN):
+        form.form_errors.append(LINK_FIRST.replace("add a password", "delete your account"))
+    elif form.validate_on_submit():
         try:
-            accounts.verify_password(current_user, form.password.data)
+            if not passwordless:
+                accounts.verify_password(current_user, form.password.data)
             accounts.delete_account(current_user, now(), dispatch=g.dispatch)
         except Invalid as exc:
             forms.show_problems(form, exc)
@@ -375,4 +380,5 @@ def delete_account():
             support.end_session()
             return forms.done(url_for("public.home"), "Your account has been deleted.")
     upcoming = accounts.upcoming_bookings(current_user, now())
-    return forms.form_page("account/delete.html", form, upcoming=upcoming)
+    proven = session.get(EMAIL_PROVEN, False)
+    return forms.form_page("account/delete.html", form, upcoming=upcoming, link_proven=proven)

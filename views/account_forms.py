@@ -122,6 +122,10 @@ class FirstPasswordForm(FlaskForm):
     )
 
 
+class LinkProvenForm(FlaskForm):
+    """Deleting an account without a password: its sign-in came through an emailed link."""
+
+
 class DeleteForm(FlaskForm):
     password = PasswordField(
         "Your password", _required("Enter your password to confirm."), render_kw=CURRENT_PASSWORD

@@ -379,3 +379,26 @@ def test_a_paid_service_booked_as_a_guest_goes_on_to_payment(client, paid):
     assert response.headers["Location"] == f"/appointments/{booking.id}/pay"
     assert signed_in_user_id(client) == str(user.id)
     assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_passwordless_account_is_deleted_after_opening_an_emailed_link(app, clinic, outbox):
+    client = app.test_client()
+    book_as_guest(client, clinic["follow_up"])
+    (user,) = accounts_named("sky@example.com")
+
+    token = csrf_token(client.get("/account/delete"))
+    refused = client.post("/account/delete", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert "first sign in with the link in your confirmation email" in body(refused)
+    assert User.get_by_id(user.id).email == "sky@example.com"
+
+    token = csrf_token(client.get("/account/magic"))
+    client.post("/account/magic", data={"csrf_token": token, "email": "sky@example.com"})
+    link = link_path(mails(outbox)[-1])
+    client.post(link, data={"csrf_token": csrf_token(client.get(link))})
+    token = csrf_token(client.get("/account/delete"))
+    deleted = client.post("/account/delete", data={"csrf_token": token})
+
+    assert deleted.status_code == 303
+    assert User.get_by_id(user.id).email != "sky@example.com"
+    assert Booking.get(Booking.customer == user.id).status == "cancelled"
