@@ -18,6 +18,7 @@ from services.accounts import business as organisations
 from services.accounts import signups
 from services.accounts.auth import authenticate
 from services.accounts.links import LinkInvalid
+from services.booking import guests
 from services.errors import Forbidden, Invalid, InvalidCredentials
 from views import account_forms, account_support, forms, support
 from views.support import now
@@ -212,9 +213,16 @@ def magic_sign_in(token: str):
     except LinkInvalid:
         return account_support.link_invalid()
     support.start_session(user)
+    session[EMAIL_PROVEN] = True  # may add a first password without an old one
     return forms.done(
         account_support.destination(form.next.data, user.id), f"Welcome back, {user.name}."
     )
+
+
+# This browser's sign-in came through a link emailed to the account's address. A
+# browser signed in by booking with a new address (views/booking.py) has not shown it
+# holds the address, so it cannot give a passwordless account its first password.
+EMAIL_PROVEN = "email_proven"
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
@@ -245,10 +253,20 @@ def _profile(block: str | None = None, **bound: FlaskForm):
             formdata=None, name=user.name, phone=validation.phone_for_display(user.phone)
         ),
         "email_form": account_forms.EmailChangeForm(formdata=None),
-        "password_form": account_forms.PasswordChangeForm(formdata=None),
+        "password_form": _password_form_class()(formdata=None),
     } | bound
     status = 422 if bound else 200
-    return page("account/profile.html", block, status=status, user=user, **context)
+    may_add = session.get(EMAIL_PROVEN, False)
+    return page(
+        "account/profile.html", block, status=status, user=user, may_add_password=may_add, **context
+    )
+
+
+def _password_form_class():
+    """A first password for an account without one; else the change of password."""
+    if guests.is_passwordless(current_user):
+        return account_forms.FirstPasswordForm
+    return account_forms.PasswordChangeForm
 
 
 @bp.get("/profile")
@@ -295,6 +313,8 @@ def change_email():
 @bp.post("/profile/password")
 @login_required
 def change_password():
+    if guests.is_passwordless(current_user):
+        return _add_password()
     form = account_forms.PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -309,22 +329,55 @@ def change_password():
             forms.show_problems(form, exc)
         else:
             # This device goes on under a new key; everywhere else is signed out.
-            if kept is None:  # signed out meanwhile (from another device)
-                support.end_session()
-            else:
-                support.continue_session(current_user._get_current_object(), kept)
+            _go_on_signed_in(kept)
             message = "Your password has been changed, and you are signed out everywhere else."
             return forms.done(url_for("account.profile"), message)
     return _profile("password_form", password_form=form)
 
 
+def _add_password():
+    form = account_forms.FirstPasswordForm()
+    if not session.get(EMAIL_PROVEN):
+        form.form_errors.append(LINK_FIRST)
+    elif form.validate_on_submit():
+        try:
+            kept = accounts.add_password(
+                current_user, form.new_password.data, now(), this_sign_in=current_user.sign_in_key
+            )
+        except Invalid as exc:
+            forms.show_problems(form, exc)
+        else:
+            _go_on_signed_in(kept)
+            return forms.done(url_for("account.profile"), "Your password is set.")
+    return _profile("password_form", password_form=form)
+
+
+LINK_FIRST = (
+    "To add a password, first sign in with the link in your confirmation email "
+    "(or ask for a new one), so we know this address is yours."
+)
+
+
+def _go_on_signed_in(kept) -> None:
+    """After a password change: this device goes on under its new key."""
+    if kept is None:  # signed out meanwhile (from another device)
+        support.end_session()
+    else:
+        support.continue_session(current_user._get_current_object(), kept)
+
+
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
-    form = account_forms.DeleteForm()
-    if form.validate_on_submit():
+    # Without a password, having opened an emailed link in this sign-in proves it is them.
+    passwordless = guests.is_passwordless(current_user)
+    form = account_forms.LinkProvenForm() if passwordless else account_forms.DeleteForm()
+    if passwordless and request.method == "POST" and not session.get(EMAIL_PROVEN):
+        form.form_errors.append(LINK_FIRST.replace("add a password", "delete your account"))
+    elif form.validate_on_submit():
         try:
-            accounts.verify_password(current_user, form.password.data)
+            if not passwordless:
+                accounts.verify_password(current_user, form.password.data)
             accounts.delete_account(current_user, now(), dispatch=g.dispatch)
         except Invalid as exc:
             forms.show_problems(form, exc)
@@ -334,4 +387,5 @@ def delete_account():
             support.end_session()
             return forms.done(url_for("public.home"), "Your account has been deleted.")
     upcoming = accounts.upcoming_bookings(current_user, now())
-    return forms.form_page("account/delete.html", form, upcoming=upcoming)
+    proven = session.get(EMAIL_PROVEN, False)
+    return forms.form_page("account/delete.html", form, upcoming=upcoming, link_proven=proven)

@@ -114,6 +114,18 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+class FirstPasswordForm(FlaskForm):
+    """For an account that signs in by emailed links only: no current password to give."""
+
+    new_password = PasswordField(
+        "Choose a password", description=PASSWORD_HINT, render_kw=NEW_PASSWORD | {"required": True}
+    )
+
+
+class LinkProvenForm(FlaskForm):
+    """Deleting an account without a password: its sign-in came through an emailed link."""
+
+
 class DeleteForm(FlaskForm):
     password = PasswordField(
         "Your password", _required("Enter your password to confirm."), render_kw=CURRENT_PASSWORD

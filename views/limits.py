@@ -122,6 +122,13 @@ ACTIONS: dict[str, Action] = {
         (("bookings_per_customer", account), ("bookings_per_ip", client_address)),
         only_made_count,
     ),
+    # Booking with a name and email, no account yet: makes an account (as a sign-up
+    # does) and sends mail to the address (a confirmation, or its holder's sign-in link).
+    # A time taken meanwhile (409) made and sent nothing: it does not count.
+    "guest_booking": Action(
+        (("sign_up_per_ip", client_address), ("mail_per_address", field("email"))),
+        lambda status: only_sent_count(status) or status == 409,
+    ),
     "desk_booking": Action((("desk_bookings_per_staff", account),), only_made_count),
     # Each try reaches Stripe: a stolen-card tester is stopped, declined or not.
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),

@@ -12,10 +12,12 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from peewee import IntegrityError
 
@@ -243,6 +245,8 @@ def send_link(
     ask_for_link). Run twice, it sends the same link again, unless that was used."""
     user = _active_user(job.email)
     if user is None:
+        if job.purpose == "magic":
+            _tell_no_account(job, now, mail)
         log.info("account.link_requested purpose=%s user_id=none", job.purpose)
         return
     token = link_token(secret, job.nonce)
@@ -263,6 +267,56 @@ def send_link(
         valid_for="1 hour",
     )
     log.info("account.link_requested purpose=%s user_id=%s", job.purpose, user.id)
+
+
+SIGN_UP_PATH = "/account/sign-up"  # views/account.py
+BOOKING_PATH = re.compile(r"/[a-z0-9-]+/book/\d+/review\?")  # views/booking.py
+
+
+def _tell_no_account(job: LinkMail, now: datetime, mail: mailer.MailConfig | None) -> None:
+    """Someone asked for a sign-in link for an address with no account: the address is
+    told so (as signing up with an address tells its holder), with a way on: back to
+    the booking they were making (no account needed), else to signing up. The page
+    that asked says the same either way."""
+    parts = urlsplit(job.link)
+    base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    asked = parse_qs(parts.query).get("next", [""])[0]
+    booking = bool(BOOKING_PATH.match(asked))
+    onward = (
+        asked if booking else SIGN_UP_PATH + (f"?{urlencode({'next': asked})}" if asked else "")
+    )
+    mailer.send(
+        job.email,
+        "No Kairos account uses this address",
+        "no_account",
+        config=mail,
+        now=now,
+        link=base + onward,
+        booking=booking,
+    )
+
+
+# The sign-in link in a booking's emails to an account without a password: long enough
+# to come back to the booking in the days after it was made; it still works only once.
+BOOKING_LINK_LIFETIME = timedelta(days=7)
+MAGIC_PATH = "/account/magic/"  # views/account.py
+
+
+def booking_sign_in_link(
+    user: User, key: str, page: str, now: datetime, *, secret: str, base_url: str
+) -> str | None:
+    """A sign-in link that opens ``page`` (a path), for an email to ``user`` when that
+    account signs in by emailed links only (made by booking with a name and email);
+    None for any other. ``key`` names the email: every try of it carries the same link."""
+    if user.is_record or user.password_hash or _active_user(user.email) is None:
+        return None
+    token = link_token(secret, f"booking-email:{key}")
+    try:
+        with db.atomic():
+            links.issue(user, "magic", now, token=token, lifetime=BOOKING_LINK_LIFETIME)
+    except IntegrityError:  # issued by an earlier try of the same email
+        pass
+    return f"{base_url}{MAGIC_PATH}{token}?{urlencode({'next': page})}"
 
 
 def link_is_valid(token: str, purpose: str, now: datetime) -> bool:
@@ -295,8 +349,15 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
 def sign_in_with_magic_link(token: str, now: datetime) -> User:
     with db.atomic():
         row = links.consume(token, "magic", now)
+        user = User.get_by_id(row.user_id)
+        if not user.password_hash:
+            # An account made by booking with a name and email: the browser that booked
+            # never proved it holds the address (anyone can type one). Whoever proves it
+            # takes over: every other sign-in ends, so a stranger who booked with
+            # someone's address sees nothing of what its holder books later.
+            sessions.end_everything(user.id, now, "address_proven")
     log.info("account.magic_sign_in user_id=%s", row.user_id)
-    return User.get_by_id(row.user_id)
+    return user
 
 
 # The profile ------------------------------------------------------------------------
@@ -368,6 +429,28 @@ def change_password(
         User.update(password_hash=password_hash).where(User.id == user.id).execute()
         kept = sessions.end_everything(user.id, now, "password_changed", keep=this_sign_in)
     log.info("account.password_changed user_id=%s", user.id)
+    return kept
+
+
+def add_password(
+    user: User, new: str, now: datetime, *, this_sign_in: str | None = None
+) -> sessions.SignInKey | None:
+    """A first password for an account that has none (made by booking with a name and
+    email). The caller has made sure that whoever asks proved they hold the address (an
+    emailed link), since there is no old password to ask for. Like change_password, it
+    ends every other sign-in of the user."""
+    new = clean_password(new, "new_password", about=(user.email, user.name))
+    password_hash = hash_password(new)  # slow on purpose: before the transaction
+    with db.atomic():
+        added = (
+            User.update(password_hash=password_hash)
+            .where((User.id == user.id) & User.password_hash.is_null())
+            .execute()
+        )
+        if not added:  # one was added meanwhile (another tab): that one stands
+            raise Invalid({"new_password": "Your account has a password now. Reload the page."})
+        kept = sessions.end_everything(user.id, now, "password_changed", keep=this_sign_in)
+    log.info("account.password_added user_id=%s", user.id)
     return kept
 
 

@@ -37,6 +37,7 @@ def issue(
     now: datetime,
     new_email: str | None = None,
     token: str | None = None,
+    lifetime: timedelta = LIFETIME,
 ) -> str:
     """A new token for ``user`` (``token``, or a random one); only its hash is stored."""
     token = token or secrets.token_urlsafe(32)
@@ -46,7 +47,7 @@ def issue(
         token_hash=_digest(token),
         new_email=new_email,
         created_at=now,
-        expires_at=now + LIFETIME,
+        expires_at=now + lifetime,
     )
     return token
 

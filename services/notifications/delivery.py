@@ -16,13 +16,14 @@ import json
 import logging
 import re
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
 from models import Booking, BookingStatus, Notification, PushSubscription, User
 from services import mail
+from services.accounts import account as accounts
 from services.accounts import claims
 from services.booking.calendar_links import lineage
 from services.mail import MailConfig
@@ -150,6 +151,7 @@ def _send(row: Notification, channels: Channels) -> None:
         sender=channels.mail.settings.mail_from,
         claim_link=_claim_link(row, recipient, channels),
     )
+    message = _with_sign_in_link(row, message, recipient, channels)
     if row.channel == "email":
         _email(row, message, recipient, channels)
     elif row.channel == "push":
@@ -166,6 +168,29 @@ def _claim_link(row: Notification, recipient: User, channels: Channels) -> str |
         return None
     secret = channels.mail.settings.secret_key
     return claims.link_for(recipient, row.created_at, secret=secret, base_url=channels.base_url)
+
+
+def _with_sign_in_link(row: Notification, message, recipient: User, channels: Channels):
+    """For an email to an account without a password (made by booking with a name and
+    email): the button signs in and opens the appointment."""
+    if row.channel != "email" or row.kind not in messages.CLAIMABLE_KINDS:
+        return message
+    link = accounts.booking_sign_in_link(
+        recipient,
+        f"notification-{row.id}",
+        f"/appointments/{row.booking_id}",
+        row.claimed_at,
+        secret=channels.mail.settings.secret_key,
+        base_url=channels.base_url,
+    )
+    if link is None:
+        return message
+    days = accounts.BOOKING_LINK_LIFETIME.days
+    line = (
+        "The button signs you in to see, move or cancel it: no password needed. It works"
+        f" once, within {days} days; after that, ask for a new sign-in link on Kairos."
+    )
+    return replace(message, lines=[*message.lines, line], link=link, button="Manage your booking")
 
 
 def _booking(booking_id: int) -> Booking:

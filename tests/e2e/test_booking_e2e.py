@@ -1,8 +1,8 @@
 """The booking journey in a real browser at phone sizes: pick a service, "anyone
-available", a day in the month calendar (htmx, with the back button) and a time; sign up
-on the way; confirm, download the .ics, see it in "my appointments", move it and cancel
-it. Also: the time taken by someone else before confirming, the journey with JavaScript
-off, and axe-core on each step.
+available", a day in the month calendar (htmx, with the back button) and a time; a name
+and an email on the way (no account needed); confirm, download the .ics, see it in "my
+appointments", move it and cancel it. Also: the time taken by someone else before
+confirming, the journey with JavaScript off, and axe-core on each step.
 
 The server runs on the real clock, so days are chosen relative to now: far enough ahead
 (three days) to be inside the free cancellation window.
@@ -23,11 +23,10 @@ from models import Booking, User
 from services.booking import appointments as bookings
 from services.notifications.outbox import Dispatch
 from tests import factories
-from tests.e2e.conftest import enter_emailed_code, screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LONDON = ZoneInfo("Europe/London")
-PASSWORD = "a long enough passphrase"
 
 # Phones only: the booking journey is designed for them (the tablet run is the workspace's).
 pytestmark = pytest.mark.parametrize("device", ["iPhone 13", "Pixel 7"], indirect=True)
@@ -123,21 +122,14 @@ def test_book_see_move_and_cancel_as_a_new_customer(screen, e2e_server, clinic):
     open_month_with(screen, day)
     start = pick_day_and_first_time(screen, day)
     expect(screen.get_by_role("heading", name="Review and confirm")).to_be_visible()
-    review_url = screen.url
     screenshot(screen, "booking-3-review-signed-out")
 
-    # Not signed in: create an account right here, and come back to the same selection.
-    screen.get_by_text("New here? Create an account").click()
-    sign_up = screen.locator("form[action$='/account/sign-up']")
-    sign_up.get_by_label("Your name").fill("Sky Porter")
-    sign_up.get_by_label("Email").fill(address)
-    sign_up.get_by_label("Choose a password").fill(PASSWORD)
-    sign_up.get_by_role("button", name="Create account").click()
-    enter_emailed_code(screen, address)
-    expect(screen.get_by_role("heading", name="Review and confirm")).to_be_visible()
-    expect(screen).to_have_url(review_url)
-    expect(screen.locator("input[name=start]")).to_have_value(start)
-    screenshot(screen, "booking-4-review-signed-in")
+    # Not signed in: a name and an email right here, no password (issue 15, item 1).
+    details = screen.locator("form.guest-form")
+    expect(details.locator("input[name=start]")).to_have_value(start)
+    details.get_by_label("Your name").fill("Sky Porter")
+    details.get_by_label("Email").fill(address)
+    screenshot(screen, "booking-4-review-details")
     screen.get_by_role("button", name="Confirm booking").click()
 
     # Booked: a summary, and the appointment for the calendar.
@@ -249,6 +241,7 @@ def test_booking_works_with_javascript_off(browser, device, e2e_server, clinic):
         page.locator("a.slot").first.click()
         screenshot(page, "booking-nojs-review")
 
+        page.get_by_text("Already have an account? Sign in").click()  # <details>: no JS needed
         on_review = page.locator("form[action$='/account/sign-in']")
         on_review.get_by_label("Email").fill("casey@example.com")
         on_review.get_by_label("Password").fill(factories.PASSWORD)

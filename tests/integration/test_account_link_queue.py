@@ -88,11 +88,15 @@ def test_sending_twice_sends_the_same_link_and_a_used_one_not_again(
     assert len(mails(outbox)) == 2  # used: not sent again
 
 
-def test_no_account_no_email(app, clinic, tmp_path, clock):
+def test_no_account_no_link(app, clinic, tmp_path, clock):
+    """No reset email; for a sign-in link, the address is told it has no account
+    (issue 15, item 1), with no link that signs anyone in."""
     outbox = use_outbox(app, tmp_path)
-    job = accounts.ask_for_link("magic", "nobody@example.com", lambda t: f"/x/{t}")
-    accounts.send_link(job, clock(), secret=SECRET, mail=_config(app))
-    assert mails(outbox) == []
+    for purpose in ("reset", "magic"):
+        job = accounts.ask_for_link(purpose, "nobody@example.com", lambda t: f"/x/{t}")
+        accounts.send_link(job, clock(), secret=SECRET, mail=_config(app))
+    (told,) = mails(outbox)
+    assert told["Subject"] == "No Kairos account uses this address"
     assert AccountToken.select().count() == 0
 
 

@@ -212,10 +212,19 @@ def test_sign_in_with_an_emailed_link(client, casey, outbox):
     assert signed_in_user_id(other) is None
 
 
-def test_a_magic_link_for_an_unknown_email_sends_nothing(client, casey, outbox):
+def test_a_magic_link_for_an_unknown_email_sends_no_link_but_says_how_to_go_on(
+    client, casey, outbox
+):
+    """Issue 15, item 1: a newcomer is not left waiting for a link that never comes. The
+    address is told it has no account (as signing up tells a holder that it has one);
+    the page says the same as for an account."""
     response = submit(client, "/account/magic", {"email": "nobody@example.com"})
     assert response.headers["Location"] == CHECK_EMAIL
-    assert mails(outbox) == []
+    (message,) = mails(outbox)
+    assert message["To"] == "nobody@example.com"
+    assert message["Subject"] == "No Kairos account uses this address"
+    assert link_path(message) == "/account/sign-up"
+    assert AccountToken.select().count() == 0
 
 
 def test_a_magic_link_expires_after_an_hour(client, casey, outbox, clock):

@@ -422,7 +422,7 @@ def test_picker_bad_input_is_a_422_page(client, clinic, args):
 # --- review --------------------------------------------------------------------------
 
 
-def test_review_when_not_signed_in_asks_to_sign_in(client, clinic):
+def test_review_when_not_signed_in_asks_for_name_and_email(client, clinic):
     service = clinic["assessment"]
 
     response = client.get(review_url(service, THU_10, clinic["ana"].id))
@@ -434,8 +434,10 @@ def test_review_when_not_signed_in_asks_to_sign_in(client, clinic):
     assert "£65" in facts
     assert "Ana Silva" in facts
     assert "Cancellation Changes within 24 hours: please contact Clinic" in facts
-    assert "Sign in to book" in page.text
-    assert page.find("form", action=f"/clinic/book/{service.id}/confirm") is None
+    # Issue 15, item 1: a newcomer books with a name and email; signing in is second.
+    form = page.one("form", action=f"/clinic/book/{service.id}/confirm")
+    assert {"name", "email", "phone"} <= set(form_fields(form))
+    assert "Already have an account? Sign in" in page.one("details").text
 
 
 def test_review_when_signed_in_offers_the_confirm_form(client, clinic, customer):

@@ -82,13 +82,13 @@ def test_the_sign_up_forms_link_to_it(client, clinic, path):
     assert form.find("a", href="/privacy") is not None
 
 
-def test_the_review_pages_sign_up_form_links_to_it(client, clinic):
+def test_the_review_pages_details_form_links_to_it(client, clinic):
     from tests.integration.test_journey import review_url
 
     response = client.get(review_url(clinic["follow_up"], MON_10))
-    details = parse(response).one("details", class_="sign-up-inline")
+    form = parse(response).one("form", class_="guest-form")
 
-    assert details.one("form").find("a", href="/privacy") is not None
+    assert form.find("a", href="/privacy") is not None
 
 
 def test_no_business_can_take_its_address(client, clinic):
