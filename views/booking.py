@@ -171,9 +171,14 @@ def _book_as_guest(org, service, start, provider):
     except (SlotTaken, StartPassed, LimitReached) as gone:
         session[TYPED] = typed  # kept for the review page of the time they pick next
         return _gone(org, service, start, provider, gone, guest_form=form)
-    except PaymentUnavailable as exc:  # nothing was kept: they can try again as typed
-        form.form_errors.append(exc.message)
-        return _review(org, service, start, provider, status=503, guest_form=form)
+    except PaymentUnavailable as exc:  # the time was let go; the account is theirs
+        if getattr(exc, "customer", None) is None:
+            form.form_errors.append(exc.message)
+            return _review(org, service, start, provider, status=503, guest_form=form)
+        start_session(exc.customer)  # trying again is one tap, signed in
+        flash(exc.message, "error")
+        here = url_for(".review", slug=org.slug, service_id=service.id, **_choice())
+        return redirect(here, 303)
     except guests.AddressHasAccount as held:
         session[TYPED] = typed
         here = url_for(".review", slug=org.slug, service_id=service.id, **_choice())

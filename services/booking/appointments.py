@@ -70,6 +70,7 @@ def book(
     actor_id: int | None = None,
     source: str = "online",
     dispatch: Dispatch,
+    hold_payment: bool = True,
 ) -> Booking:
     """Book ``service`` at ``start`` for a customer, with one provider or whoever is free.
     Staff booking for a walk-in or a phone call pass themselves as ``actor_id`` and the
@@ -80,6 +81,9 @@ def book(
     SlotTaken (with the nearest free slots) when it is, but somebody got there first.
     A customer booking for themselves (no ``actor_id``, or their own) is held to the
     organisation's limits (LimitReached); staff booking for them are not.
+    A caller that books inside a transaction of its own passes ``hold_payment=False``
+    and calls ``hold_payment`` once that transaction has committed: the payment
+    provider is never called with a transaction (or SQLite's write lock) open.
     """
     service = active_service(service_id)
     start = _check_start(service, start, now)
@@ -118,10 +122,18 @@ def book(
             continue  # with "any provider", the next one may still be free
         # Hand back what was booked with what it refers to, so nobody reads it again.
         made.service, made.provider, made.organisation = service, provider, service.organisation
-        if due is not None:
+        if due is not None and hold_payment:
             checkout.open_hold(made, service, due, now)  # PaymentUnavailable: released
         return made
     raise _taken_or_invalid(service, start, now, provider_id)
+
+
+def hold_payment(booking: Booking, now: datetime) -> None:
+    """Open the payment hold of a booking made with ``book(hold_payment=False)``, after
+    its transaction committed. PaymentUnavailable: the booking is released."""
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        due = checkout.due_for(booking.service, online_by_customer=True)
+        checkout.open_hold(booking, booking.service, due, now)
 
 
 def book_once(

@@ -20,7 +20,7 @@ from peewee import IntegrityError
 
 from models import Booking, User, db, is_sqlite
 from services.booking import appointments as bookings
-from services.errors import DomainError
+from services.errors import DomainError, PaymentUnavailable
 from services.notifications.outbox import Dispatch
 from services.validation import DEFAULT_REGION, check_all, clean_email, clean_name, clean_phone
 
@@ -52,7 +52,12 @@ def book_as_guest(
     """A new passwordless account for ``email`` and its booking of ``service_id`` at
     ``start``. Raises Invalid (per field) for a bad name, email or phone,
     AddressHasAccount when the address has an account, and what ``book`` raises
-    when the time cannot be booked; in every one of those cases nothing is written."""
+    when the time cannot be booked; in every one of those cases nothing is written.
+
+    A paid service's payment hold is opened after the commit (never with the write
+    lock held over a call to the payment provider). If it cannot be opened, the
+    booking is released and PaymentUnavailable raised with the new ``customer`` on
+    it: the browser that typed the details signs in to it and can simply try again."""
     name, email, phone = check_all(
         lambda: clean_name(name), lambda: clean_email(email), lambda: clean_phone(phone, region)
     )
@@ -70,9 +75,15 @@ def book_as_guest(
             now=now,
             provider_id=provider_id,
             dispatch=made_here,
+            hold_payment=False,
         )
     dispatch.merge(made_here)
     booking.customer = customer
+    try:
+        bookings.hold_payment(booking, now)
+    except PaymentUnavailable as exc:
+        exc.customer = customer
+        raise
     log.info("account.created_by_booking user_id=%s booking_id=%s", customer.id, booking.id)
     return booking
 
