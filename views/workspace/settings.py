@@ -50,7 +50,7 @@ class SettingsForm(FlaskForm):
     )
     logo = FileField(
         "Logo (optional)",
-        description="A PNG, JPEG or WebP image of at most 512 KB. Small files load fastest:"
+        description="A PNG, JPEG or WebP image of at most 256 KB. Small files load fastest:"
         " about 50 KB and at least 128 pixels tall is plenty.",
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
