@@ -142,8 +142,11 @@ def manifest_for(org: Organisation) -> dict:
             "type": org.logo_type,
             "purpose": "any",
         }
+        # Browsers install with a square PNG or WebP icon of 144 px or more; a logo that
+        # is not one still heads the list, with Kairos's icons after it to install with.
+        usable = org.logo_type in ("image/png", "image/webp")
         square = org.logo_width == org.logo_height >= SMALLEST_ICON
-        shown["icons"] = [logo] if square else [logo, *shown["icons"]]
+        shown["icons"] = [logo] if usable and square else [logo, *shown["icons"]]
     return shown
 
 

@@ -5,6 +5,7 @@ the bottom navigation is gone and the header's links serve instead."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from tests.e2e.test_booking_e2e import (
     pick_day_and_first_time,
     target_day,
 )
+from tests.e2e.test_pwa_e2e import wait_for_control
 from tests.integration.test_ws_settings import png
 
 PHONES = {"390x844": (390, 844), "320x640": (320, 640)}
@@ -170,3 +172,23 @@ def test_a_long_name_and_a_logo_keep_the_header_to_one_line(sized, e2e_server, c
     assert page.evaluate("document.querySelector('header.top .brand img').naturalWidth") == 300
     header_is_one_line(page)
     shot(page, "long-name")
+
+
+@pytest.mark.parametrize("sized", [PHONES["390x844"]], ids=["390x844"], indirect=True)
+@pytest.mark.parametrize("side", [(192, 192), (300, 100)], ids=["square", "oblong"])
+def test_installed_from_a_business_with_a_logo_the_app_is_the_business(
+    sized, e2e_server, clinic, side
+):
+    factories.give_logo("clinic", png(*side))
+    page = sized
+    page.goto(f"{e2e_server}/clinic")
+    expect(page.locator("link[rel=manifest]")).to_have_attribute(
+        "href", "/clinic/manifest.webmanifest"
+    )
+    wait_for_control(page)
+    devtools = page.context.new_cdp_session(page)
+    shown = devtools.send("Page.getAppManifest")
+    assert shown["errors"] == []
+    assert json.loads(shown["data"])["name"] == "Clinic — book"
+    problems = devtools.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [p["errorId"] for p in problems if p["errorId"] != "in-incognito"] == []

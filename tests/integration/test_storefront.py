@@ -13,14 +13,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config import Settings
 from models import Organisation, ServiceProvider
 from services.booking import appointments as bookings
-from services.mail import MailConfig
-from services.notifications import delivery, push
 from services.notifications.outbox import Dispatch
-from services.notifications.sms import ConsoleSms
 from tests import factories
+from tests.integration.test_notifications import channels, deliver_all, sent_mail
 from tests.integration.test_ws_settings import GOOD, png, submit
 from tests.integration.webpages import parse
 
@@ -28,6 +25,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 LAST_WEEK = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MON_23_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)  # past by now
 MON_30_9 = datetime(2026, 11, 30, 9, tzinfo=UTC)  # ahead
+__all__ = ["channels"]  # a fixture of the notification tests, used here too
 
 
 def book(clinic, start, *, service="follow_up", provider="ana", now=NOW):
@@ -184,19 +182,10 @@ def test_a_business_manifest_uses_its_logo_and_a_short_name(client, clinic):
 # --- emails ----------------------------------------------------------------------------
 
 
-def test_booking_emails_are_headed_by_the_business_and_its_logo(app, clinic, clock, tmp_path):
+def test_booking_emails_are_headed_by_the_business_and_its_logo(app, clinic, clock, channels):
     factories.give_logo("clinic", png(300, 100))
     org = Organisation.get(Organisation.slug == "clinic")
-    settings = Settings(secret_key="x", base_url="https://kairos.example", env="testing")
-    channels = delivery.Channels(
-        mail=MailConfig(settings, tmp_path / "outbox"),
-        sms=ConsoleSms(),
-        vapid=push.vapid(settings, tmp_path),
-        base_url="https://kairos.example",
-    )
     book(clinic, MON_30_9, now=clock())
-    from tests.integration.test_notifications import deliver_all, sent_mail
-
     assert set(deliver_all(channels, clock()).values()) == {"sent"}
     to_customer = sent_mail(channels)[0]
     html = to_customer.get_body(("html",)).get_content()
