@@ -47,6 +47,7 @@ OFFLINE_TEMPLATES = (
     "pwa/offline.html",
     "partials/_pwa_head.html",
     "partials/_pwa_body.html",
+    "partials/_bottom_nav.html",
 )
 VERSION_KEY = "kairos.pwa.cache_version"
 

@@ -140,6 +140,13 @@ def manifest_of(client, slug: str = "clinic") -> dict:
     response = client.get(f"/{slug}/manifest.webmanifest")
     assert response.status_code == 200
     assert response.mimetype == "application/manifest+json"
+    assert response.headers["Cache-Control"] == "no-cache"  # a new name or logo shows at once
+    assert "Set-Cookie" not in response.headers
+    etag = response.headers["ETag"]
+    assert (
+        client.get(f"/{slug}/manifest.webmanifest", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
     return json.loads(response.data)
 
 
