@@ -172,6 +172,9 @@ def test_a_long_name_and_a_logo_keep_the_header_to_one_line(sized, e2e_server, c
     assert page.evaluate("document.querySelector('header.top .brand img').naturalWidth") == 300
     header_is_one_line(page)
     shot(page, "long-name")
+    page.goto(f"{e2e_server}/clinic")
+    header_is_one_line(page)
+    shot(page, "organisation-logo")
 
 
 @pytest.mark.parametrize("sized", [PHONES["390x844"]], ids=["390x844"], indirect=True)
