@@ -29,8 +29,17 @@ class Organisation(BaseModel):
     currency = CharField(max_length=3, constraints=[Check("length(currency) = 3")])
     created_at = UTCDateTimeField(default=utcnow)
     booking_intro = TextField(default="")  # shown at the top of the public booking page
-    logo = BlobField(null=True)  # a small PNG, JPEG, WebP or SVG, served from the database
+    logo = BlobField(null=True)  # a small PNG, JPEG or WebP (never SVG), served from the database
     logo_type = CharField(null=True, max_length=32)
+    # What pages need to show the logo without reading it (0022): the hash that versions
+    # its address, and its size in pixels.
+    logo_version = CharField(null=True, max_length=20)
+    logo_width = IntegerField(
+        null=True, constraints=[Check("logo_width IS NULL OR logo_width > 0")]
+    )
+    logo_height = IntegerField(
+        null=True, constraints=[Check("logo_height IS NULL OR logo_height > 0")]
+    )
     # When customers are reminded: hours before the start, largest first ("24,2").
     reminder_hours = CharField(max_length=64, default="24,2")
     # What one customer may book for themselves here (0008); staff booking for them may exceed it.

@@ -57,3 +57,18 @@ def make_sign_in(user, now, user_agent: str = "") -> str:
     clock on by days stay signed in); its key, for a session's ``_user_id``."""
     started = sessions.start(user.id, remember=True, user_agent=user_agent, address=None, now=now)
     return started.key
+
+
+def give_logo(slug: str, data: bytes, content_type: str = "image/png") -> None:
+    """The business at ``slug`` has ``data`` as its logo, as if its owner had uploaded it
+    (the version and size kept beside it, migration 0022)."""
+    from services.workspace.settings import etag_of, read_image
+
+    image = read_image(data)
+    Organisation.update(
+        logo=data,
+        logo_type=content_type,
+        logo_version=etag_of(data),
+        logo_width=image.width if image else None,
+        logo_height=image.height if image else None,
+    ).where(Organisation.slug == slug).execute()

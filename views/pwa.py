@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 
 from config import ROOT
+from models import Organisation
+from services.booking import catalogue
 
 bp = Blueprint("pwa", __name__)
 
@@ -44,6 +47,7 @@ OFFLINE_TEMPLATES = (
     "pwa/offline.html",
     "partials/_pwa_head.html",
     "partials/_pwa_body.html",
+    "partials/_bottom_nav.html",
 )
 VERSION_KEY = "kairos.pwa.cache_version"
 
@@ -100,6 +104,51 @@ def manifest():
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.get("/<slug>/manifest.webmanifest")
+def business_manifest(slug: str):
+    """The manifest a business's pages link: installed from there, the app is named
+    after the business and opens on its page; the rest of the site stays in scope."""
+    org = catalogue.organisation(slug)
+    body = json.dumps(manifest_for(org), ensure_ascii=False, separators=(",", ":"))
+    response = make_response(body)
+    response.mimetype = "application/manifest+json"
+    response.cache_control.no_cache = True
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+SHORT_NAME = 12  # characters a home screen shows under an icon
+SMALLEST_ICON = 144  # pixels: a smaller or oblong logo alone would not make an app icon
+
+
+def manifest_for(org: Organisation) -> dict:
+    """The site's manifest, as ``org``'s app: its name, its page, its logo."""
+    shown = json.loads(MANIFEST.read_bytes())
+    home = url_for("public.organisation", slug=org.slug)
+    short = org.name if len(org.name) <= SHORT_NAME else org.name[: SHORT_NAME - 1].rstrip() + "…"
+    shown |= {
+        "id": home,
+        "name": f"{org.name} — book",
+        "short_name": short,
+        "description": f"Book, move and cancel appointments with {org.name}.",
+        "start_url": home,
+        "scope": "/",
+    }
+    if org.logo_version:
+        logo = {
+            "src": url_for("public.logo", slug=org.slug, v=org.logo_version),
+            "sizes": f"{org.logo_width}x{org.logo_height}",
+            "type": org.logo_type,
+            "purpose": "any",
+        }
+        # Browsers install with a square PNG or WebP icon of 144 px or more; a logo that
+        # is not one still heads the list, with Kairos's icons after it to install with.
+        usable = org.logo_type in ("image/png", "image/webp")
+        square = org.logo_width == org.logo_height >= SMALLEST_ICON
+        shown["icons"] = [logo] if usable and square else [logo, *shown["icons"]]
+    return shown
 
 
 @bp.get("/sw.js")

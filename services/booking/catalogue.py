@@ -9,7 +9,7 @@ from peewee import JOIN
 from models import Organisation, Prepared, Provider, Service, ServiceProvider
 from services.errors import Invalid, NotFound
 
-# Every column but the logo (up to 512 KB), which only the public page and /logo need.
+# Every column but the logo (up to 256 KB), which only /logo needs.
 _WITHOUT_LOGO = [f for f in Organisation._meta.sorted_fields if f.name != "logo"]
 _organisation = Prepared(
     lambda slug: Organisation.select(*_WITHOUT_LOGO).where(Organisation.slug == slug),

@@ -12,15 +12,27 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models import Booking, Notification, User
+from models import Booking, Notification, Organisation, User
 from scheduling import change_deadline, customer_may_change
 from scheduling.zones import place
 from services.accounts.claims import LIFETIME as CLAIM_LIFETIME
 from services.booking.calendar_links import invite, lineage
 from services.contact import Contact, contact_of, location
 from services.formats import day_label, local_time, money, when
+from services.workspace.settings import logo_shown
 
 STAFF_KINDS = ("staff_new", "staff_rescheduled", "staff_cancelled")
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """What heads an email about a booking: the business, not Kairos. The logo is an
+    absolute address (BASE_URL), with its size fitted to the email's header."""
+
+    name: str
+    logo_url: str = ""
+    logo_width: int = 0
+    logo_height: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class Message:
     urgency: str = "normal"
     ttl: int = 24 * 3600  # push: how long the push service keeps trying, in seconds
     contact: Contact | None = None  # how a customer reaches the business (emails)
+    letterhead: Letterhead | None = None  # the business heading the email
 
     @property
     def short(self) -> str:
@@ -79,7 +92,21 @@ def compose(
         message = replace(
             message, lines=[*message.lines, add], link=claim_link, button=CLAIM_BUTTON
         )
-    return replace(message, sender=booking.organisation.name, page=page, contact=contact)
+    return replace(
+        message,
+        sender=booking.organisation.name,
+        page=page,
+        contact=contact,
+        letterhead=letterhead(booking.organisation, base_url),
+    )
+
+
+def letterhead(org: Organisation, base_url: str) -> Letterhead:
+    logo = logo_shown(org, (200, 56))
+    if logo is None:
+        return Letterhead(org.name)
+    url = f"{base_url}/{org.slug}/logo?v={logo.version}"
+    return Letterhead(org.name, url, logo.width, logo.height)
 
 
 def _cancellation(booking: Booking, booked_at: datetime) -> str:

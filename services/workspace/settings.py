@@ -27,7 +27,7 @@ from services.validation import check_all
 
 log = logging.getLogger("kairos.org_settings")
 
-MAX_LOGO_BYTES = 512 * 1024
+MAX_LOGO_BYTES = 256 * 1024
 INTRO_LIMIT = 1000
 MAX_LOGO_SIDE = 10_000  # pixels: more is no logo, and would not fit a header anyway
 LOGO_RULE = "Choose a PNG, JPEG or WebP image."
@@ -114,9 +114,21 @@ def update_settings(
     if reachable is not None:
         fields |= {getattr(Organisation, column): value for column, value in reachable.items()}
     if image is not None:
-        fields |= {Organisation.logo: logo, Organisation.logo_type: image.content_type}
+        fields |= {
+            Organisation.logo: logo,
+            Organisation.logo_type: image.content_type,
+            Organisation.logo_version: etag_of(logo),
+            Organisation.logo_width: image.width,
+            Organisation.logo_height: image.height,
+        }
     elif remove_logo:
-        fields |= {Organisation.logo: None, Organisation.logo_type: None}
+        fields |= {
+            Organisation.logo: None,
+            Organisation.logo_type: None,
+            Organisation.logo_version: None,
+            Organisation.logo_width: None,
+            Organisation.logo_height: None,
+        }
     with db.atomic():
         Organisation.update(fields).where(Organisation.id == org.id).execute()
         _audit(org, fields, image, remove_logo, actor_id, now)
@@ -208,12 +220,12 @@ def clean_intro(text: str | None) -> str:
 
 def check_logo(data: bytes) -> Image:
     """What the file really is, from its contents; Invalid for anything but a PNG, JPEG
-    or WebP image of at most 512 KB whose size can be read."""
+    or WebP image of at most 256 KB whose size can be read."""
     if not data:
         raise Invalid({"logo": "That file is empty. " + LOGO_RULE})
     if len(data) > MAX_LOGO_BYTES:
         raise Invalid(
-            {"logo": f"That file is {len(data) / 1024:,.0f} KB: use an image of at most 512 KB."}
+            {"logo": f"That file is {len(data) / 1024:,.0f} KB: use an image of at most 256 KB."}
         )
     image = read_image(data)
     if image is None:
@@ -290,19 +302,11 @@ def public_logo(slug: str) -> LogoFile:
 
 def logo_shown(org: Organisation, box: tuple[int, int] = (240, 64)) -> LogoShown | None:
     """The version and display size of ``org``'s logo fitted into ``box`` (width,
-    height) without enlarging it, so that the page reserves its space before it loads."""
-    if not org.logo_type:
+    height) without enlarging it, so that the page reserves its space before it loads.
+    Read from the columns kept beside the image (0022): the image itself stays unread."""
+    if not (org.logo_version and org.logo_width and org.logo_height):
         return None
-    # The pages' own queries leave the logo out (catalogue.organisation): fetch it here.
-    data = (
-        org.logo or Organisation.select(Organisation.logo).where(Organisation.id == org.id).scalar()
-    )
-    if not data:
-        return None
-    data = bytes(data)
-    image = read_image(data)
-    if image is None:
-        return None
-    scale = min(box[0] / image.width, box[1] / image.height, 1)
-    width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-    return LogoShown(etag_of(data), width, height)
+    scale = min(box[0] / org.logo_width, box[1] / org.logo_height, 1)
+    width = max(1, round(org.logo_width * scale))
+    height = max(1, round(org.logo_height * scale))
+    return LogoShown(org.logo_version, width, height)

@@ -71,11 +71,14 @@ def test_manifest_is_linked_and_fetchable(screen, e2e_server, clinic):
     assert response.ok
     assert response.headers["content-type"].startswith("application/manifest+json")
     manifest = response.json()
+    # A business's page links its own manifest (issue 15, item 4): installed from here,
+    # the app is the business's.
     assert (manifest["name"], manifest["display"], manifest["scope"]) == (
-        "Kairos",
+        "Clinic — book",
         "standalone",
         "/",
     )
+    assert manifest["start_url"] == "/clinic"
     for icon in manifest["icons"]:
         assert screen.request.get(f"{e2e_server}{icon['src']}").ok, icon["src"]
 

@@ -25,6 +25,7 @@ FILLERS = {
 PUBLIC = {
     "static": "the CSS, scripts and icons",
     "pwa.manifest": "the web app manifest",
+    "pwa.business_manifest": "a business's web app manifest, linked from its public pages",
     "pwa.service_worker": "the service worker",
     "pwa.offline": "the page shown offline",
     "health.health": "the load balancer's probe",

@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from models import Booking, Organisation, WeeklyHours
+from tests import factories
 from tests.integration.webpages import csrf_token, parse
 from tests.integration.workspace import MON_10, expect
 
@@ -58,9 +59,7 @@ def webp_lossless_header(width: int, height: int) -> bytes:
 
 
 def with_logo(world, data: bytes = b"", content_type: str = "image/png") -> None:
-    Organisation.update(logo=data or png(), logo_type=content_type).where(
-        Organisation.slug == "clinic"
-    ).execute()
+    factories.give_logo("clinic", data or png(), content_type)
 
 
 # Who may ------------------------------------------------------------------------------
@@ -294,7 +293,7 @@ REFUSED = [
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 4, "cut.png", "not an image we can use"),
     (png()[:20], "truncated.png", "not an image we can use"),
     (png(0, 0), "empty-picture.png", "That image's size can't be read."),
-    (png() + b"\x00" * (512 * 1024), "huge.png", "use an image of at most 512 KB"),
+    (png() + b"\x00" * (256 * 1024), "huge.png", "use an image of at most 256 KB"),
 ]
 
 

@@ -50,8 +50,10 @@ class SettingsForm(FlaskForm):
     )
     logo = FileField(
         "Logo (optional)",
-        description="A PNG, JPEG or WebP image of at most 512 KB. Small files load fastest:"
-        " about 50 KB and at least 128 pixels tall is plenty.",
+        description="It heads your booking pages, your emails to customers and the app they"
+        " install from your page. A PNG, JPEG or WebP image of at most 256 KB. Small files load"
+        " fastest: about 50 KB and at least 128 pixels tall is plenty; a square PNG or WebP of 144"
+        " pixels or more is also the installed app's icon.",
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
     remove_logo = BooleanField("Remove the logo")
