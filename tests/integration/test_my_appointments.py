@@ -252,7 +252,9 @@ def test_cancel_with_a_reason(client, clinic, customer, clock):
     assert page.one("p", class_="policy").text == "Cancelled: “Feeling better”."
     assert page.find("a", href=f"/appointments/{made.id}/cancel") is None
     assert page.find("a", href=f"/appointments/{made.id}/move") is None
-    assert page.one("a", href=f"/clinic/book/{clinic['assessment'].id}").text == "Book again"
+    # Book again: the same service with the same provider, straight to the times.
+    again = next(a.attrs["href"] for a in page.find_all("a") if a.text == "Book again")
+    assert again == f"/clinic/book/{clinic['assessment'].id}/when?provider={made.provider_id}"
 
 
 def test_cancel_without_a_reason(client, clinic, customer):
