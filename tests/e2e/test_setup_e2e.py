@@ -12,21 +12,12 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import enter_emailed_code, screenshot
 from tests.e2e.test_booking_e2e import check_page
+from tests.e2e.test_contact_e2e import device  # noqa: F401  (the sizes, by name)
 
-SIZES = {
-    "phone 390x844": ("iPhone 13", {"width": 390, "height": 844}),
-    "tablet 1180x820": ("iPad (gen 7) landscape", {"width": 1180, "height": 820}),
-}
+SIZES = ["phone 390x844", "tablet 1180x820"]
 
 
-@pytest.fixture(params=SIZES)
-def device(request, playwright):
-    """The sizes this part was designed at (overrides conftest's devices)."""
-    model, viewport = SIZES[request.param]
-    settings = dict(playwright.devices[model], viewport=viewport, screen=viewport)
-    return request.param, settings
-
-
+@pytest.mark.parametrize("device", SIZES, indirect=True)
 def test_from_create_your_business_to_the_link_to_share(screen, e2e_server, app):
     address = f"robin-{secrets.token_hex(4)}@example.com"
     screen.goto(f"{e2e_server}/")
