@@ -373,3 +373,38 @@ def test_who_joins_with_no_hours_lands_where_they_are_asked_for_them(world, clin
     assert needs_hours(clinic["org"], nia.id)
     assert not needs_hours(clinic["org"], clinic["ana_user"].id)  # has hours: the schedule
     assert not needs_hours(clinic["org"], clinic["owner"].id)  # sees no customers
+
+
+def test_steps_already_done_say_so(fresh):
+    client = fresh["client"]
+    post(client, "/w/fresh/setup/provider", {"sees_customers": "y"})
+    page = parse(client.get("/w/fresh/setup/provider"))
+    assert "You see customers: you are on your booking page as Olive Owner." in page.text
+    assert page.find("input", id="sees_customers") is None
+    assert post(client, "/w/fresh/setup/provider", {"sees_customers": "y"}).status_code == 303
+    assert Provider.select().count() == 1  # not twice
+
+    post(client, "/w/fresh/setup/service", {"name": "Colour", "duration": "90", "price": "85"})
+    page = parse(client.get("/w/fresh/setup/service"))
+    assert "You already offer Colour." in page.text
+    response = post(client, "/w/fresh/setup/service", {"name": "colour", "duration": "90"})
+    assert response.status_code == 422  # the services' own rules: one "Colour" is enough
+    assert "You already offer a service called “Colour”." in parse(response).text
+
+
+@pytest.mark.parametrize(
+    "query", ["?trade=hair&pick=9", "?trade=plumbing", "?trade=hair&pick=-1", "?pick=x"]
+)
+def test_odd_template_choices_show_the_form(fresh, query):
+    response = fresh["client"].get("/w/fresh/setup/service" + query)
+    assert response.status_code == 200
+    name = parse(response).one("input", id="name").attrs.get("value", "")
+    assert name in ("", "Cut & finish")
+
+
+def test_an_impossible_edit_of_the_hours_is_refused(fresh):
+    post(fresh["client"], "/w/fresh/setup/provider", {"sees_customers": "y"})
+    response = post(fresh["client"], "/w/fresh/setup/hours", WEEK | {"edit": "remove-mon"})
+    assert response.status_code == 422
+    assert "That change is not possible here." in parse(response).text
+    assert parse(response).one("input", id="mon-0-start").attrs["value"] == "09:00"  # kept

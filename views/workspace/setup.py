@@ -189,7 +189,7 @@ def setup_hours():
             edited, focus = _edited(typed, form.edit.data)
         except Invalid as exc:
             form.form_errors.extend(exc.fields.values())
-            return _hours_page(provider, form)
+            return _hours_page(provider, form, status=422)
         return _hours_page(provider, _week_form(edited.week), focus=focus)
     week = {d: _rows(form[key]) if typed[d].open else [] for d, key in enumerate(DAY_KEYS)}
     opened = {d: f"{key}-open" for d, key in enumerate(DAY_KEYS) if typed[d].open}
