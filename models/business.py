@@ -71,6 +71,8 @@ class Organisation(BaseModel):
         ],
     )
     directions = TextField(default="", constraints=[Check("length(directions) <= 500")])
+    # When its first set-up was finished or left (0021; services/workspace/setup.py).
+    setup_done_at = UTCDateTimeField(null=True)
 
 
 class User(UserMixin, BaseModel):

@@ -124,7 +124,11 @@ def _finish_sign_up(pending: dict, code: str):
     """(the new user, where they go, the welcome) for the sign-up kept in the session."""
     if pending["kind"] == "business":
         org, owner = organisations.finish_business_sign_up(pending["id"], code, now())
-        return owner, f"/w/{org.slug}", f"Welcome to Kairos, {org.name}."
+        return (
+            owner,
+            url_for("workspace.setup_start", slug=org.slug),
+            f"Welcome to Kairos, {org.name}.",
+        )
     user = accounts.finish_sign_up(pending["id"], code, now())
     return user, account_support.destination(pending.get("next"), user.id), f"Welcome, {user.name}."
 

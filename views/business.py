@@ -1,12 +1,15 @@
 """A new business signs up: its organisation and its owner's account, in one form.
 
 Like the account forms, bad input gets the form again with status 422 (for htmx just
-the form, swapped in place); success signs the owner in and goes to the workspace.
+the form, swapped in place); success signs the owner in and goes to the workspace's
+set-up (views/workspace/setup.py). The booking page's address is suggested from the
+business's name as it is typed (static/js/slug.js asks /business/sign-up/address), and
+made from it when left blank.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify, request
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 
@@ -19,7 +22,7 @@ from views.support import now
 
 bp = Blueprint("business", __name__, url_prefix="/business")
 
-SLUG = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", "required": True}
+SLUG = {"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}
 
 
 @limited_form("sign_up")
@@ -32,7 +35,8 @@ class BusinessSignUpForm(FlaskForm):
     )
     slug = StringField(
         "Booking page address",
-        description="kairos/<slug>: lowercase letters, digits and hyphens, like city-physio.",
+        description="kairos/<slug>: lowercase letters, digits and hyphens, like city-physio."
+        " Leave it blank to have one made from your business's name.",
         render_kw=SLUG,
     )
     timezone = SelectField("Time zone", default="Europe/London", validate_choice=False)
@@ -82,3 +86,13 @@ def sign_up():
         else:
             return account_support.await_code(pending_id, "business")
     return forms.form_page("business/sign_up.html", form)
+
+
+@bp.get("/sign-up/address")
+def suggest_address():
+    """A free booking page address for the name typed so far (JSON), for the form to
+    fill in while the owner has not typed one of their own."""
+    name = request.args.get("business_name", "")[:200]
+    response = jsonify(slug=organisations.suggest_slug(name))
+    response.headers["Cache-Control"] = "no-store"
+    return response

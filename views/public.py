@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from models import Organisation
 from services import contact
 from services.booking import catalogue
 from services.workspace import settings as org_settings
@@ -17,18 +16,24 @@ bp.add_app_template_global(contact.contact_of, "contact_of")
 
 @bp.get("/")
 def home():
-    only = Organisation.select().order_by(Organisation.id).limit(2)
-    if len(only) == 1:
-        return redirect(url_for("public.organisation", slug=only[0].slug))
-    return render_template("public/home.html", organisations=list(only))
+    """The businesses taking bookings (catalogue.listed_organisations); straight to the
+    booking page when there is only one, as on a business's own installation."""
+    listed = catalogue.listed_organisations()
+    if len(listed) == 1:
+        return redirect(url_for("public.organisation", slug=listed[0].slug))
+    return render_template("public/home.html", organisations=listed)
 
 
 @bp.get("/<slug>")
 def organisation(slug: str):
     org = catalogue.organisation(slug)
     offered = catalogue.services_with_providers(org)
+    # A business still setting up says so, rather than showing nothing to book.
+    taking = any(providers for _, providers in offered)
     logo = org_settings.logo_shown(org)
-    return render_template("public/organisation.html", org=org, offered=offered, logo=logo)
+    return render_template(
+        "public/organisation.html", org=org, offered=offered, logo=logo, taking=taking
+    )
 
 
 @bp.get("/<slug>/logo")

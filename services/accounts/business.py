@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from datetime import datetime
 
 from peewee import IntegrityError
@@ -74,6 +75,38 @@ def clean_slug(slug: str | None) -> str:
     return slug
 
 
+def suggest_slug(business_name: str | None) -> str:
+    """A free address for a business of this name: "City Physio" → city-physio, or
+    city-physio-2 (-3 ...) when that is taken or reserved; empty for a name with no letter
+    or digit to make one from. (Another sign-up may take it before this one finishes:
+    finish_business_sign_up says so then.)"""
+    base = _slug_base(business_name)
+    if not base:
+        return ""
+    taken = {
+        row.slug
+        for row in Organisation.select(Organisation.slug).where(
+            (Organisation.slug == base) | Organisation.slug.startswith(base + "-")
+        )
+    } | RESERVED_SLUGS
+    number = 1
+    while True:
+        suffix = f"-{number}" if number > 1 else ""
+        candidate = base[: 40 - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def _slug_base(name: str | None) -> str:
+    # Accents go (Café → cafe); anything else that is not a letter or digit is a hyphen.
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].rstrip("-")
+    if not base:
+        return ""
+    return base if len(base) >= 3 else f"{base}-bookings"
+
+
 def clean_timezone(timezone: str | None, keep: str | None = None) -> str:
     """One of the zones in the list; or ``keep``, the zone a business is in now, which may
     be a legacy alias ("US/Eastern") chosen before the list left those out."""
@@ -109,8 +142,11 @@ def sign_up_business(
     and membership are made when the code comes back (finish_business_sign_up). An email
     that already has an account gets its holder emailed (with a sign-in link, ``link``)
     instead, and the caller asks for a code all the same, rather than saying whether the
-    address has an account. A taken slug is said now: booking pages are public.
+    address has an account. A taken slug is said now: booking pages are public; a blank
+    one is made from the business's name (suggest_slug).
     Returns the sign-up's id."""
+    if not (slug or "").strip():  # left blank: made from the name
+        slug = suggest_slug(validation.one_line(business_name)) or None
     fields = validation.check_all(
         lambda: clean_business_name(business_name),
         lambda: _free_slug(slug),

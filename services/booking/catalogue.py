@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from models import Organisation, Prepared, Provider, Service, ServiceProvider
 from services.errors import Invalid, NotFound
@@ -32,6 +32,23 @@ _service_with_providers = Prepared(
     org=-70001,
     service=-70002,
 )
+
+
+def listed_organisations(limit: int = 200) -> list[Organisation]:
+    """The businesses the public front page lists, by name: those taking bookings, with
+    at least one active service that an active provider offers."""
+    offering = (
+        Service.select(Service.id)
+        .join(ServiceProvider)
+        .join(Provider)
+        .where((Service.organisation == Organisation.id) & Service.active & Provider.active)
+    )
+    return list(
+        Organisation.select(Organisation.id, Organisation.slug, Organisation.name)
+        .where(fn.EXISTS(offering))
+        .order_by(Organisation.name, Organisation.id)
+        .limit(limit)
+    )
 
 
 def organisation(slug: str) -> Organisation:

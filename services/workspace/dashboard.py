@@ -337,7 +337,8 @@ class Setup:
 def setup(org: Organisation, staff_provider: Provider | None, is_owner: bool) -> Setup | None:
     """For a new business (never booked, or offering no service): the steps not done
     yet, for the owner all of them, for a provider their own hours; None once the
-    business is up and running. One query."""
+    business is up and running, except for a provider with no hours (one who just
+    joined): nobody can book them until they set some. One query."""
     active = Provider.select(Provider.id).where((Provider.organisation == org) & Provider.active)
     own = [staff_provider.id] if staff_provider else []
     hours_of = active if is_owner else Provider.select(Provider.id).where(Provider.id.in_(own))
@@ -356,7 +357,7 @@ def setup(org: Organisation, staff_provider: Provider | None, is_owner: bool) ->
         .get()
     )
     booked, offered, providers, invited, hours = (bool(f) for f in facts)
-    if booked and offered:
+    if booked and offered and (is_owner or hours):
         return None
     steps = [Step("hours", hours)]
     if is_owner:

@@ -14,9 +14,9 @@ import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
-from models import Invitation, Membership, Organisation, Provider, User
+from models import Invitation, Membership, Organisation, Provider, User, WeeklyHours
 from scheduling.zones import zone_label
 from services import audit
 from services import mail as mailer
@@ -283,6 +283,17 @@ def accept(slug: str, token: str, user: User, now: datetime) -> Provider:
         raise CannotJoin(
             join_problem(invitation.organisation, user) or "Please try again."
         ) from None
+
+
+def needs_hours(org: Organisation, user_id: int) -> bool:
+    """``user_id`` provides here and has no weekly hours yet (so nobody can book them):
+    someone who just joined lands where they are asked to set some."""
+    return (
+        Provider.select()
+        .where((Provider.organisation == org) & (Provider.user == user_id) & Provider.active)
+        .where(~fn.EXISTS(WeeklyHours.select().where(WeeklyHours.provider == Provider.id)))
+        .exists()
+    )
 
 
 def join_with_new_account(

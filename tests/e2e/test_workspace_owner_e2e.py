@@ -80,7 +80,8 @@ def sign_up_business(page, base: str, slug: str, owner_email: str) -> None:
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_role("button", name="Create my business").click()
     enter_emailed_code(page, owner_email)
-    expect(page).to_have_url(f"{base}/w/{slug}")
+    # The set-up's first step (test_setup_e2e.py walks it; these tests go their own way).
+    expect(page).to_have_url(f"{base}/w/{slug}/setup/contact")
     expect(page.get_by_text(f"Welcome to Kairos, {BUSINESS}.")).to_be_visible()
 
 
@@ -179,8 +180,16 @@ def join_from_the_invitation(page, base: str, slug: str, invitee_email: str) -> 
     page.get_by_label("Choose a password").fill(PASSWORD)
     screenshot(page, "workspace-owner-join")
     page.get_by_role("button", name="Create account and join").click()
-    expect(page).to_have_url(f"{base}/w/{slug}")
+    # No hours yet: the dashboard asks for them first.
+    expect(page).to_have_url(f"{base}/w/{slug}/dashboard")
     expect(page.get_by_text(f"Welcome to {BUSINESS}.")).to_be_visible()
+    prompt = page.locator("section.db-start")
+    expect(prompt.get_by_role("heading", name="Set your working hours")).to_be_visible()
+    expect(prompt.get_by_role("link", name="Set my hours")).to_have_attribute(
+        "href", f"/w/{slug}/availability"
+    )
+    screenshot(page, "workspace-provider-hours-prompt")
+    page.goto(f"{base}/w/{slug}")
     expect(page.locator(".ws-column")).to_have_count(1)
     expect(page.locator(".ws-col-title")).to_have_text(PROVIDER)
     tabs = page.get_by_role("navigation", name=re.compile("workspace$"))
@@ -240,6 +249,7 @@ def test_an_owner_sets_up_a_business_and_an_invited_provider_takes_time_off(
 def test_a_new_business_lands_on_its_empty_schedule(screen, e2e_server, app):
     run = secrets.token_hex(4)
     sign_up_business(screen, e2e_server, f"harbour-{run}", f"olivia-{run}@example.com")
+    screen.goto(f"{e2e_server}/w/harbour-{run}")  # the schedule, set-up skipped
     screenshot(screen, "workspace-owner-landing")
     expect(screen.get_by_text("There is no schedule to show here yet")).to_be_visible()
     tabs = screen.get_by_role("navigation", name=re.compile("workspace$"))

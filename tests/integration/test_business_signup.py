@@ -77,7 +77,7 @@ def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, 
     assert "finish signing up your business" in " ".join(text_part(message).split())
     response = enter_code(client, outbox, "robin@example.com")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/w/city-physio"
+    assert response.headers["Location"] == "/w/city-physio/setup"
     org = Organisation.get(Organisation.slug == "city-physio")
     assert (org.name, org.timezone, org.currency) == ("City Physio", "America/New_York", "USD")
     owner = User.get(User.email == "robin@example.com")
@@ -95,7 +95,7 @@ def test_sign_up_creates_organisation_owner_and_membership_and_signs_in(client, 
 def test_htmx_sign_up_redirects_the_whole_page(client, app, outbox):
     response = sign_up(client, outbox, GOOD, headers=PARTIAL)
     assert response.status_code == 200
-    assert response.headers["HX-Redirect"] == "/w/city-physio"
+    assert response.headers["HX-Redirect"] == "/w/city-physio/setup"
 
 
 def test_sign_in_starts_a_new_session(client, app, outbox):

@@ -49,6 +49,8 @@ PUBLIC = {
     "account.magic_sign_in": "the emailed sign-in link: the token is the proof",
     "account.confirm_email": "the emailed email-change link: the token is the proof",
     "business.sign_up": "a business signing up",
+    "business.suggest_address": "a free booking page address for a business's name, as it"
+    " is typed (booking pages are public)",
     "claims.claim": "the emailed link to add a desk booking to an account: the token is the "
     "proof, and adding it asks for a signed-in account",
     "workspace.join": "the emailed staff invitation: the token is the proof",
@@ -77,6 +79,7 @@ MATRICES = (
     "test_ws_payments",
     "test_ws_services",
     "test_ws_settings",
+    "test_ws_setup",
     "test_ws_staff",
 )
 TABLES = ("MATRIX", "POSTS", "POST_MATRIX", "GET", "POST", "PAGES", "ACTIONS", "API")

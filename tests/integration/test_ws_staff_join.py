@@ -78,7 +78,7 @@ def test_the_whole_flow_invite_email_sign_up_and_join(app, world, clinic, outbox
     response = post(visitor, link, NEW, page=link)
 
     assert response.status_code == 303
-    assert response.headers["Location"] == "/w/clinic"
+    assert response.headers["Location"] == "/w/clinic/dashboard"  # asking for hours
     user = User.get(User.email == "nia@example.com")
     assert (user.name, user.phone) == ("Nia New", "+447911123456")
     assert user.password_hash.startswith("$argon2id$")
@@ -88,9 +88,10 @@ def test_the_whole_flow_invite_email_sign_up_and_join(app, world, clinic, outbox
     assert _roles(user.id, clinic["org"].id) == {"provider"}
     invitation = Invitation.get(Invitation.email == "nia@example.com")
     assert (invitation.accepted_at, invitation.accepted_by_id) == (clock(), user.id)
-    schedule = visitor.get("/w/clinic")
-    assert schedule.status_code == 200
-    assert "Welcome to Clinic." in body(schedule)
+    landing = visitor.get("/w/clinic/dashboard")
+    assert landing.status_code == 200
+    assert "Welcome to Clinic." in body(landing)
+    assert "Set your working hours" in body(landing)  # nobody can book them without
     # The owner sees them among the providers, and no longer as pending.
     staff_page = parse(owner.get(STAFF))
     assert "nia@example.com" in staff_page.one("section", aria_labelledby="staff-active").text
@@ -130,7 +131,7 @@ def test_htmx_sign_up_errors_swap_the_form_and_success_redirects(app, invited):
     assert bad.status_code == 422
     assert body(bad).lstrip().startswith("<form")
     good = post(visitor, NIA, NEW, page=NIA, headers=PARTIAL)
-    assert (good.status_code, good.headers["HX-Redirect"]) == (200, "/w/clinic")
+    assert (good.status_code, good.headers["HX-Redirect"]) == (200, "/w/clinic/dashboard")
 
 
 def test_an_account_made_meanwhile_means_signing_in(app, invited):
@@ -172,7 +173,7 @@ def test_signing_in_through_the_link_then_joining(app, invited, clinic, signed_i
 
     response = post(visitor, CASEY, page=CASEY)
 
-    assert (response.status_code, response.headers["Location"]) == (303, "/w/clinic")
+    assert (response.status_code, response.headers["Location"]) == (303, "/w/clinic/dashboard")
     casey = invited["customer"]
     assert _providers(casey.id) == [(clinic["org"].id, True)]
     assert _roles(casey.id, clinic["org"].id) == {"provider"}

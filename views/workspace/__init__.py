@@ -73,6 +73,7 @@ PART_OF = {
     "desk": "schedule",
     "join": "staff",
     "payments": "settings",
+    "setup": "dashboard",
 }
 
 
@@ -100,5 +101,6 @@ from views.workspace import (  # noqa: E402, F401
     schedule,
     services,
     settings,
+    setup,
     staff,
 )

@@ -85,6 +85,7 @@ def _accept(invitation, token: str, state: str, form: JoinForm):
     org = invitation.organisation
     if state == "join":
         invitations.accept(org.slug, token, current_user, now())
+        user = current_user
     else:
         user = invitations.join_with_new_account(
             org.slug,
@@ -96,7 +97,9 @@ def _accept(invitation, token: str, state: str, form: JoinForm):
             region=support.phone_region(),
         )
         support.start_session(user)
-    return forms.done(url_for("workspace.day", slug=org.slug), f"Welcome to {org.name}.")
+    # Someone with no hours yet lands on the dashboard, which asks for them.
+    first = "workspace.dashboard" if invitations.needs_hours(org, user.id) else "workspace.day"
+    return forms.done(url_for(first, slug=org.slug), f"Welcome to {org.name}.")
 
 
 def _gone():
