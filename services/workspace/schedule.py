@@ -42,6 +42,20 @@ class Column:
     def height(self, start: datetime, end: datetime) -> float:
         return round(self.top(end) - self.top(start), 3)
 
+    @property
+    def short_name(self) -> str:
+        """The provider's name for a narrow column: "Dr. Ana Silva" is "A. Silva"."""
+        words = [w for w in self.provider.name.split() if not w.endswith(".")] or [
+            self.provider.name
+        ]
+        return f"{words[0][:1]}. {words[-1]}" if len(words) > 1 else words[0]
+
+    @property
+    def closed(self) -> bool:
+        """No working hours and nothing booked (or cancelled) on this day: the week view
+        draws it as a narrow column."""
+        return not (self.hours or self.bookings or self.cancelled)
+
     def under_booking(self, span: Interval) -> bool:
         """Whether a booking is drawn over part of ``span`` (busy time that clashes)."""
         return any(span.overlaps(Interval(b.start_at, b.end_at)) for b in self.bookings)
