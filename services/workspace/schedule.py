@@ -43,14 +43,6 @@ class Column:
         return round(self.top(end) - self.top(start), 3)
 
     @property
-    def short_name(self) -> str:
-        """The provider's name for a narrow column: "Dr. Ana Silva" is "A. Silva"."""
-        words = [w for w in self.provider.name.split() if not w.endswith(".")] or [
-            self.provider.name
-        ]
-        return f"{words[0][:1]}. {words[-1]}" if len(words) > 1 else words[0]
-
-    @property
     def closed(self) -> bool:
         """No working hours and nothing booked (or cancelled) on this day: the week view
         draws it as a narrow column."""

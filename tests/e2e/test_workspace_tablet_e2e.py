@@ -71,7 +71,8 @@ def test_opening_a_booking_keeps_your_place(screen, e2e_server, busy_clinic):
     )
     block.scroll_into_view_if_needed()
     place = screen.evaluate(SCROLLED)
-    assert place[1] > 0 and place[2] > 0, place  # scrolled both ways: a place to lose
+    assert place[1] > 0, place  # scrolled both ways: a place to lose
+    assert place[2] > 0, place
 
     for close in ("button", "Escape"):
         block.tap()
@@ -84,11 +85,12 @@ def test_opening_a_booking_keeps_your_place(screen, e2e_server, busy_clinic):
             assert box["width"] < width / 2
         else:  # a drawer from the bottom, the full width
             assert (box["x"], box["width"], box["y"] + box["height"]) == (0, width, height)
-            assert 0 < box["y"] and box["height"] < height * 0.6
+            assert box["y"] > 0
+            assert box["height"] < height * 0.6
         closer = panel.get_by_role("link", name="Close")
         expect(closer).to_be_visible()
         size = closer.bounding_box()
-        assert size["width"] >= 44 and size["height"] >= 44
+        assert min(size["width"], size["height"]) >= 44
         look(screen, "booking-open")
 
         if close == "button":
@@ -143,7 +145,8 @@ def test_the_week_fits_the_screen_with_closed_days_narrow(screen, e2e_server, cl
 
     # Names whole: wrapped onto a second line at most, not cut off with an ellipsis.
     cut = """els => els.filter(el => el.scrollWidth > el.clientWidth + 1
-                                || el.scrollHeight > el.clientHeight + 1).map(el => el.textContent)"""
+                                || el.scrollHeight > el.clientHeight + 1)
+                       .map(el => el.textContent)"""
     if screen.device_name == "landscape":
         assert screen.locator(".ws-booking strong").evaluate_all(cut) == []
         screen.goto(f"{e2e_server}/w/clinic?date={day.isoformat()}")
