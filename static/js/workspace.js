@@ -99,9 +99,14 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
   });
   // The grid's own sideways scroll: remembered, to be put back when it is refreshed.
+  function keepGridLeft() {
+    var g = grid();
+    if (g) gridLeft = g.scrollLeft;
+  }
   document.addEventListener("scroll", function (event) {
     if (event.target instanceof Element && event.target.matches(".ws-grid")) gridLeft = event.target.scrollLeft;
   }, true);
+  document.addEventListener("htmx:before:swap", keepGridLeft);
 
   function refreshed() {
     var g = grid();

@@ -66,6 +66,7 @@ def test_opening_a_booking_keeps_your_place(screen, e2e_server, busy_clinic):
     sign_in(screen, e2e_server, "owner@clinic.test", f"/w/clinic?date={day.isoformat()}")
     width, height = SIZES[screen.device_name]
     block = screen.locator(f'.ws-booking[data-booking="{booking}"]')
+    screen.wait_for_load_state("load")  # the stylesheet too: what makes the grid a scroller
     screen.evaluate(
         "() => { scrollTo(0, 250); document.querySelector('.ws-grid').scrollLeft = 120; }"
     )
@@ -94,6 +95,11 @@ def test_opening_a_booking_keeps_your_place(screen, e2e_server, busy_clinic):
         look(screen, "booking-open")
 
         if close == "button":
+            # A customer books meanwhile: the schedule is redrawn under the panel, and
+            # stays where it was; the focus still finds its way back to the booking.
+            book(busy_clinic, busy_clinic["ana"], busy_clinic["follow_up"], day, time(16))
+            expect(screen.locator(".ws-booking")).to_have_count(2, timeout=10_000)
+            assert screen.evaluate(SCROLLED) == place
             closer.tap()
         else:
             screen.keyboard.press("Escape")
