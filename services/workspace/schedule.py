@@ -42,6 +42,12 @@ class Column:
     def height(self, start: datetime, end: datetime) -> float:
         return round(self.top(end) - self.top(start), 3)
 
+    @property
+    def closed(self) -> bool:
+        """No working hours and nothing booked (or cancelled) on this day: the week view
+        draws it as a narrow column."""
+        return not (self.hours or self.bookings or self.cancelled)
+
     def under_booking(self, span: Interval) -> bool:
         """Whether a booking is drawn over part of ``span`` (busy time that clashes)."""
         return any(span.overlaps(Interval(b.start_at, b.end_at)) for b in self.bookings)

@@ -36,6 +36,15 @@ MATRIX = {
         403,
     ),
     "/w/clinic/bookings/new/customers?q=a": (302, 403, 200, 200, 403),
+    "/w/clinic/time-off/new?provider={ana}&start=2026-11-30T14:00:00Z": (302, 403, 200, 200, 403),
+    "/w/clinic/time-off/new?provider={tom}&start=2026-11-30T14:00:00Z": (302, 403, 404, 200, 403),
+    "/w/clinic/time-off/new?provider={other provider}&start=2026-11-30T14:00:00Z": (
+        302,
+        403,
+        404,
+        404,
+        403,
+    ),
 }
 
 POSTS = {
@@ -57,6 +66,10 @@ POSTS = {
         "/w/clinic/bookings/new",
         "provider={tom}&service={assessment}&start=2026-11-30T14:00:00Z&new_name=X&source=phone",
     ): (302, 403, 404, 422, 403),
+    (
+        "/w/clinic/time-off/new",
+        "provider={tom}&start_date=2026-11-30&start_time=14:00&end_date=2026-11-30&end_time=15:00",
+    ): (302, 403, 404, 303, 403),
 }
 
 

@@ -111,6 +111,16 @@ class TimeOffForm(DecisionForm):
     all_day = BooleanField("Whole days (times are ignored)")
     reason = StringField("Reason (optional)", render_kw={"maxlength": 200})
 
+    def typed(self) -> hours.TypedTimeOff:
+        return hours.TypedTimeOff(
+            self.start_date.data,
+            self.start_time.data,
+            self.end_date.data,
+            self.end_time.data,
+            self.all_day.data,
+            self.reason.data,
+        )
+
 
 @bp.get("/availability")
 @staff_only
@@ -178,19 +188,11 @@ def delete_override(provider_id: int, day: str):
 @staff_only
 def add_time_off(provider_id: int):
     provider, form = _provider(provider_id), TimeOffForm()
-    typed = hours.TypedTimeOff(
-        form.start_date.data,
-        form.start_time.data,
-        form.end_date.data,
-        form.end_time.data,
-        form.all_day.data,
-        form.reason.data,
-    )
     return _submit(
         provider,
         form,
         "time_off",
-        lambda edit: hours.add_time_off(provider, typed, edit),
+        lambda edit: hours.add_time_off(provider, form.typed(), edit),
         "Time off added.",
     )
 
@@ -229,31 +231,42 @@ def _edit(form: DecisionForm) -> Edit:
 
 
 def _submit(provider, form, section: str, save, saved: str, *, pending=None):
-    """Run ``save`` with what was decided about orphaned bookings. Saved: see _saved.
-    Bad input: 422 with the form as typed. Bookings left outside working time and no
-    (valid) decision about them: 409 with the form and those bookings (422 when the
-    decision itself is incomplete: cancelling without a message)."""
+    """The change on this page: see run_change; saved, see _saved."""
+    return run_change(
+        form,
+        save,
+        refused=lambda status, orphans, changed: _page(
+            provider,
+            section,
+            status,
+            forms={section: form},
+            orphans={section: orphans} if orphans else None,
+            changed=changed,
+            pending=pending,
+        ),
+        saved=lambda outcome: _saved(provider, section, said(saved, outcome)),
+    )
+
+
+def run_change(form: DecisionForm, save, *, refused, saved):
+    """Run ``save`` with what was decided about orphaned bookings; ``saved(outcome)``
+    answers. Bad input: ``refused(422, None, False)``, the form showing its problems.
+    Bookings left outside working time and no (valid) decision about them:
+    ``refused(409, bookings, changed)``, the form asking what to do with them (422 when
+    the decision itself is incomplete: cancelling without a message). Used by this page
+    and by time off added from the schedule, so both ask the same way."""
     try:
         outcome = save(_edit(form))
     except Invalid as exc:
         _show(form, exc.fields)
-        return _page(provider, section, 422, forms={section: form}, pending=pending)
+        return refused(422, None, False)
     except NeedsDecision as exc:
         _show(form, exc.problems)
         form.seen.data = ",".join(str(b.id) for b in exc.bookings)
         if exc.changed:
             form.decision.data = None  # a new list: the choice made about the old one is void
-        status = 422 if exc.problems else 409
-        return _page(
-            provider,
-            section,
-            status,
-            forms={section: form},
-            orphans={section: exc.bookings},
-            changed=exc.changed,
-            pending=pending,
-        )
-    return _saved(provider, section, _said(saved, outcome))
+        return refused(422 if exc.problems else 409, exc.bookings, exc.changed)
+    return saved(outcome)
 
 
 def _saved(provider: Provider, section: str, message: str):
@@ -264,7 +277,9 @@ def _saved(provider: Provider, section: str, message: str):
     return done(_url(provider, section.replace("_", "-")), message)
 
 
-def _said(saved: str, outcome: Outcome) -> str:
+def said(saved: str, outcome: Outcome) -> str:
+    """What was saved, and what became of the bookings it left outside working time."""
+
     def bookings(n: int) -> str:
         return f"{n} booking{'s' if n != 1 else ''}"
 

@@ -3,20 +3,31 @@
 Both poll for changes made elsewhere (a customer books or cancels): htmx asks again
 every few seconds with the ETag it was given, and gets 304 Not Modified, no body, until
 a provider's calendar version (kept by database triggers) changes.
+
+A free time on either offers a new booking (views/workspace/desk.py) or time off from
+there: the Availability page's form and rules (services/workspace/availability.py),
+asking in the same way what to do with bookings it would leave outside working time.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import g, make_response, request
+from flask import g, make_response, request, url_for
+from htmx_flask import make_response as htmx_response
 
+from models import Provider
 from services import access
+from services.workspace import availability as hours
 from services.workspace import schedule
-from views.support import now, parse_date, parse_int
+from views.forms import done
+from views.support import now, parse_date, parse_instant, parse_int
 from views.web import page, wants_fragment
 from views.workspace import bp, staff_only
+from views.workspace.availability import TimeOffForm, run_change, said
+
+TIME_OFF = "workspace/new_time_off.html"
 
 
 def _today():
@@ -90,3 +101,76 @@ def week():
             shown=shown,
         ),
     )
+
+
+# Time off from a free time on the grid ----------------------------------------------
+
+
+@bp.get("/time-off/new")
+@staff_only
+def new_time_off():
+    """The time off form for the provider tapped, from the time tapped, for an hour."""
+    provider = _provider_asked(request.args.get("provider"))
+    start = parse_instant(request.args.get("start"), "start")
+    tz = ZoneInfo(g.staff.organisation.timezone)
+    begins, ends = start.astimezone(tz), (start + timedelta(hours=1)).astimezone(tz)
+    form = TimeOffForm(
+        formdata=None,
+        start_date=begins.date().isoformat(),
+        start_time=f"{begins:%H:%M}",
+        end_date=ends.date().isoformat(),
+        end_time=f"{ends:%H:%M}",
+    )
+    return _time_off_panel(provider, form, start=start)
+
+
+@bp.post("/time-off/new")
+@staff_only
+def create_time_off():
+    form = TimeOffForm()
+    provider = _provider_asked(request.form.get("provider"))
+    return run_change(
+        form,
+        lambda edit: hours.add_time_off(provider, form.typed(), edit),
+        refused=lambda status, orphans, changed: _time_off_panel(
+            provider, form, status, orphans=orphans or [], changed=changed
+        ),
+        saved=lambda outcome: _time_off_added(provider, form, said("Time off added.", outcome)),
+    )
+
+
+def _provider_asked(value: str | None) -> Provider:
+    return access.provider_for(g.staff, parse_int(value, "provider", "Choose a provider."))
+
+
+def _time_off_panel(provider: Provider, form: TimeOffForm, status: int = 200, **extra):
+    context = dict(start=None, orphans=[], changed=False, added=None) | extra
+    return page(
+        TIME_OFF,
+        "panel",
+        status=status,
+        org=g.staff.organisation,
+        provider=provider,
+        form=form,
+        day=_typed_day(form.start_date.data),
+        **context,
+    )
+
+
+def _typed_day(text: str | None) -> date:
+    """The day the time off typed starts on (today while that is no date): where
+    "Back to the schedule" goes."""
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return _today()
+
+
+def _time_off_added(provider: Provider, form: TimeOffForm, message: str):
+    """For htmx the panel saying so (and the schedule told to refresh); otherwise back
+    to the schedule on the day the time off starts."""
+    if wants_fragment():
+        response = _time_off_panel(provider, form, added=message)
+        return htmx_response(response, trigger="schedule-changed")
+    day = _typed_day(form.start_date.data)
+    return done(url_for(".day", slug=g.staff.organisation.slug, date=day.isoformat()), message)
