@@ -169,6 +169,8 @@ def test_a_long_name_and_a_logo_keep_the_header_to_one_line(sized, e2e_server, c
     brand = page.locator("header.top .brand")
     expect(brand).to_contain_text("Riverside Physiotherapy")
     expect(brand.locator("img")).to_be_visible()
+    # the logo itself arrived (not only its box): wait for it, a loaded machine is slow
+    page.wait_for_function("document.querySelector('header.top .brand img').complete")
     assert page.evaluate("document.querySelector('header.top .brand img').naturalWidth") == 300
     header_is_one_line(page)
     shot(page, "long-name")
