@@ -73,6 +73,19 @@ def current_for_customer(customer_id: int, booking_id: int, missing: str) -> Boo
     return now_at
 
 
+def current_for_staff(staff, booking_id: int) -> Booking:
+    """The booking the staff member may see, or, if it has been moved, the booking it is
+    now, when they may see that one too (a staff email's old link opens the current
+    time; a move to another provider's column they may not see keeps the old one)."""
+    booking = access.booking_for(staff, booking_id)
+    if booking.status != BookingStatus.CANCELLED:
+        return booking
+    now_at = latest(booking)
+    if now_at.id == booking.id or not staff.may_manage(now_at):
+        return booking
+    return now_at
+
+
 @dataclass(frozen=True)
 class HistoryLine:
     text: str

@@ -320,3 +320,18 @@ def test_the_customer_record_shows_a_moved_booking_once(client, clinic, signed_i
     past = page.one("section", aria_labelledby="past-title")
     assert past.find("a") is None
     assert "No earlier bookings." in past.text
+
+
+def test_a_staff_members_old_link_opens_the_booking_where_it_is_now(
+    client, clinic, signed_in, clock
+):
+    made = book(clinic, clinic["customer"], TUE_1_DEC_10)
+    moved = move(made, datetime(2026, 12, 2, 11, tzinfo=UTC), clinic["owner"].id, clock)
+    again = move(moved, datetime(2026, 12, 3, 11, tzinfo=UTC), clinic["owner"].id, clock)
+    owner = signed_in(clinic["owner"])
+
+    for old in (made, moved):  # e.g. the "moved" email's link to the booking before
+        response = owner.get(f"/w/clinic/bookings/{old.id}")
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/w/clinic/bookings/{again.id}"
+    assert owner.get(f"/w/clinic/bookings/{again.id}").status_code == 200

@@ -13,6 +13,7 @@ from htmx_flask import make_response as htmx_response
 from models import BookingStatus
 from services import access
 from services.amounts import amount_text
+from services.booking import history
 from services.calendar import clashes
 from services.errors import DomainError, Invalid
 from services.formats import money
@@ -93,7 +94,10 @@ def _acted(booking_id: int, form, action, done_message: str):
 @bp.get("/bookings/<id:booking_id>")
 @staff_only
 def booking(booking_id: int):
-    return panel(access.booking_for(g.staff, booking_id))
+    shown = history.current_for_staff(g.staff, booking_id)
+    if shown.id != booking_id:  # moved since: its old link opens where it is now
+        return redirect(url_for(".booking", slug=g.staff.organisation.slug, booking_id=shown.id))
+    return panel(shown)
 
 
 @bp.post("/bookings/<id:booking_id>/status")
