@@ -60,7 +60,10 @@ LIMITS: dict[str, Limit] = {
         20, HOUR, "a password reset or sign-in link asked for from one address", TOO_MANY_EMAILS
     ),
     "sign_up_per_ip": Limit(
-        10, HOUR, "a sign-up, customer or business, from one address", "Too many sign-ups."
+        10,
+        HOUR,
+        "a new account (a sign-up, or booking as a newcomer) from one address",
+        "Too many new accounts from this network.",
     ),
     "email_change_per_account": Limit(
         5, HOUR, "an email change asked for by one account", TOO_MANY_TRIES

@@ -261,7 +261,7 @@ def test_sign_ups_from_one_address_customer_and_business_alike(client, app, limi
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "360"
     page = body(refused)
-    assert "Too many sign-ups. Try again in 6 minutes." in page
+    assert "Too many new accounts from this network. Try again in 6 minutes." in page
     assert form_value(page, "email") == "late@example.com"
     assert form_value(page, "business_name") == "City  Physio"
     assert "long enough pw" not in page
