@@ -10,7 +10,7 @@ from flask import Flask, g
 
 import commands
 from config import ROOT, Settings
-from models import db, open_database
+from models import db, open_database, release_connection
 from services import crypto
 from services.notifications.outbox import Dispatch
 from services.payments import gateway as payments_gateway
@@ -47,12 +47,12 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     def open_connection() -> None:
         # What the request's services write to the outbox, for the worker (see below).
         g.dispatch = Dispatch()
-        db.connect(reuse_if_open=True)
+        # The connection is taken from the pool by the first query (peewee connects on
+        # first use), so a request that asks the database nothing costs it nothing.
 
     @app.teardown_request
     def close_connection(_exc: BaseException | None) -> None:
-        if not db.is_closed():
-            db.close()
+        release_connection()
         dispatch = g.pop("dispatch", None)
         if dispatch is not None and (dispatch.ids or dispatch.calendars):
             _dispatch(app, dispatch)

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,3 +330,38 @@ def _percentile(ordered: list[float], pct: float) -> float:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+# --- in-process ----------------------------------------------------------------------------
+
+
+def median_ms(call: Callable[[], object], calls: int) -> float:
+    times = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1e3
+
+
+def get(client, path: str, expect: int = 200) -> Callable[[], None]:
+    """A GET of ``path`` with a Flask test client, which must answer ``expect``."""
+
+    def call():
+        response = client.get(path)
+        assert response.status_code == expect, (path, response.status_code)
+
+    return call
+
+
+def best_medians(steps: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
+    """Each step's median time in ms over ``calls`` calls, best of two turns (taken in
+    the same order), after a warm-up (imports, templates, prepared queries, connections)."""
+    for _ in range(20):
+        for step in steps.values():
+            step()
+    results: dict[str, list[float]] = {}
+    for _turn in range(2):
+        for name, step in steps.items():
+            results.setdefault(name, []).append(median_ms(step, calls))
+    return {name: min(values) for name, values in results.items()}

@@ -15,35 +15,16 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
-import time
 from datetime import UTC, datetime
 
 from app import create_app
-from bench.harness import connected, scratch_database
+from bench.harness import best_medians, connected, get, scratch_database
 from commands.demo import seed_demo
 from config import Settings
 from tests import factories
 from views import web
 
 CUSTOMER = "bench-customer@example.com"
-
-
-def median_ms(call, calls: int) -> float:
-    times = []
-    for _ in range(calls):
-        began = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times) * 1e3
-
-
-def get(client, path: str, expect: int = 200):
-    def call():
-        response = client.get(path)
-        assert response.status_code == expect, (path, response.status_code)
-
-    return call
 
 
 def sign_in(client) -> str:
@@ -83,14 +64,7 @@ def main() -> None:
             "list": get(client, "/appointments"),
             "profile": get(client, "/account/profile"),
         }
-        for _ in range(20):  # warm up: imports, templates, prepared queries
-            for step in steps.values():
-                step()
-        results: dict[str, list[float]] = {}
-        for _turn in range(2):
-            for name, step in steps.items():
-                results.setdefault(name, []).append(median_ms(step, args.calls))
-        best = {name: min(values) for name, values in results.items()}
+        best = best_medians(steps, args.calls)
         floor = best["floor"]
         print(f"signed in as a customer, {url.split(':')[0]}, {args.calls} calls a median")
         print(f"  the session carries {len(carried)} characters")

@@ -13,6 +13,7 @@ from models.base import (
     db,
     is_sqlite,
     open_database,
+    release_connection,
     utcnow,
 )
 from models.bookings import FREED, Booking, BookingEvent, BookingStatus, Note
@@ -125,5 +126,6 @@ __all__ = [
     "db",
     "is_sqlite",
     "open_database",
+    "release_connection",
     "utcnow",
 ]

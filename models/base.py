@@ -19,22 +19,35 @@ _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def open_database(url: str):
-    """A database for ``url``; SQLite gets WAL, a busy timeout and foreign keys,
-    PostgreSQL a connection pool."""
-    if url.startswith("sqlite"):
-        return connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
-    return _postgres_pool(url)
+    """The database for ``url``: a pool of connections, one per URL and process (so a
+    second create_app() orphans no open connections). A request, task or command takes
+    a connection when it first queries and gives it back when it ends
+    (``release_connection``); a new connection gets its settings once (SQLite: WAL, a
+    busy timeout, foreign keys), not once per use. On PostgreSQL the pool spares
+    starting a backend per request, on SQLite opening the file and setting the pragmas."""
+    return _pool(url)
 
 
 @cache
-def _postgres_pool(url: str):
-    # Requests still connect and close (app.py), but closing hands the connection back
-    # instead of ending a PostgreSQL backend, which takes milliseconds to start again.
-    # One pool per URL and process, so a second create_app() orphans no open connections.
+def _pool(url: str):
     scheme, rest = url.split("://", 1)
     if not scheme.endswith("+pool"):
         scheme += "+pool"
+    if scheme.startswith("sqlite"):
+        # No limit: a process has as many connections as threads using one at once.
+        return connect(f"{scheme}://{rest}", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     return connect(f"{scheme}://{rest}", max_connections=32, stale_timeout=300, timeout=10)
+
+
+def release_connection() -> None:
+    """Give this thread's connection back to its pool, if it took one. Nothing of a
+    transaction goes back with it: the pool rolls back what is still open on the
+    connection, and peewee's own record of transactions left open (an ``atomic`` block
+    never left) is dropped, as ``close`` refuses to close while it is there."""
+    while db.transaction_depth():
+        db.pop_transaction()
+    if not db.is_closed():
+        db.close()
 
 
 def is_sqlite() -> bool:
