@@ -6,11 +6,13 @@ fixed-width ISO string on SQLite, so comparisons sort correctly on both.
 
 from __future__ import annotations
 
+import select
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from peewee import DatabaseProxy, Field, Model, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import PooledPostgresqlDatabase
 
 db = DatabaseProxy()
 
@@ -30,13 +32,28 @@ def open_database(url: str):
 
 @cache
 def _pool(url: str):
-    scheme, rest = url.split("://", 1)
-    if not scheme.endswith("+pool"):
-        scheme += "+pool"
-    if scheme.startswith("sqlite"):
+    if url.startswith("sqlite"):
+        path = url.split("://", 1)[1]
         # No limit: a process has as many connections as threads using one at once.
-        return connect(f"{scheme}://{rest}", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
-    return connect(f"{scheme}://{rest}", max_connections=32, stale_timeout=300, timeout=10)
+        return connect(f"sqlite+pool://{path}", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    return PostgresPool(**parse(url), max_connections=32, stale_timeout=300, timeout=10)
+
+
+class PostgresPool(PooledPostgresqlDatabase):
+    """Peewee's pool, which before handing out an idle connection asks the server
+    whether it is still there (``SELECT 1``): a round trip on every request. Here the
+    socket is asked first. An idle connection has nothing to read, so one the server
+    ended (a restart sends each client a notice and closes) is readable, and only then
+    is the server asked, the connection dropped if it does not answer. A connection that
+    died without a word (a cable cut) fails its request and is dropped when given back
+    (the pool does not reuse one whose state is unknown)."""
+
+    def _is_closed(self, conn) -> bool:
+        if conn.closed:
+            return True
+        if select.select([conn.fileno()], [], [], 0)[0]:
+            return super()._is_closed(conn)
+        return False
 
 
 def release_connection() -> None:

@@ -5,14 +5,23 @@ the pool with it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from flask import jsonify
 
-from models import SQLITE_PRAGMAS, User, db, is_sqlite
+from app import create_app
+from config import Settings
+from models import SQLITE_PRAGMAS, User, db, is_sqlite, release_connection
 from tests import factories
+from tests.server import free_port
 
 
 def in_thread(call):
@@ -110,3 +119,78 @@ def test_a_transaction_left_open_by_a_failed_request_is_not_handed_on(app, clien
     assert state == {"peewee": False, "connection": False}
     emails = {user.email for user in User.select()}
     assert emails == {"next@example.com"}  # the half-done one was rolled back, not committed
+
+
+# --- a PostgreSQL restart --------------------------------------------------------------------
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+class PrivatePostgreSQL:
+    """A PostgreSQL server of the test's own on a free loopback port (never the shared
+    one), which the test may restart. As root, the server runs as the postgres user."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, program: str, *args: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        command = [*as_postgres, str(PG_BIN / program), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def pg_ctl(self, action: str) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "server.log")
+        self.run("pg_ctl", "-D", str(self.folder / "data"), "-o", options, "-l", log, "-w", action)
+
+
+@pytest.fixture
+def private_postgresql():
+    if PG_BIN is None:
+        pytest.skip("PostgreSQL's programs are not installed")
+    folder = Path(tempfile.mkdtemp(prefix="kairos-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    server = PrivatePostgreSQL(folder)
+    saved = db.obj  # create_app() points the global database proxy at the server: restore it
+    try:
+        server.run("initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "-N")
+        server.pg_ctl("start")
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.pg_ctl("stop")
+        release_connection()
+        if saved is not None:
+            db.initialize(saved)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.live
+def test_requests_go_on_after_postgresql_restarts(private_postgresql):
+    """Connections the pool kept from before a restart are dead: none is handed to a
+    request, which gets a new one and succeeds."""
+    app = create_app(Settings(database_url=private_postgresql.url, secret_key="x", env="testing"))
+    together = threading.Barrier(4, timeout=10)
+
+    def backend(wait: bool):
+        if wait:
+            together.wait()  # four requests hold a connection at once: the pool keeps four
+        return jsonify(pid=db.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+
+    app.add_url_rule("/test/backend/<int:wait>", "backend", backend)
+
+    def ask(wait: int) -> int:
+        response = app.test_client().get(f"/test/backend/{wait}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json["pid"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        before = set(pool.map(ask, [1] * 4))
+    private_postgresql.pg_ctl("restart")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        after = set(pool.map(ask, [0] * 12))
+
+    assert len(before) == 4
+    assert not after & before  # all twelve answered (ask), on new backends
