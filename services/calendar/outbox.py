@@ -17,8 +17,16 @@ from datetime import datetime
 
 from peewee import EXCLUDED
 
-from models import Booking, CalendarPush, ExternalCalendar
+from models import Booking, CalendarPush, ExternalCalendar, Prepared
 from services.booking.calendar_links import lineage
+
+_two_way_calendars = Prepared(  # asked in the transaction of every booking made
+    lambda providers: ExternalCalendar.select(ExternalCalendar.id).where(
+        ExternalCalendar.provider.in_(providers) & (ExternalCalendar.kind != "ics")
+    ),
+    rows=True,
+    providers=(),
+)
 
 
 def booking_changed(booking: Booking, now: datetime, previous: Booking | None = None) -> list[int]:
@@ -28,12 +36,7 @@ def booking_changed(booking: Booking, now: datetime, previous: Booking | None = 
     providers = {booking.provider_id}
     if previous is not None:
         providers.add(previous.provider_id)
-    calendars = [
-        calendar.id
-        for calendar in ExternalCalendar.select(ExternalCalendar.id).where(
-            ExternalCalendar.provider.in_(providers) & (ExternalCalendar.kind != "ics")
-        )
-    ]
+    calendars = [row[0] for row in _two_way_calendars(providers=tuple(sorted(providers)))]
     if calendars:
         queue(calendars, [lineage(booking)[0]], now)
     return calendars

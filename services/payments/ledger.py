@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models import Booking, Payment, PaymentRefund
+from models import Booking, Payment, PaymentRefund, Prepared
 from models.payments import PaymentStatus
 
 
@@ -31,11 +31,19 @@ class Summary:
         return sum(p.refunded_cents for p in self.payments)
 
 
+_payments_of = Prepared(  # every booking the API answers with asks (views/api_json.py)
+    lambda booking: Payment.select().where(Payment.booking == booking).order_by(Payment.id),
+    booking=-70041,
+)
+
+
 def for_booking(booking_id: int) -> Summary:
-    payments = list(Payment.select().where(Payment.booking == booking_id).order_by(Payment.id))
+    payments = _payments_of(booking=booking_id)
+    if not payments:  # most bookings: paid at the venue, or nothing to pay
+        return Summary()
     refunds = list(
         PaymentRefund.select()
-        .where(PaymentRefund.payment.in_([p.id for p in payments] or [0]))
+        .where(PaymentRefund.payment.in_([p.id for p in payments]))
         .order_by(PaymentRefund.id)
     )
     return Summary(payments, refunds)

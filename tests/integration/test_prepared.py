@@ -20,6 +20,7 @@ from models import (
     ExternalCalendar,
     NotificationPrefs,
     Organisation,
+    Payment,
     Prepared,
     PushSubscription,
     TimeOff,
@@ -181,6 +182,30 @@ def world(app, clinic, clock):
         provider=tom, url="https://calendar.example/c.ics", next_try_at=clock(), created_at=clock()
     )
     BusyBlock.create(calendar=imported, provider=tom, start_at=_at(14), end_at=_at(15))
+    ExternalCalendar.create(  # two-way: what a booking's transaction queues changes for
+        provider=tom,
+        kind="caldav",
+        url="https://dav.example/c/",
+        next_try_at=clock(),
+        created_at=clock(),
+    )
+    paid = booking.book(
+        customer_id=clinic["customer"].id,
+        service_id=clinic["follow_up"].id,
+        start=_at(11),
+        provider_id=tom.id,
+        now=clock(),
+        dispatch=Dispatch(),
+    )
+    Payment.create(
+        booking=paid.id,
+        organisation=clinic["org"].id,
+        kind="cash",
+        amount_cents=500,
+        currency="GBP",
+        status="succeeded",
+        paid_at=clock(),
+    )
     DateOverride.create(
         provider=tom, day=MONDAY + timedelta(1), start_time=time(10), end_time=time(12)
     )
@@ -190,7 +215,7 @@ def world(app, clinic, clock):
     )
     token, _ = issue_token(clinic["customer"], clock())
     sign_in = factories.make_sign_in(clinic["customer"], clock())
-    return dict(clinic, token=token, sign_in=sign_in, now=clock())
+    return dict(clinic, token=token, sign_in=sign_in, now=clock(), paid=paid)
 
 
 CASES = {
@@ -239,6 +264,8 @@ CASES = {
         "ids": (w["customer"].id, w["ana_user"].id)
     },
     "services.notifications.outbox._devices": lambda w: {"ids": (w["customer"].id,)},
+    "services.payments.ledger._payments_of": lambda w: {"booking": w["paid"].id},
+    "services.calendar.outbox._two_way_calendars": lambda w: {"providers": (w["tom"].id,)},
     "services.accounts.auth._token_user": lambda w: {
         "digest": token_digest(w["token"]),
         "now": w["now"],
