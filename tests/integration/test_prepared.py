@@ -167,15 +167,19 @@ def _at(hour: int, day: date = MONDAY) -> datetime:
 @pytest.fixture
 def world(app, clinic, clock):
     """The clinic with something for each query to find: a booking, time off, a date
-    override, choices, a device, an API token and a sign-in."""
+    override, choices, a device, an API token, a sign-in, a two-way calendar and a
+    booking paid at the venue."""
     ana, tom = clinic["ana"], clinic["tom"]
-    booking.book(
-        customer_id=clinic["customer"].id,
-        service_id=clinic["follow_up"].id,
-        start=_at(10),
-        provider_id=tom.id,
-        now=clock(),
-        dispatch=Dispatch(),
+    _unpaid, paid = (
+        booking.book(
+            customer_id=clinic["customer"].id,
+            service_id=clinic["follow_up"].id,
+            start=_at(hour),
+            provider_id=tom.id,
+            now=clock(),
+            dispatch=Dispatch(),
+        )
+        for hour in (10, 11)
     )
     TimeOff.create(provider=ana, start_at=_at(9), end_at=_at(11), reason="dentist")
     imported = ExternalCalendar.create(
@@ -188,14 +192,6 @@ def world(app, clinic, clock):
         url="https://dav.example/c/",
         next_try_at=clock(),
         created_at=clock(),
-    )
-    paid = booking.book(
-        customer_id=clinic["customer"].id,
-        service_id=clinic["follow_up"].id,
-        start=_at(11),
-        provider_id=tom.id,
-        now=clock(),
-        dispatch=Dispatch(),
     )
     Payment.create(
         booking=paid.id,
