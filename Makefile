@@ -77,7 +77,9 @@ format:
 ## bench: the benchmarks in bench/ (see bench/README.md)
 bench: install
 	$(BIN)/python -m bench.slots_bench
+	$(BIN)/python -m bench.request_bench
 	$(BIN)/python -m bench.http_bench
+	$(BIN)/python -m bench.booking_bench
 	$(BIN)/python -m bench.schedule_bench
 	$(BIN)/python -m bench.outbox_bench
 	$(BIN)/python -m bench.calendar_bench
