@@ -29,9 +29,12 @@ BIN = Path(sys.executable).parent
 HAPROXY_CONFIG = """\
 global
     maxconn 2048
+    log stdout format raw local0 info
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 30s
     timeout server 30s
@@ -203,6 +206,10 @@ class Stack:
         """SIGKILL instance ``i``: its gunicorn master and workers, with no goodbye."""
         _signal_group(self.web[i], signal.SIGKILL)
         self.web[i].wait()
+        # Its workers die a moment after the master; until then they hold the socket.
+        deadline = time.monotonic() + 10
+        while _group_pids(self.web[i].pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def pids(self) -> dict[str, list[int]]:
         """Every live process of the stack by role (gunicorn workers included), for RSS."""
@@ -259,12 +266,14 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 
 def _group_pids(pgid: int) -> list[int]:
+    """The live processes of group ``pgid`` (zombies, which hold nothing, left out)."""
     pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                if os.getpgid(int(entry.name)) == pgid:
-                    pids.append(int(entry.name))
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after it.
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state != "Z":
+                pids.append(int(stat.parent.name))
     return sorted(pids)
 
 

@@ -77,13 +77,16 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(redis_url) -> Iterator[Stack]:
+def stack(request, redis_url) -> Iterator[Stack]:
+    failed = request.session.testsfailed
     with (
         database(SERVER, "kairos_h_prod_shape") as url,
         Stack(free_port(), url, redis_url, "shape-test-secret", env={"RATE_LIMIT_SCALE": "off"},
               seed_demo=True, workers_per_instance=1, threads=4) as running,
     ):  # fmt: skip
         yield running
+    if request.session.testsfailed == failed:  # kept when a test failed, for its logs
+        shutil.rmtree(running.log_dir)
 
 
 def access_lines(stack: Stack, i: int, path: str) -> int:
@@ -284,3 +287,4 @@ def test_postgresql_restarted_gives_clean_503s_then_recovers(redis_url):
         wait_until(lambda: all(requests.get(api, timeout=10).status_code == 200 for _ in range(8)),
                    what="the app to recover")  # fmt: skip
         assert requests.get(f"{stack.url}/ready", timeout=10).status_code == 200
+    shutil.rmtree(stack.log_dir)  # only when it passed: its logs tell why it did not
