@@ -80,7 +80,8 @@ def security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         if name.lower() not in present:
             headers.add(name, value)
-    if current_app.config["SETTINGS"].env == "production" and _HSTS not in present:
+    settings = current_app.config["SETTINGS"]
+    if settings.env == "production" and settings.https_only and _HSTS not in present:
         headers.add("Strict-Transport-Security", HSTS)
     if "cache-control" not in present and _personal():
         headers["Cache-Control"] = "no-store"
