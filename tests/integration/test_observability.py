@@ -27,10 +27,11 @@ from services.observability import logs
 from services.payments import checkout
 from tests.integration.test_api_bookings import booked
 from tests.integration.test_notifications import START, channels, deliver_all, rows
+from tests.integration.test_worker import live, queue_url, wait_until
 from tests.server import free_port, gunicorn
 from tests.standins.push_service import PushService
 
-__all__ = ["channels"]  # a fixture, from test_notifications
+__all__ = ["channels", "live", "queue_url"]  # fixtures, from test_notifications and test_worker
 
 REDIS_DB = "redis://127.0.0.1:6379/11"
 MONDAY_10 = "2026-11-30T10:00:00+00:00"
@@ -320,3 +321,33 @@ def test_every_process_s_counts_show_in_any_web_process_s_scrape(
     for page in pages:
         assert sample(page, count, **health) - start == made
         assert sample(page, "kairos_notifications_sent_total", channel="sms") == 3
+
+
+@pytest.mark.live
+@pytest.mark.xdist_group("huey-worker")
+def test_the_consumer_logs_json_lines_with_the_request_s_id(live):
+    """gunicorn and a real Huey consumer: the booking's request id reaches the worker's
+    line about delivering its notifications."""
+    live.consumer.start(LOG_FORMAT="json")
+    (start,) = live.free_slots(live.clinic["follow_up"], 1)
+    response = requests.post(
+        f"{live.base}/api/v1/bookings",
+        json={"service": live.clinic["follow_up"].id, "start": start},
+        headers={"Authorization": f"Bearer {live.token}", "X-Request-ID": "live-booking-1"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["X-Request-ID"] == "live-booking-1"
+
+    def delivered() -> list[dict]:
+        lines = live.consumer.log.read_text().splitlines()
+        found = [json.loads(line) for line in lines if line.startswith("{")]
+        return [x for x in found if x["message"].startswith("outbox.delivered")]
+
+    (line,) = wait_until(delivered, timeout=20, what="the consumer's delivery line")
+    assert line["request_id"] == "live-booking-1"
+    assert line["logger"] == "kairos.tasks"
+    assert "'sent': 2" in line["message"]
+    later = live.consumer.log.read_text().splitlines()
+    huey_lines = [json.loads(x) for x in later if x.startswith("{") and '"logger": "huey' in x]
+    assert huey_lines  # the consumer's own lines, in the same format once it has started
