@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from flask import Flask, g
 
@@ -13,7 +14,9 @@ from config import ROOT, Settings
 from models import db, open_database, release_connection
 from services import crypto
 from services.notifications.outbox import Dispatch
+from services.observability import logs
 from services.payments import gateway as payments_gateway
+from views import observability
 
 
 def create_app(settings: Settings | None = None, **config: object) -> Flask:
@@ -37,7 +40,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     )
     app.config.update(config)
     app.json.sort_keys = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observability.init_app(app)  # logs, request ids, latency: before the other hooks
 
     db.initialize(open_database(settings.database_url))
     crypto.configure(settings.encryption_keys)  # secrets at rest (models.EncryptedTextField)
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         errors,
         health,
         limits,
+        metrics,
         notifications,
         payments,
         privacy,
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     limits.init_app(app)  # rate limits: their counters, the 429 answer
     blueprints = (
         health.bp,
+        metrics.bp,
         api.bp,
         pwa.bp,
         storefront.bp,
@@ -134,7 +139,7 @@ def _dispatch(app: Flask, dispatch: Dispatch) -> None:
             if enqueue is None:
                 import tasks  # not before it is needed: it opens the queue
 
-                enqueue = getattr(tasks, task)
+                enqueue = partial(getattr(tasks, task), request_id=logs.request_id())
             enqueue(ids)
         except Exception:  # the response is already decided; the sweep will catch up
             logging.getLogger("kairos").exception("%s.enqueue_failed ids=%s", what, ids)

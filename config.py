@@ -123,6 +123,10 @@ class Settings:
     ms_client_secret: str = field(default="", repr=False)
     ms_graph_base: str = "https://graph.microsoft.com"
     ms_login_base: str = "https://login.microsoftonline.com"
+    # Logs: "json" (one object per line) or "text"; /metrics: a bearer token for scrapers
+    # not on loopback (empty: loopback only). See services/observability.
+    log_format: str = "text"
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def is_development(self) -> bool:
@@ -193,6 +197,9 @@ class Settings:
             ms_client_secret=env.get("MS_CLIENT_SECRET", ""),
             ms_graph_base=env.get("MS_GRAPH_BASE", cls.ms_graph_base).rstrip("/"),
             ms_login_base=env.get("MS_LOGIN_BASE", cls.ms_login_base).rstrip("/"),
+            log_format=env.get("LOG_FORMAT")
+            or ("json" if env.get("KAIROS_ENV") == "production" else "text"),
+            metrics_token=env.get("METRICS_TOKEN", ""),
         )
         if not settings.secret_key:
             if not settings.is_development:

@@ -4,6 +4,7 @@ can run twice without doing the work twice."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
 
@@ -12,6 +13,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from config import INSTANCE, Settings
 from models import db, open_database
 from services import crypto
+from services.observability import logs
 from services.payments import gateway as payments_gateway
 
 settings = Settings.from_env()
@@ -26,6 +28,13 @@ else:
     huey = SqliteHuey("kairos", filename=str(INSTANCE / "huey.db"))
 
 BATCH = 50  # notifications per task
+
+
+@huey.on_startup()
+def configure_logging() -> None:
+    """The web app's log format (LOG_FORMAT); the consumer's own text handler on "huey"
+    goes, so its lines are formatted as ours too."""
+    logs.configure(settings.log_format, adopt=("huey",))
 
 
 @huey.on_startup()
@@ -135,12 +144,13 @@ def sync_calendars() -> None:
 
 
 @huey.task()
-def push_calendar_changes(calendar_ids: list[int]) -> None:
-    """Write the appointments a request just changed to these two-way calendars."""
+def push_calendar_changes(calendar_ids: list[int], request_id: str | None = None) -> None:
+    """Write the appointments a request just changed to these two-way calendars.
+    ``request_id``: the request's, for this task's log lines."""
     from services.calendar import two_way
 
     open_db()  # also when called outside the consumer
-    with db.connection_context():
+    with logs.carrying(request_id), db.connection_context():
         for calendar_id in calendar_ids:
             two_way.push(calendar_id, settings, datetime.now(UTC))
 
@@ -166,24 +176,30 @@ def channels():
     return Channels.from_settings(settings)
 
 
-def enqueue(ids: list[int]) -> None:
-    """Hand notifications to the worker: called once their transaction has committed."""
+def enqueue(ids: list[int], request_id: str | None = None) -> None:
+    """Hand notifications to the worker: called once their transaction has committed.
+    ``request_id``: the request that wrote them, for the worker's log lines."""
     for start in range(0, len(ids), BATCH):
-        deliver(ids[start : start + BATCH])
+        deliver(ids[start : start + BATCH], request_id=request_id)
 
 
 @huey.task()
-def deliver(ids: list[int]) -> None:
+def deliver(ids: list[int], request_id: str | None = None) -> None:
     """Send these notifications; each one that must wait for a retry is scheduled again."""
     from services.notifications import delivery
 
     open_db()  # also when called outside the consumer
-    with db.connection_context():
+    outcomes: Counter[str] = Counter()
+    with logs.carrying(request_id), db.connection_context():
         for notification_id in ids:
             now = datetime.now(UTC)
-            if delivery.deliver(notification_id, channels(), now) == "queued":
+            status = delivery.deliver(notification_id, channels(), now)
+            outcomes[status or "not_ours"] += 1
+            if status == "queued":
                 due = delivery.due_at(notification_id)
-                deliver.schedule(([notification_id],), eta=due)
+                retry = {"request_id": request_id}
+                deliver.schedule(([notification_id],), retry, eta=due)
+        log.info("outbox.delivered notifications=%s outcomes=%s", len(ids), dict(outcomes))
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -34,6 +34,7 @@ from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, Sta
 from services.formats import when
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
+from services.observability import metrics
 from services.payments import checkout, refunds
 
 log = logging.getLogger("kairos.booking")
@@ -400,6 +401,7 @@ def _take(
         raise
     dispatch.add(told)
     dispatch.add_calendars(calendars)
+    metrics.booking_created(rescheduled=release is not None)
     log.info(
         "booking.created booking_id=%s provider_id=%s user_id=%s", booking.id, provider_id, actor_id
     )

@@ -28,6 +28,7 @@ from services.accounts import claims
 from services.booking.calendar_links import lineage
 from services.mail import MailConfig
 from services.notifications import messages, push, sms
+from services.observability import metrics
 
 log = logging.getLogger("kairos.outbox")
 
@@ -129,11 +130,17 @@ def _finish(row: Notification, status: str, **fields: object) -> None:
     """Record the outcome, but only while the row is still ours (claimed by this try)."""
     fields.setdefault("error", "")
     error = fields.pop("error")
-    Notification.update(status=status, last_error=error, **fields).where(
-        (Notification.id == row.id)
-        & (Notification.status == "sending")
-        & (Notification.claimed_at == row.claimed_at)
-    ).execute()
+    recorded = (
+        Notification.update(status=status, last_error=error, **fields)
+        .where(
+            (Notification.id == row.id)
+            & (Notification.status == "sending")
+            & (Notification.claimed_at == row.claimed_at)
+        )
+        .execute()
+    )
+    if recorded:
+        metrics.notification_finished(status, row.channel)
 
 
 def _send(row: Notification, channels: Channels) -> None:

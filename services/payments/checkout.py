@@ -15,6 +15,7 @@ from services.calendar import outbox as calendar_outbox
 from services.errors import NotChangeable, NotFound, PaymentDeclined, PaymentUnavailable
 from services.notifications import outbox as notify
 from services.notifications.outbox import Dispatch
+from services.observability import metrics
 from services.payments import gateway, policy, refunds
 from services.payments.policy import Due
 
@@ -351,6 +352,7 @@ def expire_due(now: datetime, dispatch: Dispatch) -> dict[str, int]:
     )
     for booking in due:
         done["expired"] += _release(booking.id, now, "hold_expired")
+    metrics.holds_expired(done["expired"])
     stale = (
         Payment.select(Payment, Booking)
         .join(Booking)

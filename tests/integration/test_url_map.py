@@ -29,6 +29,8 @@ PUBLIC = {
     "pwa.service_worker": "the service worker",
     "pwa.offline": "the page shown offline",
     "health.health": "the load balancer's probe",
+    "metrics.metrics": "Prometheus' scrape: loopback or METRICS_TOKEN only, else 404"
+    " (test_observability.py)",
     "public.home": "the front page",
     "privacy.page": "what is stored and why",
     "public.organisation": "a business's public booking page",
