@@ -422,7 +422,7 @@ def test_without_redis_tries_go_through_and_are_logged(client, clinic, app, capl
     app.extensions["ratelimits"] = Limiter(RedisStore("redis://127.0.0.1:1/0", "kairos-test:"))
     for _ in range(count("sign_in_per_email") + 1):
         assert token_request(client, "casey@example.com", WRONG).status_code == 401
-    assert "ratelimit.store_unavailable store=redis" in caplog.text
+    assert "redis.unavailable url=redis://127.0.0.1:1/0 during=ratelimit.take" in caplog.text
 
 
 def test_limits_are_set_from_the_environment_and_can_be_switched_off(database_url, clinic):
