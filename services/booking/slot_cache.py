@@ -62,6 +62,8 @@ def configure(redis_url: str, prefix: str = "kairos:slots:", seconds: int = 3600
     """Share slots through Redis at ``redis_url``; an empty URL: this process only."""
     global _shared
     _shared = _Shared(shared(redis_url), prefix, seconds) if redis_url else None
+    current = stats()  # what was counted before goes to no Redis
+    _flushed.update({name: current[name] for name in _flushed})
 
 
 def cached(compute: Callable[[K], tuple[Slot, ...]]) -> Callable[[K], tuple[Slot, ...]]:

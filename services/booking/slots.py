@@ -291,6 +291,4 @@ def nearest_slots(
         provider_id=provider_id,
         ignore_booking=ignore_booking,
     )
-    # Never ``start`` itself: it was just found taken (or passed).
-    slots = [s for s in slots if s.start != start]
     return sorted(sorted(slots, key=lambda s: abs(s.start - start))[:count])
