@@ -124,7 +124,9 @@ def test_a_stale_answer_served_still_cannot_book_the_taken_time(
 def test_without_redis_slots_are_computed_and_the_breaker_skips_it(
     anonymous_api, clinic, app, caplog
 ):
-    slot_cache.configure("redis://127.0.0.1:1/0", "kairos-test:", 60)
+    # Nothing listens on port 1; a client name of its own: a breaker of its own.
+    nowhere = f"redis://127.0.0.1:1/0?client_name=t{secrets.token_hex(4)}"
+    slot_cache.configure(nowhere, "kairos-test:", 60)
     _slots_for.cache_clear()
     try:
         for day in ("2026-11-30", "2026-12-01", "2026-12-02"):
