@@ -10,16 +10,20 @@ slot_taken, with other times offered.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import requests
 
 from models import Provider
+from services.accounts.auth import issue_token
 from services.booking import slot_cache
 from services.booking.slots import _slots_for
 from services.redis_client import SharedRedis
 from tests.integration.test_api_catalogue import slots, starts
+from tests.integration.test_worker import LONDON
+from tests.server import gunicorn
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 MON_10 = "2026-11-30T10:00:00+00:00"
@@ -188,3 +192,43 @@ def test_slots_pack_to_sixteen_bytes_each_and_back():
     packed = slot_cache._pack(found)
     assert len(packed) == 32
     assert slot_cache._unpack(packed) == found
+
+
+@pytest.mark.live
+def test_two_server_processes_share_answers_and_neither_offers_a_booked_time(
+    production_database, clinic
+):
+    """Two instances under gunicorn, one process each, on one database and one Redis: the
+    second reads the first's answer from Redis; after a booking through the second, the
+    first (its own LRU holding the old answer) no longer offers the time."""
+    prefix = f"kairos-test:{secrets.token_hex(6)}:slots:"
+    env = {"REDIS_URL": REDIS_URL, "SLOT_CACHE_PREFIX": prefix, "RATE_LIMIT_SCALE": "0"}
+    token, _ = issue_token(clinic["customer"], datetime.now(UTC))
+    service, ana = clinic["follow_up"], clinic["ana"]
+    day = datetime.now(UTC).astimezone(LONDON).date() + timedelta(days=3)
+    path = f"/api/v1/orgs/clinic/slots?service={service.id}&provider={ana.id}&date={day}&days=7"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        with (
+            gunicorn(production_database, workers=1, env=env) as one,
+            gunicorn(production_database, workers=1, env=env) as two,
+        ):
+            offered = requests.get(one + path, timeout=10).json()["slots"]
+            assert requests.get(two + path, timeout=10).json()["slots"] == offered
+            counts = {k.decode(): int(v) for k, v in client.hgetall(f"{prefix}stats").items()}
+            assert counts == {"misses": 1, "redis_hits": 1, "local_hits": 0}
+
+            taken = offered[0]["start"]
+            made = requests.post(
+                f"{two}/api/v1/bookings",
+                json={"service": service.id, "start": taken, "provider": ana.id},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert made.status_code == 201, made.text
+            again = requests.get(one + path, timeout=10).json()["slots"]
+            assert taken not in [s["start"] for s in again]
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
