@@ -48,6 +48,7 @@ def backup(url: str, path: Path) -> None:
     with _replacing(path) as partial:
         if is_sqlite_url(url):
             _sqlite_copy(_open_sqlite(_sqlite_file(url), read_only=True), partial)
+            _sqlite_single_file(partial)
         else:
             _run_postgresql("pg_dump", url, ["--format=custom", f"--file={partial}"])
 
@@ -141,14 +142,21 @@ def _sqlite_copy(source: sqlite3.Connection, target_path: Path) -> None:
     try:
         target.execute("PRAGMA busy_timeout = 10000")  # the app may be writing just now
         source.backup(target)
-        # A file of its own, without -wal and -shm beside it once opened; the app puts
-        # its database back in WAL mode when it connects.
-        target.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite: {exc}") from exc
     finally:
         target.close()
         source.close()
+
+
+def _sqlite_single_file(path: Path) -> None:
+    """The backup in rollback-journal mode: opening it later leaves no -wal and -shm
+    files beside it. (The app puts a restored database back in WAL mode as it connects.)"""
+    backup_file = _open_sqlite(path, read_only=False)
+    try:
+        backup_file.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        backup_file.close()
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
