@@ -60,6 +60,15 @@ chromium:
 	  echo "installing chromium from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## pg-client: pg_dump/pg_restore for `flask backup`/`restore` and their tests; their major
+# version must match the server's (PostgreSQL 15 here)
+pg-client:
+	@command -v pg_dump >/dev/null || { \
+	  echo "installing postgresql-client-15 from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client-15 >/dev/null; }
+test: pg-client
+.PHONY: pg-client
+
 ## test: unit, integration and e2e; on PostgreSQL too when TEST_DATABASE_URL is set
 test: install chromium
 	$(BIN)/ruff check .
