@@ -47,7 +47,7 @@ def backup(url: str, path: Path) -> None:
         raise BackupError(f"no folder {folder} to write the backup into")
     with _replacing(path) as partial:
         if is_sqlite_url(url):
-            _sqlite_copy(_open_sqlite(_sqlite_file(url), read_only=True), partial)
+            _sqlite_copy(_open_sqlite(sqlite_file(url), read_only=True), partial)
             _sqlite_single_file(partial)
         else:
             _run_postgresql("pg_dump", url, ["--format=custom", f"--file={partial}"])
@@ -85,7 +85,7 @@ def restore_and_upgrade(database: Database, url: str, path: Path, *, force: bool
 
 def _restore(url: str, path: Path) -> None:
     if is_sqlite_url(url):
-        target = _sqlite_file(url)
+        target = sqlite_file(url)
         if not target.parent.is_dir():
             raise BackupError(f"no folder {target.parent} for the database")
         _sqlite_copy(_open_sqlite(path, read_only=True), target)
@@ -124,7 +124,7 @@ def has_data(database: Database) -> bool:
 # --- SQLite -------------------------------------------------------------------------------
 
 
-def _sqlite_file(url: str) -> Path:
+def sqlite_file(url: str) -> Path:
     # sqlite:///relative.db or sqlite:////absolute/path.db, as playhouse.db_url reads them
     return Path(unquote(urlsplit(url).path[1:]))
 
