@@ -130,7 +130,7 @@ def measure(label: str, url: str, server: str | None, rounds: int) -> None:
             database.close()
         size = path.stat().st_size
     print(
-        f"{label:<34} floor {floor_s:7.3f} s   backup {backup_s:7.3f} s"
+        f"{label:<36} floor {floor_s:7.3f} s   backup {backup_s:7.3f} s"
         f" ({backup_s / floor_s:4.1f}× floor, {size / 1e6:6.1f} MB)"
         f"   restore + migrations {restore_s:7.3f} s ({restore_s / floor_s:4.1f}× floor)"
     )
