@@ -1,5 +1,6 @@
 """Commands run from the shell (``flask --app app COMMAND``), not use cases: migrating
-the database, loading the demo data, re-encrypting stored secrets under a new key."""
+the database, backing it up and restoring it, loading the demo data, re-encrypting
+stored secrets under a new key."""
 
 from __future__ import annotations
 

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playhouse.migrations import Runner
 
 from commands import backup as backups
 from config import ROOT
-from models import ALL_MODELS, Booking, Notification, User, db
+from migrations import DIRECTORY as MIGRATIONS
+from models import ALL_MODELS, Booking, Notification, User, db, open_database
 from services.booking import appointments
 from services.notifications.outbox import Dispatch
 from tests import factories
@@ -23,6 +25,10 @@ from tests.integration.conftest import app_on
 
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
 REFUSED = "restore failed: the database already has data: restore --force replaces it\n"
+
+
+def sorted_migrations() -> list[str]:
+    return sorted(p.stem for p in MIGRATIONS.glob("[0-9]*.py"))
 
 
 def book(clinic, clock, start: datetime) -> Booking:
@@ -93,6 +99,22 @@ def test_restore_refuses_a_database_with_data_unless_forced(app, booked, clinic,
 
     assert forced.exit_code == 0, forced.output
     assert every_row() == booked
+
+
+def test_an_older_backup_comes_up_to_date(app, tmp_path, empty_database_url):
+    newest = sorted_migrations()[-1]
+    older = open_database(empty_database_url)
+    with older.connection_context():
+        Runner(older, str(MIGRATIONS)).up(target=sorted_migrations()[-2])
+    backup = tmp_path / "older.backup"
+    backups.backup(empty_database_url, backup)
+    older.close()
+
+    restored = app.test_cli_runner().invoke(args=["restore", str(backup)])
+
+    assert restored.exit_code == 0, restored.output
+    assert restored.output == f"restored {backup}; migrations applied: {newest}\n"
+    assert factories.make_org("after-restore").id  # the newest schema, in use
 
 
 def broken_source(database_url: str, folder: Path) -> tuple[str, str]:
