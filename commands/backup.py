@@ -57,7 +57,10 @@ def backup(url: str, path: Path) -> None:
 def _replacing(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path``, renamed to it when the block succeeds and
     deleted when it fails."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:
+        raise BackupError(f"cannot write in {path.parent}: {exc.strerror}") from exc
     os.close(handle)
     partial = Path(name)
     try:
