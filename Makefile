@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 export PORT
 
-.PHONY: run prod test install chromium haproxy lint format bench lighthouse clean
+.PHONY: run prod test install chromium haproxy pg-client lint format bench lighthouse clean
 
 # `make run STRIPE=local`: card payments against localstripe (a local Stripe stand-in,
 # installed with the dev dependencies), so the demo's deposits and prepayments work
@@ -72,8 +72,15 @@ prod: install haproxy
 	@$(BIN)/python scripts/check_production.py
 	$(BIN)/python -m deploy.stack
 
+## pg-client: pg_dump/pg_restore for `flask backup`/`restore` and their tests; their major
+# version must match the server's (PostgreSQL 15 here)
+pg-client:
+	@command -v pg_dump >/dev/null || { \
+	  echo "installing postgresql-client-15 from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client-15 >/dev/null; }
+
 ## test: unit, integration and e2e; on PostgreSQL too when TEST_DATABASE_URL is set
-test: install chromium haproxy
+test: install chromium haproxy pg-client
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadscope -p no:cacheprovider --durations=15

@@ -1,12 +1,18 @@
 """Commands run from the shell (``flask --app app COMMAND``), not use cases: migrating
-the database, loading the demo data, re-encrypting stored secrets under a new key."""
+the database, backing it up and restoring it, loading the demo data, re-encrypting
+stored secrets under a new key."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask
 
 import models
+from commands import backup as backups
 from commands.demo import DEMO_LOGINS, DEMO_PASSWORD
 from commands.demo import seed_demo as seed
 from commands.rotation import rotate_stored_secrets
@@ -34,6 +40,26 @@ def register(app: Flask) -> None:
         for email, role in DEMO_LOGINS.items():
             click.echo(f"  {email:<24} {DEMO_PASSWORD}   {role}")
 
+    backup_file = click.Path(dir_okay=False, path_type=Path)
+
+    @app.cli.command("backup")
+    @click.argument("path", type=backup_file)
+    def backup(path: Path) -> None:
+        """Copy the database to PATH (pg_dump's custom format, or a SQLite file)."""
+        with _one_line_errors("backup"):
+            backups.backup(app.config["SETTINGS"].database_url, path)
+        click.echo(f"backed up to {path} ({path.stat().st_size:,} bytes)")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=backup_file)
+    @click.option("--force", is_flag=True, help="Replace a database that has data.")
+    def restore(path: Path, force: bool) -> None:
+        """Replace the database with the backup at PATH, then apply pending migrations."""
+        with _one_line_errors("restore"):
+            url = app.config["SETTINGS"].database_url
+            applied = backups.restore_and_upgrade(db.obj, url, path, force=force)
+        click.echo(f"restored {path}; migrations applied: {', '.join(applied) or 'none'}")
+
     @app.cli.command("rotate-secrets")
     def rotate_secrets() -> None:
         """Re-encrypt every stored secret under the newest KAIROS_ENCRYPTION_KEYS key
@@ -50,3 +76,12 @@ def register(app: Flask) -> None:
                 err=True,
             )
             raise click.exceptions.Exit(1)
+
+
+@contextmanager
+def _one_line_errors(command: str) -> Iterator[None]:
+    try:
+        yield
+    except backups.BackupError as exc:
+        click.echo(f"{command} failed: {exc}", err=True)
+        raise click.exceptions.Exit(1) from None

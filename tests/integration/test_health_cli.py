@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import functools
-import secrets
 import socket
 from datetime import time
 
-import psycopg
 import pytest
 
 import commands.demo
-from app import create_app
-from config import Settings
 from migrations import DIRECTORY as MIGRATIONS
 from models import (
     Booking,
@@ -27,7 +23,7 @@ from models import (
     db,
 )
 from services.accounts.auth import hash_password
-from tests.conftest import TEST_DATABASE_URL, _server_url
+from tests.integration.conftest import app_on
 
 DB_DOWN = {
     "error": "service_unavailable",
@@ -35,27 +31,10 @@ DB_DOWN = {
 }
 
 
-@pytest.fixture
-def restore_database():
-    """create_app() points the global database proxy elsewhere: point it back after."""
-    saved = db.obj
-    yield
-    if not db.is_closed():
-        db.close()
-    if saved is not None:
-        db.initialize(saved)
-
-
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]  # nobody listens once the socket is closed
-
-
-def app_on(url: str, clock=None):
-    settings = Settings(database_url=url, secret_key="test-secret", env="testing")
-    config = {"TESTING": True} | ({"CLOCK": clock} if clock else {})
-    return create_app(settings, **config)
 
 
 # --- /health ------------------------------------------------------------------------------
@@ -211,20 +190,6 @@ def test_db_upgrade_twice_on_the_test_database(app):
 
     assert first.exit_code == second.exit_code == 0, first.output
     assert first.output == second.output == "migrations applied: none (up to date)\n"
-
-
-@pytest.fixture
-def empty_database_url(database_url, tmp_path):
-    """A database with nothing in it, of the same kind as ``database_url``."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    name = f"kairos_fresh_{secrets.token_hex(4)}"
-    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield _server_url(TEST_DATABASE_URL, name)
-    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.usefixtures("restore_database")
