@@ -25,11 +25,11 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
         CLOCK=lambda: datetime.now(UTC),
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.is_development,
+        SESSION_COOKIE_SECURE=settings.https_only,
         SESSION_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_DURATION=timedelta(days=30),
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=not settings.is_development,
+        REMEMBER_COOKIE_SECURE=settings.https_only,
         REMEMBER_COOKIE_HTTPONLY=True,
         # The largest thing anyone sends is a logo (512 KB at most): refuse more with
         # 413 before reading it.

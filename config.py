@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
@@ -63,6 +64,8 @@ class Settings:
     env: str = "development"
     huey_url: str = ""  # empty: SqliteHuey under instance/; redis://... for RedisHuey
     base_url: str = "http://127.0.0.1:5000"
+    # Production over plain HTTP, allowed only when base_url is on loopback (see loopback_http).
+    allow_loopback_http: bool = False
     mail_from: str = "Kairos <bookings@kairos.test>"
     smtp_host: str = ""  # empty: mail is written to the console and instance/outbox/
     smtp_port: int = 25
@@ -126,6 +129,20 @@ class Settings:
         return self.env == "development"
 
     @property
+    def loopback_http(self) -> bool:
+        """ALLOW_LOOPBACK_HTTP and a BASE_URL of http://127.0.0.1 or localhost: served over
+        plain HTTP on this machine only (`make prod`), so production settings apply except
+        the ones that need HTTPS (Secure cookies, HSTS)."""
+        parts = urlsplit(self.base_url)
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        return self.allow_loopback_http and loopback
+
+    @property
+    def https_only(self) -> bool:
+        """Cookies marked Secure, HSTS sent: everywhere but development and loopback HTTP."""
+        return not (self.is_development or self.loopback_http)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -139,6 +156,7 @@ class Settings:
             env=env.get("KAIROS_ENV", "development"),
             huey_url=env.get("HUEY_URL", env.get("REDIS_URL", "")),
             base_url=env.get("BASE_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"),
+            allow_loopback_http=env.get("ALLOW_LOOPBACK_HTTP", "") in ("1", "true", "yes"),
             mail_from=env.get("MAIL_FROM", cls.mail_from),
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=int(env.get("SMTP_PORT", "25")),

@@ -67,7 +67,9 @@ def error_body(error: DomainError) -> dict:
 
 def _wants_json() -> bool:
     # A client that sent JSON (the API, static/js/push.js) reads its error as JSON.
-    return request.path.startswith("/api/") or request.path == "/health" or request.is_json
+    return (
+        request.path.startswith("/api/") or request.path in ("/health", "/ready") or request.is_json
+    )
 
 
 def register(app: Flask) -> None:

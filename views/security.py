@@ -73,7 +73,8 @@ def init_app(app: Flask) -> None:
 def security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if current_app.config["SETTINGS"].env == "production":
+    settings = current_app.config["SETTINGS"]
+    if settings.env == "production" and settings.https_only:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if "Cache-Control" not in response.headers and _personal():
         response.headers["Cache-Control"] = "no-store"
