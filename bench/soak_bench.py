@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import process_tree, production_stack, rss_kib, run_locust
+from bench.load import production_stack, rss_by_process, run_locust
 
 GROWTH_TARGET = 0.10
 
@@ -65,9 +65,7 @@ def sample_rss(stack, load: threading.Thread, every: float) -> list[tuple[float,
     the load runs, and once at its end."""
     began, samples = time.monotonic(), []
     while True:
-        tree = process_tree(stack.pids())
-        rss = {(kind, pid): rss_kib(pid) for pid, kind in tree.items()}
-        samples.append((time.monotonic() - began, {k: v for k, v in rss.items() if v}))
+        samples.append((time.monotonic() - began, rss_by_process(stack)))
         load.join(timeout=every)
         if not load.is_alive():
             return samples

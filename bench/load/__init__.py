@@ -1,21 +1,18 @@
 """What the load and soak benches share: the seeded production stack and a Locust run.
 
 The stack is deploy/stack.py's (HAProxy in front of two gunicorn instances, a Huey
-consumer on Redis) on a scratch PostgreSQL database and a private redis-server; where
-that module is not there yet, one gunicorn and a Huey consumer stand in for it.
+consumer on Redis) on a scratch PostgreSQL database and a private redis-server.
 Rate limits stay on but are scaled 1000× (every simulated user comes from 127.0.0.1).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from pathlib import Path
 from bench.harness import _free_port, connected, scratch_database
 from commands.demo import DEMO_PASSWORD, seed_demo
 from config import ROOT
+from deploy.stack import Stack
 from models import Organisation, Service, ServiceProvider, User
 from services.accounts.auth import hash_password, issue_token
 from tests import factories
@@ -112,87 +110,17 @@ def _wait_for(check, what: str, limit: float = 30) -> None:
     raise SystemExit(f"{what} did not start within {limit:.0f} s")
 
 
-def stack_env(redis_url: str) -> dict[str, str]:
-    return {
-        "RATE_LIMIT_SCALE": RATE_LIMIT_SCALE,
-        "KAIROS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "HUEY_URL": redis_url,
-    }
-
-
 @contextmanager
-def production_stack(customers: int) -> Iterator[tuple[object, str, Setup]]:
+def production_stack(customers: int) -> Iterator[tuple[Stack, str, Setup]]:
     """A scratch database, seeded; a private Redis; the stack on them.
     Yields (stack, database URL, setup)."""
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with scratch_database(server) as url, private_redis() as redis_url:
         with connected(url):
             setup = seed(customers)
-        stack = _start_stack(url, redis_url)
-        try:
+        env = {"RATE_LIMIT_SCALE": RATE_LIMIT_SCALE}
+        with Stack(_free_port(), url, redis_url, secrets.token_urlsafe(32), env=env) as stack:
             yield stack, url, setup
-        finally:
-            stack.stop()
-
-
-def _start_stack(database_url: str, redis_url: str):
-    secret = secrets.token_urlsafe(32)
-    try:
-        from deploy.stack import Stack
-    except ImportError:
-        print("deploy/stack.py is not there: one gunicorn + a Huey consumer stand in for it")
-        return StandIn(database_url, redis_url, secret, stack_env(redis_url))
-    return Stack(_free_port(), database_url, redis_url, secret, env=stack_env(redis_url))
-
-
-class StandIn:
-    """One gunicorn (2 workers × 8 threads) and a Huey consumer: the Stack's interface."""
-
-    def __init__(self, database_url: str, redis_url: str, secret: str, env: dict) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_dir = Path(tempfile.mkdtemp(prefix="kairos-load-"))
-        env = (
-            os.environ
-            | env
-            | {
-                "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url,
-                "SECRET_KEY": secret,
-                "KAIROS_ENV": "production",
-                "BASE_URL": self.url,
-            }
-        )
-        bin_dir = Path(sys.executable).parent
-        web = [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        web += ["--threads", "8", "--no-control-socket", "app:create_app()"]
-        worker = [str(bin_dir / "huey_consumer"), "tasks.huey", "--workers", "2"]
-        worker += ["--worker-type", "thread"]
-        self.procs = [
-            subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            for cmd, log in [
-                (web, open(self.log_dir / "web.log", "w")),  # noqa: SIM115
-                (worker, open(self.log_dir / "worker.log", "w")),  # noqa: SIM115
-            ]
-        ]
-        _wait_for(lambda: _answers(f"{self.url}/health"), "gunicorn")
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            proc.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 # --- Locust --------------------------------------------------------------------------------
@@ -236,23 +164,14 @@ def slot_cache_ratio(base_url: str) -> str:
 # --- processes -----------------------------------------------------------------------------
 
 
-def process_tree(pids: list[int]) -> dict[int, str]:
-    """Every process under ``pids`` (gunicorn's workers, not only its master), by kind:
-    "web" (gunicorn), "worker" (huey) or "other" (the load balancer...)."""
-    found, todo = {}, list(pids)
-    while todo:
-        pid = todo.pop()
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            children = [
-                int(child)
-                for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()
-            ]
-        except OSError:
-            continue  # gone
-        found[pid] = "web" if "gunicorn" in cmdline else "worker" if "huey" in cmdline else "other"
-        todo += children
+def rss_by_process(stack: Stack) -> dict[tuple[str, int], int]:
+    """RSS in KiB of every live process of the stack, keyed by (group, pid): the groups
+    are "web" (both gunicorn instances, masters and workers), "worker" and "haproxy"."""
+    found = {}
+    for role, pids in stack.pids().items():
+        for pid in pids:
+            if (rss := rss_kib(pid)) is not None:
+                found[(role.rstrip("0123456789"), pid)] = rss
     return found
 
 

@@ -24,7 +24,6 @@ import random
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 from locust import FastHttpUser, between, constant, events, task
@@ -100,21 +99,12 @@ def _error_code(response) -> str:
         return "(not JSON)"
 
 
-class _AsIfTls(DefaultCookiePolicy):
-    """Send Secure cookies over plain HTTP too: the stack serves production settings
-    (Secure session cookies) on loopback, where a browser would have had TLS."""
-
-    def return_ok_secure(self, cookie, request) -> bool:
-        return True
-
-
 class Provider(FastHttpUser):
     weight = 1
     wait_time = constant(5)  # the workspace's hx-trigger="every 5s"
 
     def on_start(self) -> None:
         login = next(_staff)
-        self.client.cookiejar.set_policy(_AsIfTls())
         form = self.client.get("/account/sign-in", name="GET /account/sign-in").text or ""
         found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
         token = found.group(1) if found else ""
