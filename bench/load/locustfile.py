@@ -118,8 +118,11 @@ class Provider(FastHttpUser):
             if response.status_code >= 400 or 'type="password"' in (response.text or ""):
                 response.failure(f"sign-in as {login['email']} failed ({response.status_code})")
         page = self.client.get(f"/w/{SLUG}", name="GET /w/<org> (page)")
-        self.bookings = re.findall(rf"/w/{SLUG}/bookings/(\d+)", page.text or "") or []
-        self.etag = ""
+        self.bookings, self.etag = self._bookings(page.text), ""
+
+    @staticmethod
+    def _bookings(html: str | None) -> list[str]:
+        return re.findall(rf"/w/{SLUG}/bookings/(\d+)", html or "")
 
     @task(6)
     def poll_schedule(self) -> None:
@@ -127,12 +130,14 @@ class Provider(FastHttpUser):
         with self.client.get(
             f"/w/{SLUG}", headers=headers, name="GET /w/<org> (poll)", catch_response=True
         ) as response:
-            if response.status_code in (200, 304):
+            tag = response.headers.get("ETag")
+            if response.status_code == 304 or (response.status_code == 200 and tag):
                 OUTCOMES[f"schedule poll {response.status_code}"] += 1
-                self.etag = response.headers.get("ETag", self.etag)
+                if response.status_code == 200:  # changed: a new tag, maybe new bookings
+                    self.etag, self.bookings = tag, self._bookings(response.text) or self.bookings
                 response.success()
-            else:
-                response.failure(f"schedule poll {response.status_code}")
+            else:  # a sign-in page instead of the fragment, or an error
+                response.failure(f"schedule poll {response.status_code} without an ETag")
 
     @task(1)
     def open_booking(self) -> None:
