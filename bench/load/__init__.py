@@ -126,9 +126,20 @@ def production_stack(customers: int) -> Iterator[tuple[Stack, str, Setup]]:
 # --- Locust --------------------------------------------------------------------------------
 
 
+def warm_up(base_url: str, setup: Setup, rounds: int = 8) -> None:
+    """Each page the users open, a few times per gunicorn worker before measuring: a
+    worker's first render of a template compiles it (a few hundred ms on a busy machine)."""
+    for service in setup.services:
+        picker = f"{base_url}/{setup.slug}/book/{service}/when?provider=any"
+        for path in [f"{base_url}/{setup.slug}", f"{base_url}/{setup.slug}/book/{service}", picker]:
+            for _ in range(rounds):
+                urllib.request.urlopen(path, timeout=30).read()
+
+
 def run_locust(base_url: str, setup: Setup, *, users: int, minutes: float, folder: Path) -> dict:
     """Locust headless against ``base_url`` (``users`` simulated users, plus the /health
     probe); returns the locustfile's summary."""
+    warm_up(base_url, setup)
     setup_file, report = folder / "setup.json", folder / "report.json"
     setup_file.write_text(json.dumps(setup.__dict__))
     env = os.environ | {"KAIROS_LOAD_SETUP": str(setup_file), "KAIROS_LOAD_REPORT": str(report)}
