@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 export PORT
 
-.PHONY: run test install chromium lint format bench lighthouse clean
+.PHONY: run prod test install chromium haproxy lint format bench lighthouse clean
 
 # `make run STRIPE=local`: card payments against localstripe (a local Stripe stand-in,
 # installed with the dev dependencies), so the demo's deposits and prepayments work
@@ -60,8 +60,20 @@ chromium:
 	  echo "installing chromium from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## haproxy: Debian's HAProxy, the load balancer of `make prod` and of the tests of that shape
+haproxy:
+	@command -v haproxy >/dev/null || { \
+	  echo "installing haproxy from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+
+## prod: the production shape on this machine (README, "Deploying"): needs DATABASE_URL
+## (PostgreSQL), REDIS_URL and SECRET_KEY; SEED_DEMO=1 loads the demo data
+prod: install haproxy
+	@$(BIN)/python scripts/check_production.py
+	$(BIN)/python -m deploy.stack
+
 ## test: unit, integration and e2e; on PostgreSQL too when TEST_DATABASE_URL is set
-test: install chromium
+test: install chromium haproxy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadscope -p no:cacheprovider --durations=15

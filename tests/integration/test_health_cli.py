@@ -78,14 +78,50 @@ def test_health_is_ok_when_the_database_answers(client):
     ],
     ids=["postgresql-closed-port", "sqlite-missing-directory"],
 )
-def test_health_is_503_json_when_the_database_is_unreachable(tmp_path, url):
+def test_ready_is_503_json_when_the_database_is_unreachable(tmp_path, url):
     app = app_on(url.format(port=closed_port(), tmp=tmp_path))
 
-    response = app.test_client().get("/health")
+    response = app.test_client().get("/ready")
 
     assert response.status_code == 503
     assert response.mimetype == "application/json"
-    assert response.json == DB_DOWN
+
+
+@pytest.mark.usefixtures("restore_database")
+@pytest.mark.xfail(
+    strict=True,
+    reason="app.py's open_connection connects on every request until h-overhead's lazy hook",
+)
+def test_health_answers_while_the_database_is_unreachable():
+    app = app_on(f"postgresql://postgres@127.0.0.1:{closed_port()}/kairos")
+
+    response = app.test_client().get("/health")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_ready_names_what_answers(client):
+    response = client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not configured"}
+
+
+def test_ready_names_redis_when_it_does_not_answer(app):
+    settings = app.config["SETTINGS"]
+    broken = create_app(
+        settings.with_overrides(redis_url=f"redis://127.0.0.1:{closed_port()}/0"), TESTING=True
+    )
+
+    response = broken.test_client().get("/ready")
+
+    assert response.status_code == 503
+    assert response.json == {
+        "status": "unavailable",
+        "database": "ok",
+        "redis": "failed: ConnectionError",
+    }
 
 
 @pytest.mark.usefixtures("restore_database")
