@@ -12,6 +12,7 @@ import commands
 from config import ROOT, Settings
 from models import db, open_database
 from services import crypto
+from services.booking import slot_cache
 from services.notifications.outbox import Dispatch
 from services.payments import gateway as payments_gateway
 
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None, **config: object) -> Flask:
     db.initialize(open_database(settings.database_url))
     crypto.configure(settings.encryption_keys)  # secrets at rest (models.EncryptedTextField)
     payments_gateway.configure(settings)  # Stripe: the environment's keys, where it is
+    slot_cache.configure(  # computed slots shared in Redis, when there is one
+        settings.redis_url, settings.slot_cache_prefix, settings.slot_cache_seconds
+    )
 
     @app.before_request
     def open_connection() -> None:

@@ -100,6 +100,10 @@ class Settings:
     redis_url: str = ""
     rate_limit_scale: float = 1.0
     rate_limit_prefix: str = "kairos:ratelimit:"  # Redis keys, for several sites on one Redis
+    # Computed free slots shared in Redis (services/booking/slot_cache.py), when redis_url
+    # is set: the keys' prefix, and how long an entry is kept.
+    slot_cache_prefix: str = "kairos:slots:"
+    slot_cache_seconds: int = 3600
     # How many proxies in front of the app set X-Forwarded-For: the client's address,
     # which per-address limits count by, is taken that many hops back (0: the peer's).
     trusted_proxies: int = 0
@@ -178,6 +182,8 @@ class Settings:
             redis_url=env.get("REDIS_URL", ""),
             rate_limit_scale=_scale(env.get("RATE_LIMIT_SCALE", "1")),
             rate_limit_prefix=env.get("RATE_LIMIT_PREFIX", cls.rate_limit_prefix),
+            slot_cache_prefix=env.get("SLOT_CACHE_PREFIX", cls.slot_cache_prefix),
+            slot_cache_seconds=int(env.get("SLOT_CACHE_SECONDS", "3600")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
             stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from peewee import SQL
@@ -34,6 +33,7 @@ from scheduling import (
     available_slots,
     available_slots_any,
 )
+from services.booking import slot_cache
 from services.errors import Invalid
 
 DEFAULT_STEP = timedelta(minutes=15)
@@ -224,14 +224,16 @@ def find_slots(
         ignore_booking=ignore_booking,
     )
     earliest = now + max(rules.min_notice, timedelta.resolution)  # as the engine does
-    return [slot for slot in _slots_for(key) if slot.start >= earliest]
+    found = [slot for slot in _slots_for(key) if slot.start >= earliest]
+    slot_cache.flush_stats()
+    return found
 
 
 @dataclass(frozen=True)
 class _SlotsKey:
     """Everything free time depends on. The providers' calendar versions change (by
     database trigger) whenever a booking, time off or hours change, so a cached answer
-    under the same key is still the right one."""
+    under the same key is still the right one. Its repr is the Redis key (slot_cache)."""
 
     versions: tuple[tuple[int, int], ...]
     rules: ServiceRules
@@ -242,7 +244,7 @@ class _SlotsKey:
     ignore_booking: int | None
 
 
-@lru_cache(maxsize=2048)
+@slot_cache.cached
 def _slots_for(key: _SlotsKey) -> tuple[Slot, ...]:
     tz = ZoneInfo(key.timezone)
     providers = [Provider(id=pid) for pid, _ in key.versions]

@@ -9,15 +9,12 @@ Times are seconds since the epoch from the caller's ``now``, never the store's c
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
 from peewee import EXCLUDED, Case
 
 from models import RateLimit
-
-log = logging.getLogger("kairos.ratelimits")
-
+from services.redis_client import shared
 
 Take = tuple[str, float, float]  # a bucket, the interval between tries, the period
 
@@ -111,35 +108,30 @@ return 1
 class RedisStore:
     """Redis, under ``prefix``: every instance that uses the same Redis shares it. One
     script takes every bucket of a request, all or none. Each key expires when its count
-    has run down. If Redis cannot be reached, tries are let through (and logged): limits
-    must not take sign-in down with them."""
+    has run down. If Redis cannot be reached, tries are let through: limits must not take
+    sign-in down with them. The process's shared client is used (services/redis_client.py):
+    short timeouts, and while its breaker is open after a failure, no wait at all."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        import redis
-
-        self.redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.shared = shared(url)
+        self.redis = self.shared.client
         self.prefix = prefix
-        self._errors = (redis.RedisError,)
         self._take = self.redis.register_script(_TAKE)
         self._give_back = self.redis.register_script(_GIVE_BACK)
 
     def take(self, wanted: list[Take], now: float) -> list[float | None]:
         keys = [self.prefix + bucket for bucket, _, _ in wanted]
         args = [now, *(x for _, step, period in wanted for x in (step, period))]
-        try:
-            waits = self._take(keys=keys, args=args)
-        except self._errors as exc:
-            log.error("ratelimit.store_unavailable store=redis error=%s", exc)
-            return [None] * len(wanted)
-        if waits is None:
+        waits = self.shared.run("ratelimit.take", lambda: self._take(keys=keys, args=args), None)
+        if waits is None:  # all taken, or Redis is away
             return [None] * len(wanted)
         return [float(w) if w else None for w in waits]
 
     def give_back(self, bucket: str, interval: float) -> None:
-        try:
-            self._give_back(keys=[self.prefix + bucket], args=[interval])
-        except self._errors as exc:
-            log.error("ratelimit.store_unavailable store=redis error=%s", exc)
+        keys = [self.prefix + bucket]
+        self.shared.run(
+            "ratelimit.give_back", lambda: self._give_back(keys=keys, args=[interval]), None
+        )
 
     def clear(self) -> None:
         """Forget every counter under this store's prefix (tests)."""
