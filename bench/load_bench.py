@@ -19,7 +19,13 @@ from pathlib import Path
 
 from bench.booking_bench import DOUBLE_BOOKINGS
 from bench.harness import connected
-from bench.load import production_stack, run_locust, slot_cache_ratio
+from bench.load import (
+    forget_slot_cache_counts,
+    production_stack,
+    run_locust,
+    slot_cache_ratio,
+    warm_up,
+)
 from models import Booking, db
 
 P95_TARGET_MS = 300
@@ -34,13 +40,15 @@ def main() -> None:
         raise SystemExit("--users and --minutes must be positive")
 
     folder = Path(tempfile.mkdtemp(prefix="kairos-load-bench-"))
-    with production_stack(customers=args.users) as (stack, url, setup):
+    with production_stack(customers=args.users) as (stack, url, redis_url, setup):
         print(
             f"stack at {stack.url}, database {url.rsplit('/', 1)[-1]}; {args.users} users "
             f"(+1 /health probe) for {args.minutes:g} min; Locust files in {folder}"
         )
+        warm_up(stack.url, setup)
+        forget_slot_cache_counts(redis_url)  # what the warm-up did is not the users'
         report = run_locust(stack.url, setup, users=args.users, minutes=args.minutes, folder=folder)
-        cache = slot_cache_ratio(stack.url)
+        cache = slot_cache_ratio(redis_url)
         with connected(url):
             live = Booking.select().where(Booking.status != "cancelled").count()
             doubles = db.execute_sql(DOUBLE_BOOKINGS).fetchone()[0]

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import production_stack, rss_by_process, run_locust
+from bench.load import production_stack, rss_by_process, run_locust, warm_up
 
 GROWTH_TARGET = 0.10
 
@@ -34,14 +34,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.users < 1 or args.minutes <= 0 or args.every <= 0:
         raise SystemExit("--users, --minutes and --every must be positive")
-    warm_up = min(args.warm_up, args.minutes / 3) * 60
+    settle = min(args.warm_up, args.minutes / 3) * 60
 
     folder = Path(tempfile.mkdtemp(prefix="kairos-soak-bench-"))
-    with production_stack(customers=args.users) as (stack, _url, setup):
+    with production_stack(customers=args.users) as (stack, _url, _redis, setup):
         print(
             f"stack at {stack.url}; {args.users} users for {args.minutes:g} min, RSS every "
-            f"{args.every:g} s, the first {warm_up / 60:.1f} min left out; Locust files in {folder}"
+            f"{args.every:g} s, the first {settle / 60:.1f} min left out; Locust files in {folder}"
         )
+        warm_up(stack.url, setup)
         result: dict = {}
         load = threading.Thread(
             target=lambda: result.update(
@@ -51,7 +52,7 @@ def main() -> None:
         load.start()
         samples = sample_rss(stack, load, args.every)
         load.join()
-    failed = print_series(samples, warm_up)
+    failed = print_series(samples, settle)
     errors = result.get("errors", [])
     print(f"load: {result.get('outcomes')}; errors other than 409: {errors or 'none'}")
     if errors:
@@ -71,7 +72,7 @@ def sample_rss(stack, load: threading.Thread, every: float) -> list[tuple[float,
             return samples
 
 
-def print_series(samples: list[tuple[float, dict]], warm_up: float) -> list[str]:
+def print_series(samples: list[tuple[float, dict]], settle: float) -> list[str]:
     """Print RSS per process and per group over time; return the groups that grew too much."""
     columns = sorted({key for _, rss in samples for key in rss})
     print("\nRSS in MiB (per process, then per group)")
@@ -81,7 +82,7 @@ def print_series(samples: list[tuple[float, dict]], warm_up: float) -> list[str]
     for at, rss in samples:
         cells = " ".join(f"{rss[k] / 1024:11.1f}" if k in rss else f"{'-':>11}" for k in columns)
         print(f"{at:7.0f} {cells} {_group(rss, 'web'):6.1f} {_group(rss, 'worker'):7.1f}")
-    settled = [rss for at, rss in samples if at >= warm_up]
+    settled = [rss for at, rss in samples if at >= settle]
     if len(settled) < 2:
         return ["too few samples after the warm-up: run longer or sample more often"]
     failed = []

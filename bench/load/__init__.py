@@ -31,6 +31,7 @@ from tests import factories
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 RATE_LIMIT_SCALE = "1000"
+SLOT_CACHE_PREFIX = "kairos:slots:"  # the stack's default SLOT_CACHE_PREFIX
 DAYS_AHEAD = 60  # customers look for times up to this many days ahead
 EXTRA_PROVIDERS = 3
 
@@ -111,16 +112,16 @@ def _wait_for(check, what: str, limit: float = 30) -> None:
 
 
 @contextmanager
-def production_stack(customers: int) -> Iterator[tuple[Stack, str, Setup]]:
+def production_stack(customers: int) -> Iterator[tuple[Stack, str, str, Setup]]:
     """A scratch database, seeded; a private Redis; the stack on them.
-    Yields (stack, database URL, setup)."""
+    Yields (stack, database URL, Redis URL, setup)."""
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with scratch_database(server) as url, private_redis() as redis_url:
         with connected(url):
             setup = seed(customers)
         env = {"RATE_LIMIT_SCALE": RATE_LIMIT_SCALE}
         with Stack(_free_port(), url, redis_url, secrets.token_urlsafe(32), env=env) as stack:
-            yield stack, url, setup
+            yield stack, url, redis_url, setup
 
 
 # --- Locust --------------------------------------------------------------------------------
@@ -139,7 +140,6 @@ def warm_up(base_url: str, setup: Setup, rounds: int = 8) -> None:
 def run_locust(base_url: str, setup: Setup, *, users: int, minutes: float, folder: Path) -> dict:
     """Locust headless against ``base_url`` (``users`` simulated users, plus the /health
     probe); returns the locustfile's summary."""
-    warm_up(base_url, setup)
     setup_file, report = folder / "setup.json", folder / "report.json"
     setup_file.write_text(json.dumps(setup.__dict__))
     env = os.environ | {"KAIROS_LOAD_SETUP": str(setup_file), "KAIROS_LOAD_REPORT": str(report)}
@@ -154,22 +154,27 @@ def run_locust(base_url: str, setup: Setup, *, users: int, minutes: float, folde
     return json.loads(report.read_text())
 
 
-def slot_cache_ratio(base_url: str) -> str:
-    """The slot cache's hit ratio from /metrics, if the app counts hits and misses there."""
-    try:
-        with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
-            text = response.read().decode()
-    except OSError:
-        return "n/a (no /metrics)"
-    counts = {"hit": 0.0, "miss": 0.0}
-    for name, value in re.findall(r"^(\w*slot\w*cache\w*)(?:\{[^}]*\})? ([0-9.e+]+)$", text, re.M):
-        for kind in counts:
-            if kind in name and not name.endswith("_created"):
-                counts[kind] += float(value)
-    total = counts["hit"] + counts["miss"]
-    if not total:
-        return "n/a (no slot cache counters in /metrics)"
-    return f"{counts['hit'] / total:.1%} ({counts['hit']:.0f} hits, {counts['miss']:.0f} misses)"
+def forget_slot_cache_counts(redis_url: str) -> None:
+    """Start the hit ratio's counts afresh (after the warm-up, for instance)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).delete(f"{SLOT_CACHE_PREFIX}stats")
+
+
+def slot_cache_ratio(redis_url: str) -> str:
+    """The cluster's slot cache hit ratio: the counts every process adds to the Redis hash
+    ``kairos:slots:stats`` (services/booking/slot_cache.py; a process's last few seconds
+    may be missing)."""
+    import redis
+
+    raw = redis.Redis.from_url(redis_url).hgetall(f"{SLOT_CACHE_PREFIX}stats")
+    counts = {name.decode(): int(value) for name, value in raw.items()}
+    lookups = sum(counts.values())
+    if not lookups:
+        return "n/a (no counts in Redis)"
+    hits = lookups - counts.get("misses", 0)
+    parts = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    return f"{hits / lookups:.1%} of {lookups} lookups ({parts})"
 
 
 # --- processes -----------------------------------------------------------------------------
