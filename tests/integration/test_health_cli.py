@@ -9,6 +9,7 @@ from datetime import time
 import pytest
 
 import commands.demo
+from app import create_app
 from migrations import DIRECTORY as MIGRATIONS
 from models import (
     Booking,
