@@ -10,6 +10,7 @@ import ipaddress
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from services.booking import slot_cache
 from services.observability import metrics as collected
 
 bp = Blueprint("metrics", __name__)
@@ -24,7 +25,7 @@ def metrics():
         import tasks  # not before it is needed: it opens the queue
 
         queue = tasks.huey
-    body = collected.exposition(queue.pending_count)
+    body = collected.exposition(queue.pending_count, _slot_counts)
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
@@ -53,3 +54,8 @@ def _is_loopback(address: str) -> bool:
         return False
     mapped = getattr(ip, "ipv4_mapped", None)
     return (mapped or ip).is_loopback
+
+
+def _slot_counts() -> dict:
+    """The cluster's slot-cache counts from Redis, or this process's without it."""
+    return slot_cache.shared_stats() or slot_cache.stats()

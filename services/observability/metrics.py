@@ -23,7 +23,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 log = logging.getLogger("kairos.metrics")
@@ -98,11 +98,35 @@ class QueueDepth:
         )
 
 
-def exposition(pending_count: Callable[[], int]) -> bytes:
+class SlotCacheLookups:
+    """The free-slot cache's lookups by where the answer came from, read when scraped:
+    the whole cluster's counts kept in Redis, or this process's without Redis
+    (services/booking/slot_cache.py). Hit ratio: 1 - computed / all."""
+
+    SOURCES = (("local_hits", "local"), ("redis_hits", "redis"), ("misses", "computed"))
+
+    def __init__(self, counts: Callable[[], dict]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.counts()
+        family = CounterMetricFamily(
+            "kairos_slot_cache_lookups",
+            "Free-slot lookups by where the answer came from.",
+            labels=["source"],
+        )
+        for key, source in self.SOURCES:
+            family.add_metric([source], counts.get(key, 0))
+        yield family
+
+
+def exposition(pending_count: Callable[[], int], slot_counts: Callable[[], dict]) -> bytes:
     """The page a scrape gets, in Prometheus' text format: every process's counts
-    (multiprocess mode) or this process's, and the queue's depth now."""
+    (multiprocess mode) or this process's, the queue's depth now and the slot cache's
+    lookups."""
     registry = CollectorRegistry()
     registry.register(QueueDepth(pending_count))
+    registry.register(SlotCacheLookups(slot_counts))
     if MULTIPROCESS_DIR:
         MultiProcessCollector(registry)
         return generate_latest(registry)

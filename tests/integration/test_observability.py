@@ -207,6 +207,26 @@ def test_a_booking_made_counts_once(client, clinic, customer_api):
     assert after - before == 1
 
 
+def test_slot_lookups_are_counted_by_where_the_answer_came_from(client, clinic):
+    org, service = clinic["org"], clinic["follow_up"]
+    url = f"/api/v1/orgs/{org.slug}/slots?service={service.id}&date=2026-12-07"
+
+    def counts() -> dict[str, float]:
+        page = scrape(client)
+        return {
+            source: sample(page, "kairos_slot_cache_lookups_total", source=source)
+            for source in ("local", "redis", "computed")
+        }
+
+    before = counts()
+    assert client.get(url).status_code == 200  # first ask: computed
+    assert client.get(url).status_code == 200  # the same again: this process's cache
+    after = counts()
+
+    assert after["computed"] - before["computed"] == 1
+    assert after["local"] - before["local"] == 1
+
+
 def test_notifications_sent_and_failed_are_counted_by_channel(client, clinic, clock, channels):
     def counts() -> tuple[float, float]:
         text = scrape(client)
