@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 import requests
 
 from commands.demo import DEMO_PASSWORD
@@ -35,7 +36,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def wait_until(condition: Callable[[], object], timeout: float = 30, what: str = "") -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException, psycopg.Error):
+        with contextlib.suppress(requests.RequestException, psycopg.Error, redis.RedisError):
             result = condition()
             if result:
                 return result
@@ -67,8 +68,6 @@ def redis_url() -> Iterator[str]:
     )  # fmt: skip
     try:
         url = f"redis://127.0.0.1:{port}/0"
-        import redis
-
         wait_until(lambda: redis.Redis.from_url(url).ping(), what="redis-server")
         yield url
     finally:

@@ -29,6 +29,7 @@ PUBLIC = {
     "pwa.service_worker": "the service worker",
     "pwa.offline": "the page shown offline",
     "health.health": "the load balancer's probe",
+    "health.ready": "a deploy's readiness check: says only whether the database and Redis answer",
     "metrics.metrics": "Prometheus' scrape: loopback or METRICS_TOKEN only, else 404"
     " (test_observability.py)",
     "public.home": "the front page",

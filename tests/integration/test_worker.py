@@ -442,7 +442,7 @@ def test_killed_mid_batch_every_row_goes_duplicates_only_from_the_cut(live):
     production shape's): rows it held are sent after the restart, and only a row that
     was on the wire at the kill can arrive twice."""
     count = 14  # two emails each, one task per booking
-    live.smtp.delay = 0.2
+    live.smtp.delay = 1.0  # wide enough a window to kill in, on a busy machine too
     for start in live.free_slots(live.clinic["follow_up"], count):
         live.book(live.clinic["follow_up"], start)
     assert len(rows(status="queued")) == 2 * count
@@ -459,6 +459,7 @@ def test_killed_mid_batch_every_row_goes_duplicates_only_from_the_cut(live):
     assert stranded, "no task died with the worker"
     assert len(live.smtp.received()) < 2 * count
 
+    live.smtp.delay = 0.05
     live.consumer.start(OUTBOX_LEASE_SECONDS="1", OUTBOX_STALE_SECONDS="1")
     wait_for_clock(killed_at + timedelta(seconds=1.2))
     live.sweep(OUTBOX_LEASE_SECONDS="1", OUTBOX_STALE_SECONDS="1")
