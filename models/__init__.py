@@ -33,6 +33,7 @@ from models.business import (
 from models.calendar import FEED_SCOPES, CalendarFeed
 from models.calendar_import import BusyBlock, CalendarPush, ExternalCalendar
 from models.encrypted import EncryptedTextField
+from models.identities import PROVIDERS, Identity, Passkey, PhoneCode
 from models.notifications import (
     CHANNELS,
     KINDS,
@@ -77,6 +78,9 @@ ALL_MODELS = [
     ExternalCalendar,
     BusyBlock,
     CalendarPush,
+    Identity,
+    Passkey,
+    PhoneCode,
 ]
 
 __all__ = [
@@ -85,6 +89,7 @@ __all__ = [
     "FEED_SCOPES",
     "FREED",
     "KINDS",
+    "PROVIDERS",
     "ROLES",
     "SQLITE_PRAGMAS",
     "AccountToken",
@@ -101,15 +106,18 @@ __all__ = [
     "EncryptedTextField",
     "ExternalCalendar",
     "IdempotencyKey",
+    "Identity",
     "Invitation",
     "Membership",
     "Note",
     "Notification",
     "NotificationPrefs",
     "Organisation",
+    "Passkey",
     "Payment",
     "PaymentRefund",
     "PendingSignUp",
+    "PhoneCode",
     "Prepared",
     "Provider",
     "PushSubscription",

@@ -23,6 +23,9 @@ class SignIn(BaseModel):
     last_seen_at = UTCDateTimeField(default=utcnow)  # updated every few minutes, not always
     expires_at = UTCDateTimeField()
     ended_at = UTCDateTimeField(null=True)
+    # How: "password", "link", "code" (a sign-up's emailed code), "invite", "booking",
+    # "google", "apple", "facebook", "phone", "passkey"; None before migration 0023.
+    method = CharField(null=True, max_length=16)
 
     class Meta:
         indexes = ((("user", "ended_at"), False),)

@@ -72,7 +72,7 @@ def sign_in():
         except InvalidCredentials as exc:
             form.form_errors.append(exc.message)
         else:
-            support.start_session(user, remember=form.remember.data)
+            support.start_session(user, remember=form.remember.data, method="password")
             return forms.done(account_support.destination(form.next.data, user.id))
     return forms.form_page("account/sign_in.html", form, next=form.next.data)
 
@@ -115,7 +115,7 @@ def sign_up_code():
             forms.show_problems(form, exc)
         else:
             session.pop("sign_up", None)
-            support.start_session(user)
+            support.start_session(user, method="code")
             return forms.done(url, welcome)
     return forms.form_page("account/sign_up_code.html", form, email=email, kind=pending["kind"])
 
@@ -216,7 +216,7 @@ def magic_sign_in(token: str):
         user = accounts.sign_in_with_magic_link(token, now())
     except LinkInvalid:
         return account_support.link_invalid()
-    support.start_session(user)
+    support.start_session(user, method="link")
     session[EMAIL_PROVEN] = True  # may add a first password without an old one
     return forms.done(
         account_support.destination(form.next.data, user.id), f"Welcome back, {user.name}."

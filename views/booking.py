@@ -175,7 +175,7 @@ def _book_as_guest(org, service, start, provider):
         if getattr(exc, "customer", None) is None:
             form.form_errors.append(exc.message)
             return _review(org, service, start, provider, status=503, guest_form=form)
-        start_session(exc.customer)  # trying again is one tap, signed in
+        start_session(exc.customer, method="booking")  # trying again is one tap, signed in
         flash(exc.message, "error")
         here = url_for(".review", slug=org.slug, service_id=service.id, **_choice())
         return redirect(here, 303)
@@ -186,7 +186,7 @@ def _book_as_guest(org, service, start, provider):
         return redirect(
             url_for(".sign_in_sent", slug=org.slug, service_id=service.id, **_choice()), 303
         )
-    start_session(made.customer)  # not remembered: this browser, until it closes
+    start_session(made.customer, method="booking")  # not remembered: this browser, until it closes
     preferences.set_timezone(made.customer, request.form.get("tz"))
     return _booked(made)
 

@@ -175,10 +175,11 @@ def picker_context(shown, here: str, then: str, args: dict) -> dict:
     }
 
 
-def start_session(user: User, remember: bool = False) -> None:
+def start_session(user: User, remember: bool = False, *, method: str | None = None) -> None:
     """Sign ``user`` in on this browser: a new sign-in, whose key the session cookie
-    (and with ``remember`` the remember cookie) carries. Whatever this browser had before
-    ends: nothing from before carries over."""
+    (and with ``remember`` the remember cookie) carries, made by ``method`` (see
+    models.SignIn.method). Whatever this browser had before ends: nothing from before
+    carries over."""
     _end_sign_in()
     started = sessions.start(
         user.id,
@@ -186,6 +187,7 @@ def start_session(user: User, remember: bool = False) -> None:
         user_agent=request.user_agent.string,
         address=request.remote_addr,
         now=now(),
+        method=method,
     )
     continue_session(user, started)
 

@@ -85,9 +85,16 @@ def _expiry(remember: bool, created_at: datetime, seen_at: datetime) -> datetime
 
 
 def start(
-    user_id: int, *, remember: bool, user_agent: str, address: str | None, now: datetime
+    user_id: int,
+    *,
+    remember: bool,
+    user_agent: str,
+    address: str | None,
+    now: datetime,
+    method: str | None = None,
 ) -> SignInKey:
-    """A new sign-in for the browser that sent ``user_agent`` from ``address``."""
+    """A new sign-in for the browser that sent ``user_agent`` from ``address``, made by
+    ``method`` (models.SignIn.method)."""
     key = secrets.token_urlsafe(32)
     row = SignIn.create(
         user=user_id,
@@ -98,8 +105,15 @@ def start(
         created_at=now,
         last_seen_at=now,
         expires_at=_expiry(remember, now, now),
+        method=method,
     )
-    log.info("sign_in.started user_id=%s sign_in_id=%s remember=%s", user_id, row.id, remember)
+    log.info(
+        "sign_in.started user_id=%s sign_in_id=%s remember=%s method=%s",
+        user_id,
+        row.id,
+        remember,
+        method,
+    )
     return SignInKey(key, remember)
 
 

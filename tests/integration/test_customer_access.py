@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import ApiToken, PushSubscription, SignIn, User
+from models import ApiToken, Identity, Passkey, PushSubscription, SignIn, User
 from services.accounts import sessions
 from services.accounts.auth import issue_token
 from tests.conftest import api_client_for
@@ -32,6 +32,7 @@ PAGES = {
     "/account/notifications": (302, 200, 200, 200, 200),
     "/account/delete": (302, 200, 200, 200, 200),
     "/account/security": (302, 200, 200, 200, 200),
+    "/account/sign-in-methods": (302, 200, 200, 200, 200),
     "/account/my-data.json": (302, 200, 200, 200, 200),  # each their own
     "/account/my-bookings.ics": (302, 200, 200, 200, 200),
 }
@@ -64,6 +65,11 @@ ACTIONS = {
     ("/account/security/apps/{sam's app}/sign-out", ""): (302, 303, 303, 303, 303),
     ("/account/security/devices/sign-out", ""): (302, 303, 303, 303, 303),
     ("/account/security/apps/sign-out", ""): (302, 303, 303, 303, 303),
+    # Sign-in methods: each removes their own password (the emailed link remains);
+    # Sam's identity and passkey are his alone, whoever else asks (after him: gone).
+    ("/account/sign-in-methods/password/remove", ""): (302, 303, 303, 303, 303),
+    ("/account/sign-in-methods/identities/{sam's identity}/remove", ""): (302, 404, 303, 404, 404),
+    ("/account/sign-in-methods/passkeys/{sam's passkey}/remove", ""): (302, 404, 303, 404, 404),
     ("/account/sign-out", ""): (303, 303, 303, 303, 303),
 }
 
@@ -114,7 +120,13 @@ def people(world, clock):
     )
     sessions.start(sam.id, remember=False, user_agent="", address=None, now=clock())
     issue_token(sam, clock())
+    identity = Identity.create(user=sam, provider="google", subject="sam", created_at=clock())
+    passkey = Passkey.create(
+        user=sam, credential_id=b"sam", public_key=b"k", name="Sam's phone", created_at=clock()
+    )
     return world | {
+        "sam's identity": identity.id,
+        "sam's passkey": passkey.id,
         "sam": sam,
         "sam's device": device.id,
         "sam's sign-in": SignIn.get(SignIn.user == sam.id).id,

@@ -96,7 +96,7 @@ def _accept(invitation, token: str, state: str, form: JoinForm):
             phone=form.phone.data,
             region=support.phone_region(),
         )
-        support.start_session(user)
+        support.start_session(user, method="invite")
     # Someone with no hours yet lands on the dashboard, which asks for them.
     first = "workspace.dashboard" if invitations.needs_hours(org, user.id) else "workspace.day"
     return forms.done(url_for(first, slug=org.slug), f"Welcome to {org.name}.")

@@ -1,0 +1,5 @@
+"""(issue 17: to be written)"""
+
+from flask import Blueprint
+
+bp = Blueprint("phone", __name__)
