@@ -127,6 +127,19 @@ class Settings:
     ms_client_secret: str = field(default="", repr=False)
     ms_graph_base: str = "https://graph.microsoft.com"
     ms_login_base: str = "https://login.microsoftonline.com"
+    # Signing in with Google (the same OAuth client as calendar sync), Apple and Facebook
+    # (services/identity/social.py): a button shows for each provider with a client id
+    # and secret. The discovery documents and Facebook's endpoints may point at local
+    # stand-ins (the tests').
+    google_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    apple_client_id: str = ""
+    apple_client_secret: str = field(default="", repr=False)
+    apple_metadata_url: str = "https://appleid.apple.com/.well-known/openid-configuration"
+    facebook_client_id: str = ""
+    facebook_client_secret: str = field(default="", repr=False)
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
+    facebook_graph_url: str = "https://graph.facebook.com/v21.0"
     # Logs: "json" (one object per line) or "text"; /metrics: a bearer token for scrapers
     # not on loopback (empty: loopback only). See services/observability.
     log_format: str = "text"
@@ -198,6 +211,15 @@ class Settings:
             google_client_id=env.get("GOOGLE_CLIENT_ID", ""),
             google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),
             google_api_base=env.get("GOOGLE_API_BASE", cls.google_api_base).rstrip("/"),
+            google_metadata_url=env.get("GOOGLE_METADATA_URL", cls.google_metadata_url),
+            apple_client_id=env.get("APPLE_CLIENT_ID", ""),
+            apple_client_secret=env.get("APPLE_CLIENT_SECRET", ""),
+            apple_metadata_url=env.get("APPLE_METADATA_URL", cls.apple_metadata_url),
+            facebook_client_id=env.get("FACEBOOK_CLIENT_ID", ""),
+            facebook_client_secret=env.get("FACEBOOK_CLIENT_SECRET", ""),
+            facebook_authorize_url=env.get("FACEBOOK_AUTHORIZE_URL", cls.facebook_authorize_url),
+            facebook_token_url=env.get("FACEBOOK_TOKEN_URL", cls.facebook_token_url),
+            facebook_graph_url=env.get("FACEBOOK_GRAPH_URL", cls.facebook_graph_url).rstrip("/"),
             google_oauth_base=env.get("GOOGLE_OAUTH_BASE", cls.google_oauth_base).rstrip("/"),
             ms_client_id=env.get("MS_CLIENT_ID", ""),
             ms_client_secret=env.get("MS_CLIENT_SECRET", ""),
