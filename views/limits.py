@@ -134,6 +134,8 @@ ACTIONS: dict[str, Action] = {
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
     # Adding a calendar or "sync now" fetches from an outside server at once.
     "calendar_sync": Action((("calendar_syncs_per_account", account),), every_try_counts),
+    # A scraper's bearer token for /metrics: a wrong one counts (the page answers 404).
+    "metrics_token": Action((("metrics_token_per_ip", client_address),), only_failures_count),
 }
 
 

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from services.booking import slot_cache
 from services.observability import metrics as collected
+from views import limits
 
 bp = Blueprint("metrics", __name__)
 
@@ -30,11 +31,16 @@ def metrics():
 
 
 def _may_scrape() -> bool:
+    """Loopback, or the right token. A request that brings a token from elsewhere is a
+    try at a secret: rate limited per address (a wrong one counts), checked only then."""
+    if _from_this_machine():
+        return True
     token = current_app.config["SETTINGS"].metrics_token
     given = request.headers.get("Authorization", "")
-    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        return True
-    return _from_this_machine()
+    if not (token and given):
+        return False
+    limits.take("metrics_token", {})
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 def _from_this_machine() -> bool:

@@ -92,6 +92,9 @@ LIMITS: dict[str, Limit] = {
     "desk_bookings_per_staff": Limit(
         120, HOUR, "a booking one staff member makes for a customer", "Too many bookings."
     ),
+    "metrics_token_per_ip": Limit(
+        20, 15 * MINUTE, "a /metrics request with a wrong token from one address", TOO_MANY_TRIES
+    ),
 }
 
 

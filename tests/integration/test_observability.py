@@ -25,6 +25,7 @@ from services.notifications import delivery
 from services.notifications.outbox import Dispatch
 from services.observability import logs
 from services.payments import checkout
+from services.ratelimits import LIMITS
 from tests.integration.test_api_bookings import booked
 from tests.integration.test_notifications import START, channels, deliver_all, rows
 from tests.integration.test_worker import live, queue_url, wait_until
@@ -172,6 +173,25 @@ def test_metrics_elsewhere_need_the_right_token(app, client):
         assert client.get("/metrics", **outside(Authorization=wrong)).status_code == 404
     text = scrape(client, **outside(Authorization=f"Bearer {TOKEN}"))
     assert "# TYPE kairos_request_duration_seconds histogram" in text
+
+
+def test_guessing_the_token_is_rate_limited_per_address(app, client):
+    with_token(app)
+    allowed = LIMITS["metrics_token_per_ip"].count
+    right = outside(Authorization=f"Bearer {TOKEN}")
+    assert client.get("/metrics", **right).status_code == 200  # a right token does not count
+    for _ in range(allowed):
+        assert client.get("/metrics", **outside(Authorization="Bearer guess")).status_code == 404
+    refused = client.get("/metrics", **right)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another address, and the machine itself, are not held up.
+    other = {"environ_base": {"REMOTE_ADDR": "198.51.100.7"}}
+    assert (
+        client.get("/metrics", **other, headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+        == 200
+    )
+    assert client.get("/metrics").status_code == 200
 
 
 # --- what /metrics counts ----------------------------------------------------------------
