@@ -39,6 +39,7 @@ from models import (
 )
 from services import access
 from services.booking import calendar_links
+from services.identity import methods
 from services.notifications import preferences
 
 FORMAT = "kairos-export-1"
@@ -212,6 +213,7 @@ def sign_ins(user: User) -> list[dict]:
             "device": row.device,
             "network": row.network,
             "kept_signed_in": row.remember,
+            "signed_in_with": row.method,
             "signed_in_at": utc(row.created_at),
             "last_seen_at": utc(row.last_seen_at),
             "ended_at": utc(row.ended_at),
@@ -219,6 +221,21 @@ def sign_ins(user: User) -> list[dict]:
         for row in SignIn.select()
         .where(SignIn.user == user.id)
         .order_by(SignIn.created_at, SignIn.id)
+    ]
+
+
+def sign_in_methods(user: User) -> list[dict]:
+    """The ways they sign in (Account → Sign-in methods): a password (never its hash),
+    the emailed link, their identities at Google, Apple, Facebook and their proven phone
+    numbers, their passkeys by name (never the key)."""
+    return [
+        {
+            "method": method.kind,
+            "detail": method.detail or None,
+            "added_at": utc(method.added_at),
+            "last_used_at": utc(method.last_used_at),
+        }
+        for method in methods.methods_of(user)
     ]
 
 
@@ -264,6 +281,7 @@ SECTIONS: dict[str, Callable[[User], object]] = {
     "push_devices": push_devices,
     "api_tokens": api_tokens,
     "sign_ins": sign_ins,
+    "sign_in_methods": sign_in_methods,
     "staff_roles": staff_roles,
     "linked_calendars": linked_calendars,
 }

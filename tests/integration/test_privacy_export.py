@@ -189,6 +189,7 @@ def test_devices_and_tokens_without_their_secrets(signed_in, casey):
         "device",
         "network",
         "kept_signed_in",
+        "signed_in_with",
         "signed_in_at",
         "last_seen_at",
         "ended_at",
@@ -201,9 +202,13 @@ def test_devices_and_tokens_without_their_secrets(signed_in, casey):
         "AUTH-SECRET",
         casey["token"],
         stored.token_hash,
+        User.get_by_id(casey["user"].id).password_hash,
     ):
         assert secret not in text
-    assert "password" not in text
+    assert "password_hash" not in text
+    # How they sign in: the password is named, never shown.
+    assert [m["method"] for m in data["sign_in_methods"]] == ["password", "link"]
+    assert data["sign_in_methods"][1]["detail"] == casey["user"].email
 
 
 def test_notification_choices_are_a_customers_only(signed_in, casey):
