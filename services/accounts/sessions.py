@@ -59,6 +59,7 @@ class Device:
     signed_in_at: datetime
     last_seen_at: datetime
     this_device: bool
+    method: str | None = None  # how it signed in (models.SignIn.method)
 
 
 def _digest(key: str) -> str:
@@ -253,6 +254,7 @@ def devices(user_id: int, key: str, now: datetime) -> list[Device]:
             signed_in_at=row.created_at,
             last_seen_at=now if row.key_hash == this else row.last_seen_at,
             this_device=row.key_hash == this,
+            method=row.method,
         )
         for row in rows
     ]

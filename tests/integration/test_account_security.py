@@ -52,7 +52,7 @@ def test_the_security_page_lists_the_signed_in_devices(app, casey, device, clock
     assert response.headers["Cache-Control"] == "no-store"
     first, second = devices_on(response)
     assert first.startswith("Chrome on Android This device")
-    assert "Signed in Wed 25 Nov, 14:00 UTC" in first
+    assert "Signed in Wed 25 Nov, 14:00 UTC with a password" in first
     assert "Active now · Kept signed in" in first
     assert "Network 2001:db8:1234::/48" in first
     assert second.startswith("Firefox on Windows")
@@ -67,7 +67,7 @@ def test_the_security_page_lists_the_signed_in_devices(app, casey, device, clock
     # In the person's own time zone, when their browser told it.
     User.update(timezone="America/New_York").where(User.id == casey.id).execute()
     this = devices_on(laptop.get(SECURITY))[0]
-    assert this.startswith("Firefox on Windows This device Signed in Wed 25 Nov, 07:00 Active")
+    assert this.startswith("Firefox on Windows This device Signed in Wed 25 Nov, 07:00 with a password Active")
     assert "UTC" not in this
 
 
