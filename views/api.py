@@ -122,10 +122,9 @@ def services(slug: str):
 
 @bp.get("/orgs/<slug>/slots")
 def slots(slug: str):
-    org = catalogue.organisation(slug)
     args = request.args
     service_id = parse_int(args.get("service"), "service", "Give the id of a service.")
-    service = catalogue.service_of(org, service_id)
+    org, service = catalogue.service_at(slug, service_id)
     first_day = parse_date(args.get("date"))
     days = parse_int(args.get("days", 1), "days", f"Give a number of days, 1 to {MAX_RANGE_DAYS}.")
     if not 1 <= days <= MAX_RANGE_DAYS:

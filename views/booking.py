@@ -34,9 +34,8 @@ bp = Blueprint("booking", __name__)
 
 
 def _service(slug: str, service_id: int):
-    org = catalogue.organisation(slug)
     try:
-        return org, catalogue.service_of(org, service_id)
+        return catalogue.service_at(slug, service_id)
     except Invalid:
         abort(404, "This service is not offered here.")
 

@@ -256,6 +256,10 @@ CASES = {
         "org": w["org"].id,
         "service": w["follow_up"].id,
     },
+    "services.booking.catalogue._service_at": lambda w: {
+        "slug": w["org"].slug,
+        "service": w["follow_up"].id,
+    },
     "services.notifications.outbox._with_choices": lambda w: {
         "ids": (w["customer"].id, w["ana_user"].id)
     },
