@@ -28,6 +28,7 @@ from models import (
 )
 from scheduling import ServiceRules, available_slots
 from services import access, audit
+from services.booking import catalogue
 from services.booking import slots as availability
 from services.calendar import outbox as calendar_outbox
 from services.errors import Invalid, LimitReached, NotChangeable, SlotTaken, StartPassed
@@ -42,23 +43,10 @@ log = logging.getLogger("kairos.booking")
 EXCLUSION_VIOLATION = "23P01"
 
 
-_active_service = Prepared(
-    lambda service: Service.select().where((Service.id == service) & Service.active),
-    service=-70021,
-)
-_organisation = Prepared(
-    lambda org: Organisation.select().where(Organisation.id == org), org=-70022
-)
-
-
 def active_service(service_id: int) -> Service:
-    """The service, with its organisation loaded; Invalid if it is not offered."""
-    found = _active_service(service=service_id)
-    if not found:
-        raise Invalid({"service": "No such service."})
-    service = found[0]
-    service.organisation = _organisation(org=service.organisation_id)[0]
-    return service
+    """The service, with its organisation and active providers loaded (one query);
+    Invalid if it is not offered."""
+    return catalogue.offered_service(service_id)
 
 
 def book(

@@ -54,6 +54,25 @@ _service_at = Prepared(
     service=-70003,
 )
 
+# The same again, by the service's id alone: booking, which is given only that.
+_offered_service = Prepared(
+    lambda service: (
+        Service.select(*_WITHOUT_LOGO, Service, Provider)
+        .join(Organisation, on=(Organisation.id == Service.organisation))
+        .switch(Service)
+        .join(ServiceProvider, JOIN.LEFT_OUTER)
+        .join(
+            Provider,
+            JOIN.LEFT_OUTER,
+            on=(Provider.id == ServiceProvider.provider) & Provider.active,
+        )
+        .where((Service.id == service) & Service.active)
+        .order_by(Provider.id)
+    ),
+    rows=True,
+    service=-70004,
+)
+
 
 def listed_organisations(limit: int = 200) -> list[Organisation]:
     """The businesses the public front page lists, by name: those taking bookings, with
@@ -114,6 +133,19 @@ def service_at(slug: str, service_id: int) -> tuple[Organisation, Service]:
     if not rows:
         organisation(slug)  # NotFound, if that is what is missing
         raise Invalid({"service": "No such service here."})
+    return _org_and_service(rows)
+
+
+def offered_service(service_id: int) -> Service:
+    """The active service ``service_id``, its organisation and who offers it, in one
+    query; Invalid if it is not offered."""
+    rows = _offered_service(service=service_id)
+    if not rows:
+        raise Invalid({"service": "No such service."})
+    return _org_and_service(rows)[1]
+
+
+def _org_and_service(rows: list) -> tuple[Organisation, Service]:
     split = len(_WITHOUT_LOGO)
     org = _instance(Organisation, _WITHOUT_LOGO, rows[0][:split])
     return org, _service_from(org, [row[split:] for row in rows])

@@ -238,8 +238,6 @@ CASES = {
         "start": _at(0),
         "end": _at(23),
     },
-    "services.booking.appointments._active_service": lambda w: {"service": w["follow_up"].id},
-    "services.booking.appointments._organisation": lambda w: {"org": w["org"].id},
     "services.booking.appointments._lock_providers": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
     "services.booking.appointments._provider_state": lambda w: {"ids": (w["ana"].id, w["tom"].id)},
     "services.booking.appointments._lock_customer": lambda w: {"customer": w["customer"].id},
@@ -256,6 +254,7 @@ CASES = {
         "org": w["org"].id,
         "service": w["follow_up"].id,
     },
+    "services.booking.catalogue._offered_service": lambda w: {"service": w["follow_up"].id},
     "services.booking.catalogue._service_at": lambda w: {
         "slug": w["org"].slug,
         "service": w["follow_up"].id,
