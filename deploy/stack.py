@@ -41,15 +41,19 @@ defaults
     timeout queue 10s
     timeout http-request 10s
     # A request whose instance refuses the connection (killed, restarting) goes to
-    # another one; requests the instance may have started are not retried.
+    # another one; so does one sent on a kept-alive connection to an instance that died
+    # meanwhile, which closes with no answer at all (empty-response). That one may, in a
+    # crash mid-request, be a request the instance began: only requests that are safe to
+    # send again are (reads, and changes that carry an Idempotency-Key).
     retries 3
     option redispatch
-    retry-on conn-failure
+    retry-on conn-failure empty-response
     # The client's address for the app's per-address limits (TRUSTED_PROXIES=1).
     option forwardfor
 
 frontend web
     bind 127.0.0.1:{port}
+    http-request disable-l7-retry if !METH_GET !METH_HEAD !{{ req.hdr(Idempotency-Key) -m found }}
     default_backend app
 
 backend app
