@@ -87,6 +87,7 @@ CHOICES = tuple(
     name for name in NotificationPrefs._meta.sorted_field_names if name not in ("id", "user")
 )
 
+# One row per person and push device (one with a NULL device for a person without).
 _with_choices = Prepared(
     lambda ids: (
         User.select(
@@ -94,20 +95,15 @@ _with_choices = Prepared(
             User.email,
             User.phone,
             User.claimed_by,
+            PushSubscription.id,
             NotificationPrefs.id,
             *(getattr(NotificationPrefs, name) for name in CHOICES),
         )
         .join(NotificationPrefs, JOIN.LEFT_OUTER, on=(NotificationPrefs.user == User.id))
+        .switch(User)
+        .join(PushSubscription, JOIN.LEFT_OUTER, on=(PushSubscription.user == User.id))
         .where(User.id.in_(ids))
-    ),
-    rows=True,
-    ids=(),
-)
-_devices = Prepared(
-    lambda ids: (
-        PushSubscription.select(PushSubscription.id, PushSubscription.user)
-        .where(PushSubscription.user.in_(ids))
-        .order_by(PushSubscription.id)
+        .order_by(User.id, PushSubscription.id)
     ),
     rows=True,
     ids=(),
@@ -115,8 +111,8 @@ _devices = Prepared(
 
 
 def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
-    """Two prepared queries (they run on every booking): people with their choices,
-    and their devices."""
+    """One prepared query (it runs on every booking): people with their choices and
+    their devices."""
     ids = tuple(sorted({i for i in user_ids if i is not None}))
     if not ids:
         return {}
@@ -125,16 +121,17 @@ def _people(user_ids: Iterable[int | None]) -> dict[int, Person]:
     # once, of varying number: built each time (each length would compile its own SQL).
     small = len(ids) <= 4
     found = _with_choices(ids=ids) if small else _with_choices.build(ids=ids).tuples()
-    devices = _devices(ids=ids) if small else _devices.build(ids=ids).tuples()
-    for user_id, email, phone, claimed_by, prefs_id, *chosen in found:
-        prefs = NotificationPrefs(user=user_id)
-        if prefs_id is not None:
-            prefs.id = prefs_id
-            for name, value in zip(CHOICES, chosen, strict=True):
-                setattr(prefs, name, bool(value))
-        people[user_id] = Person(user_id, email, phone, prefs, claimed_by=claimed_by)
-    for device_id, user_id in devices:
-        people[user_id].devices.append(device_id)
+    for user_id, email, phone, claimed_by, device_id, prefs_id, *chosen in found:
+        person = people.get(user_id)
+        if person is None:
+            prefs = NotificationPrefs(user=user_id)
+            if prefs_id is not None:
+                prefs.id = prefs_id
+                for name, value in zip(CHOICES, chosen, strict=True):
+                    setattr(prefs, name, bool(value))
+            person = people[user_id] = Person(user_id, email, phone, prefs, claimed_by=claimed_by)
+        if device_id is not None:
+            person.devices.append(device_id)
     return people
 
 

@@ -262,7 +262,6 @@ CASES = {
     "services.notifications.outbox._with_choices": lambda w: {
         "ids": (w["customer"].id, w["ana_user"].id)
     },
-    "services.notifications.outbox._devices": lambda w: {"ids": (w["customer"].id,)},
     "services.payments.ledger._payments_of": lambda w: {"booking": w["paid"].id},
     "services.calendar.outbox._two_way_calendars": lambda w: {"providers": (w["tom"].id,)},
     "services.accounts.auth._token_user": lambda w: {
