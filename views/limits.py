@@ -134,6 +134,16 @@ ACTIONS: dict[str, Action] = {
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
     # Adding a calendar or "sync now" fetches from an outside server at once.
     "calendar_sync": Action((("calendar_syncs_per_account", account),), every_try_counts),
+    # A code texted to a phone, and checking it (views/identity/phone.py, the API): keyed
+    # by the number in E.164, which the views clean before counting.
+    "phone_text": Action(
+        (("texts_per_number", field("phone")), ("texts_per_ip", client_address)),
+        only_sent_count,
+    ),
+    "phone_code": Action(
+        (("phone_codes_per_number", field("phone")), ("phone_codes_per_ip", client_address)),
+        only_failures_count,
+    ),
 }
 
 
