@@ -373,6 +373,9 @@ LINK_FIRST = (
 )
 
 
+CODE_FIRST = "To add a password, first sign in again with a code texted to your phone."
+
+
 def _go_on_signed_in(kept) -> None:
     """After a password change: this device goes on under its new key."""
     if kept is None:  # signed out meanwhile (from another device)
@@ -384,12 +387,14 @@ def _go_on_signed_in(kept) -> None:
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
-    # Without a password, having opened an emailed link in this sign-in proves it is them.
+    # Without a password, having opened an emailed link (or given a texted code) in this
+    # sign-in proves it is them.
     passwordless = guests.is_passwordless(current_user)
     form = account_forms.LinkProvenForm() if passwordless else account_forms.DeleteForm()
     proven = session.get(EMAIL_PROVEN) or session.get(PHONE_PROVEN, False)
     if passwordless and request.method == "POST" and not proven:
-        form.form_errors.append(LINK_FIRST.replace("add a password", "delete your account"))
+        first = LINK_FIRST if current_user.email else CODE_FIRST
+        form.form_errors.append(first.replace("add a password", "delete your account"))
     elif form.validate_on_submit():
         try:
             if not passwordless:

@@ -430,6 +430,21 @@ def test_an_account_without_email_is_deleted_with_its_number(client, robin, twil
     assert enter(client, last_code(twilio)).headers["Location"] == NAME
 
 
+def test_deleting_it_asks_for_a_fresh_texted_code(app, robin, twilio, signed_in):
+    client = signed_in(robin)  # signed in, but not by a code in this session
+    page = client.get("/account/delete")
+    again = parse(page).one("a", href="/sign-in/phone?next=/account/delete")
+    assert again.text == "sign in again with a texted code"
+    refused = client.post("/account/delete", data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 422
+    assert "first sign in again with a code texted to your phone" in text_of(refused)
+    ask(client, next_="/account/delete")
+    assert enter(client, last_code(twilio)).headers["Location"] == "/account/delete"
+    page = client.get("/account/delete")
+    deleted = client.post("/account/delete", data={"csrf_token": csrf_token(page)})
+    assert deleted.status_code == 303
+
+
 def test_booking_as_a_customer_without_email_confirms_by_text(
     client, robin, clinic, clock, dispatched
 ):

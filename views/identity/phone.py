@@ -113,9 +113,8 @@ def _number_step(adding: bool):
 
 @bp.route("/sign-in/phone", methods=["GET", "POST"])
 def start():
-    if request.method == "GET" and current_user.is_authenticated:
-        next_value = request.args.get("next", "")
-        return redirect(account_support.destination(next_value, current_user.id), 303)
+    # Signed in already, this signs in again: a fresh proof of the number is what
+    # deleting an account without a password or email asks for (views/account.py).
     return _number_step(adding=False)
 
 
