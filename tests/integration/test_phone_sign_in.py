@@ -453,12 +453,16 @@ def test_booking_as_a_customer_without_email_confirms_by_text(
     service = clinic["follow_up"]
     review = f"/clinic/book/{service.id}/review?start=2026-11-30T10:00:00%2B00:00"
     page = client.get(review)
-    assert page.status_code == 200
+    assert f"Booking as Robin Vale ({SHOWN})" in text_of(page)
     booked = client.post(
         f"/clinic/book/{service.id}/confirm",
         data={"csrf_token": csrf_token(page), "start": "2026-11-30T10:00:00+00:00"},
     )
     assert booked.status_code == 303, text_of(booked)
-    assert client.get(booked.headers["Location"]).status_code == 200
+    confirmed = client.get(booked.headers["Location"])
+    assert confirmed.status_code == 200
+    assert "None" not in text_of(confirmed)
+    notifications = text_of(client.get("/account/notifications"))
+    assert f"come by text to {SHOWN}" in notifications
     channels = {n.channel for n in Notification.select().where(Notification.recipient == robin.id)}
     assert channels == {"sms"}
