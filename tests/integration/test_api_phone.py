@@ -5,12 +5,16 @@ or used-up code. Email and password are unchanged (test_api_tokens.py)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 
 from models import Identity, User
 from services.ratelimits import LIMITS
 from tests.conftest import ApiClient
 from tests.integration.test_phone_sign_in import NUMBER, app_settings, code_in, twilio
+from tests.server import gunicorn
 
 __all__ = ["app_settings", "twilio"]  # the fixtures: Twilio is the stand-in
 
@@ -159,3 +163,24 @@ def test_email_and_password_still_get_a_token(api, clinic):
 
     answer = api.post(TOKENS, json={"email": clinic["customer"].email, "password": PASSWORD})
     assert answer.status_code == 201
+
+
+def test_one_code_sent_by_many_at_once_gives_one_token_and_one_account(app, database_url, twilio):
+    env = {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM": "+15005550006",
+        "TWILIO_API_URL": twilio.base_url,
+    }
+    with gunicorn(database_url, env=env) as base:
+        asked = requests.post(f"{base}{PHONE_CODE}", json={"phone": NUMBER}, timeout=20)
+        assert asked.status_code == 202
+        body = {"phone": NUMBER, "code": code_in(twilio.messages[-1])}
+
+        def use(_: int) -> int:
+            return requests.post(f"{base}{TOKENS}", json=body, timeout=20).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = sorted(pool.map(use, range(8)))
+    assert answers == [201] + [401] * 7
+    assert User.select().where(User.phone == NUMBER).count() == 1

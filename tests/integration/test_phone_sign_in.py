@@ -127,6 +127,17 @@ def test_a_bad_number_is_a_422_on_its_field_keeping_what_was_typed(client, twili
     assert twilio.messages == []
 
 
+def test_with_htmx_a_bad_number_swaps_the_form_and_a_good_one_redirects(client, twilio):
+    token = csrf_token(client.get(START))
+    headers = {"HX-Request": "true", "HX-Request-Type": "partial"}
+    bad = client.post(START, data={"csrf_token": token, "phone": "12"}, headers=headers)
+    assert bad.status_code == 422
+    assert bad.get_data(as_text=True).lstrip().startswith("<form")
+    assert "HX-Request" in bad.headers["Vary"]
+    good = client.post(START, data={"csrf_token": token, "phone": "07911 123456"}, headers=headers)
+    assert good.headers["HX-Redirect"] == CODE
+
+
 def test_a_known_number_signs_in_to_its_account_keeping_next(client, twilio, casey, clock):
     identity = give_number(casey, clock)
     assert ask(client, next_="/appointments").status_code == 303
@@ -166,6 +177,20 @@ def test_a_new_number_asks_a_name_then_makes_a_customer_account(client, twilio, 
     assert NotificationPrefs.of(user.id).sms  # booking news comes by text
     assert SignIn.get(SignIn.user == user.id).method == "phone"
     assert client.get(NAME).headers["Location"].startswith(START)  # the flow is over
+
+
+def test_two_tabs_naming_one_new_number_make_one_account(app, twilio):
+    tabs = [app.test_client(), app.test_client()]
+    for tab in tabs:
+        ask(tab)
+        assert enter(tab, last_code(twilio)).headers["Location"] == NAME
+    for tab, name in zip(tabs, ("Robin Vale", "Robin V."), strict=True):
+        page = tab.get(NAME)
+        made = tab.post(NAME, data={"csrf_token": csrf_token(page), "name": name})
+        assert made.status_code == 303
+    (user,) = User.select().where(User.phone == NUMBER)
+    assert user.name == "Robin Vale"
+    assert SignIn.select().where(SignIn.user == user.id).count() == 2
 
 
 def test_the_name_page_needs_a_number_proven_lately(client, twilio, clock):
@@ -446,9 +471,10 @@ def test_deleting_it_asks_for_a_fresh_texted_code(app, robin, twilio, signed_in)
 
 
 def test_booking_as_a_customer_without_email_confirms_by_text(
-    client, robin, clinic, clock, dispatched
+    app, client, robin, clinic, clock, dispatched, twilio, tmp_path
 ):
     from models import Notification
+    from services.notifications.delivery import Channels, deliver
 
     service = clinic["follow_up"]
     review = f"/clinic/book/{service.id}/review?start=2026-11-30T10:00:00%2B00:00"
@@ -464,5 +490,10 @@ def test_booking_as_a_customer_without_email_confirms_by_text(
     assert "None" not in text_of(confirmed)
     notifications = text_of(client.get("/account/notifications"))
     assert f"come by text to {SHOWN}" in notifications
-    channels = {n.channel for n in Notification.select().where(Notification.recipient == robin.id)}
-    assert channels == {"sms"}
+    (row,) = Notification.select().where(Notification.recipient == robin.id)
+    assert row.channel == "sms"
+    channels = Channels.from_settings(app.config["SETTINGS"], outbox=tmp_path)
+    assert deliver(row.id, channels, clock.now) == "sent"
+    text = twilio.messages[-1]
+    assert text.to == NUMBER
+    assert text.body.startswith("Clinic: Booked: Follow-up, Mon 30 Nov at 10:00.")
