@@ -39,13 +39,7 @@ def twilio():
 @pytest.fixture(scope="module")
 def phone_server(database_url, twilio):
     """The app under gunicorn with Twilio (the stand-in) configured."""
-    env = {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM": "+15005550006",
-        "TWILIO_API_URL": twilio.base_url,
-    }
-    with gunicorn(database_url, env=env) as base:
+    with gunicorn(database_url, env=twilio.env()) as base:
         yield base
 
 

@@ -166,13 +166,7 @@ def test_email_and_password_still_get_a_token(api, clinic):
 
 
 def test_one_code_sent_by_many_at_once_gives_one_token_and_one_account(app, database_url, twilio):
-    env = {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM": "+15005550006",
-        "TWILIO_API_URL": twilio.base_url,
-    }
-    with gunicorn(database_url, env=env) as base:
+    with gunicorn(database_url, env=twilio.env()) as base:
         asked = requests.post(f"{base}{PHONE_CODE}", json={"phone": NUMBER}, timeout=20)
         assert asked.status_code == 202
         body = {"phone": NUMBER, "code": code_in(twilio.messages[-1])}

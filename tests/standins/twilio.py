@@ -101,6 +101,15 @@ class TwilioStandIn(LocalService):
         with self._changed:
             self._unsubscribed.add(number)
 
+    def env(self, sender: str = "+15005550006") -> dict[str, str]:
+        """The app's environment for texting through this stand-in from ``sender``."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM": sender,
+            "TWILIO_API_URL": self.base_url,
+        }
+
     def refuse_number(self, number: str) -> None:
         """Twilio finds ``number`` is no number it can text (a landline, unallocated):
         sending to it fails with 21211, as a malformed number does."""
