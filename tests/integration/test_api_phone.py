@@ -125,6 +125,15 @@ def test_bad_numbers_are_a_422_on_the_field(api, twilio, body, field):
     assert twilio.messages == []
 
 
+@pytest.mark.parametrize("name", [42, ["Robin"], "", "Robin\x00"])
+def test_a_bad_name_is_a_422_and_leaves_the_code_alive(api, twilio, name):
+    code = texted(api, twilio)
+    answer = api.post(TOKENS, json={"phone": NUMBER, "code": code, "name": name})
+    assert answer.status_code == 422
+    assert "name" in answer.json["fields"]
+    assert api.post(TOKENS, json={"phone": NUMBER, "code": code}).status_code == 201
+
+
 def test_texts_to_one_number_are_limited(api, twilio):
     for _ in range(LIMITS["texts_per_number"].count):
         texted(api, twilio)

@@ -288,7 +288,7 @@ def api_user_for_code(body: dict):
     A wrong, expired or used-up code is InvalidCredentials (401)."""
     number = phone.clean_number(_typed(body, "phone"), support.phone_region())
     code = _typed(body, "code")
-    name = clean_name(body["name"]) if body.get("name") is not None else None
+    name = clean_name(_typed(body, "name")) if body.get("name") is not None else None
     limits.take("phone_code", {"phone": number})
     try:
         phone.verify(number, code, now())
