@@ -227,6 +227,9 @@ def magic_sign_in(token: str):
 # browser signed in by booking with a new address (views/booking.py) has not shown it
 # holds the address, so it cannot give a passwordless account its first password.
 EMAIL_PROVEN = "email_proven"
+# This browser's sign-in came through a code texted to the account's proven number
+# (views/identity/phone.py): as good a proof as the emailed link, for deleting it.
+PHONE_PROVEN = "phone_proven"
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
@@ -256,7 +259,7 @@ def _profile(block: str | None = None, **bound: FlaskForm):
         "details_form": account_forms.DetailsForm(
             formdata=None, name=user.name, phone=validation.phone_for_display(user.phone)
         ),
-        "email_form": account_forms.EmailChangeForm(formdata=None),
+        "email_form": _email_form_class()(formdata=None),
         "password_form": _password_form_class()(formdata=None),
     } | bound
     status = 422 if bound else 200
@@ -264,6 +267,13 @@ def _profile(block: str | None = None, **bound: FlaskForm):
     return page(
         "account/profile.html", block, status=status, user=user, may_add_password=may_add, **context
     )
+
+
+def _email_form_class():
+    """Adding an address to an account without one; else changing it."""
+    if current_user.email is None:
+        return account_forms.EmailAddForm
+    return account_forms.EmailChangeForm
 
 
 def _password_form_class():
@@ -298,10 +308,11 @@ def update_details():
 @bp.post("/profile/email")
 @login_required
 def change_email():
-    form = account_forms.EmailChangeForm()
+    form = _email_form_class()()
     if form.validate_on_submit():
         try:
-            accounts.verify_password(current_user, form.email_password.data, "email_password")
+            if current_user.email is not None:
+                accounts.verify_password(current_user, form.email_password.data, "email_password")
             link = account_support.link_builder("account.confirm_email")
             address = accounts.request_email_change(
                 current_user, form.new_email.data, now(), link=link, mail=support.mail_config()
@@ -362,6 +373,9 @@ LINK_FIRST = (
 )
 
 
+CODE_FIRST = "To add a password, first sign in again with a code texted to your phone."
+
+
 def _go_on_signed_in(kept) -> None:
     """After a password change: this device goes on under its new key."""
     if kept is None:  # signed out meanwhile (from another device)
@@ -373,11 +387,14 @@ def _go_on_signed_in(kept) -> None:
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
-    # Without a password, having opened an emailed link in this sign-in proves it is them.
+    # Without a password, having opened an emailed link (or given a texted code) in this
+    # sign-in proves it is them.
     passwordless = guests.is_passwordless(current_user)
     form = account_forms.LinkProvenForm() if passwordless else account_forms.DeleteForm()
-    if passwordless and request.method == "POST" and not session.get(EMAIL_PROVEN):
-        form.form_errors.append(LINK_FIRST.replace("add a password", "delete your account"))
+    proven = session.get(EMAIL_PROVEN) or session.get(PHONE_PROVEN, False)
+    if passwordless and request.method == "POST" and not proven:
+        first = LINK_FIRST if current_user.email else CODE_FIRST
+        form.form_errors.append(first.replace("add a password", "delete your account"))
     elif form.validate_on_submit():
         try:
             if not passwordless:
@@ -391,5 +408,4 @@ def delete_account():
             support.end_session()
             return forms.done(url_for("public.home"), "Your account has been deleted.")
     upcoming = accounts.upcoming_bookings(current_user, now())
-    proven = session.get(EMAIL_PROVEN, False)
     return forms.form_page("account/delete.html", form, upcoming=upcoming, link_proven=proven)

@@ -18,6 +18,14 @@ EMAIL = {
 NEW_PASSWORD = {"autocomplete": "new-password"}
 CURRENT_PASSWORD = {"autocomplete": "current-password"}
 PASSWORD_HINT = "At least 10 characters. A few unusual words make a strong one."
+# A code sent by email or text: phones offer the one just received.
+CODE = {
+    "inputmode": "numeric",
+    "autocomplete": "one-time-code",
+    "pattern": "[0-9 ]*",
+    "maxlength": "8",
+    "required": True,
+}
 
 
 def _required(message: str) -> list:
@@ -38,13 +46,7 @@ class SignUpCodeForm(FlaskForm):
     code = StringField(
         "Code",
         _required("Enter the 6-digit code from the email."),
-        render_kw={
-            "inputmode": "numeric",
-            "autocomplete": "one-time-code",
-            "pattern": "[0-9 ]*",
-            "maxlength": "8",
-            "required": True,
-        },
+        render_kw=CODE,
     )
 
 
@@ -103,6 +105,14 @@ class EmailChangeForm(FlaskForm):
         _required("Enter your current password."),
         render_kw=CURRENT_PASSWORD,
     )
+
+
+@limited_form("email_change")
+class EmailAddForm(FlaskForm):
+    """A first address for an account without one (made by a texted code): nothing to
+    take over, and the address is confirmed by a link as any change is."""
+
+    new_email = EmailField("Email address", render_kw=EMAIL | {"required": True})
 
 
 class PasswordChangeForm(FlaskForm):

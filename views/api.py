@@ -30,6 +30,7 @@ from views.api_json import (
     service_json,
     slot_json,
 )
+from views.identity import phone as phone_views
 from views.limits import limited
 from views.support import now, parse_date, parse_instant, parse_int, read_json, read_json_object
 
@@ -70,14 +71,26 @@ def index():
     return jsonify({"version": 1, "docs": "/api/v1/orgs/<slug>"})
 
 
+@bp.post("/auth/phone-code")
+def phone_code():
+    """Text a sign-in code: 202 and the same empty body for every number."""
+    phone_views.api_text_code(json_body())
+    return jsonify({}), 202
+
+
 @bp.post("/tokens")
 @limited("sign_in")
 def create_token():
     body = json_body()
-    missing = {f: "Required." for f in ("email", "password") if not isinstance(body.get(f), str)}
-    if missing:
-        raise Invalid(missing)
-    user = auth.authenticate(body["email"], body["password"])
+    if "phone" in body:  # a texted code (views/identity/phone.py)
+        user = phone_views.api_user_for_code(body)
+    else:
+        missing = {
+            f: "Required." for f in ("email", "password") if not isinstance(body.get(f), str)
+        }
+        if missing:
+            raise Invalid(missing)
+        user = auth.authenticate(body["email"], body["password"])
     token, expires_at = auth.issue_token(user, now())
     return jsonify({"token": token, "expires_at": expires_at.isoformat()}), 201
 

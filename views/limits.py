@@ -136,6 +136,16 @@ ACTIONS: dict[str, Action] = {
     "calendar_sync": Action((("calendar_syncs_per_account", account),), every_try_counts),
     # A scraper's bearer token for /metrics: a wrong one counts (the page answers 404).
     "metrics_token": Action((("metrics_token_per_ip", client_address),), only_failures_count),
+    # A code texted to a phone, and checking it (views/identity/phone.py, the API): keyed
+    # by the number in E.164, which the views clean before counting.
+    "phone_text": Action(
+        (("texts_per_number", field("phone")), ("texts_per_ip", client_address)),
+        only_sent_count,
+    ),
+    "phone_code": Action(
+        (("phone_codes_per_number", field("phone")), ("phone_codes_per_ip", client_address)),
+        only_failures_count,
+    ),
 }
 
 

@@ -27,7 +27,9 @@ from models import (
     BookingEvent,
     BookingStatus,
     IdempotencyKey,
+    Identity,
     Membership,
+    Passkey,
     Provider,
     User,
     db,
@@ -514,7 +516,7 @@ def anonymise(user_id: int) -> None:
     sessions.forget(user_id)  # every device is signed out
     notify.forget(user_id)
     claims.release(user_id)  # businesses' records it claimed are theirs alone again
-    for model in (ApiToken, IdempotencyKey):
+    for model in (ApiToken, IdempotencyKey, Identity, Passkey):
         model.delete().where(model.user == user_id).execute()
 
 

@@ -283,10 +283,11 @@ def _tell_customer(
     notices: BookingNotices, person: Person, kind: str, detail: dict, *, business_acted: bool
 ) -> None:
     """Email always (when there is an address); push and SMS too when the business did
-    it and the customer wants them: they did not see it happen."""
+    it and the customer wants them: they did not see it happen. Without an address
+    (an account made by a texted code), push and SMS are all there is: always."""
     if person.email:
         notices.add(person, "email", kind, detail)
-    if business_acted:
+    if business_acted or not person.email:
         if person.prefs.push:
             notices.add_pushes(person, kind, detail)
         if person.prefs.sms and person.phone:

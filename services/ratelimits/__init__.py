@@ -95,6 +95,20 @@ LIMITS: dict[str, Limit] = {
     "metrics_token_per_ip": Limit(
         20, 15 * MINUTE, "a /metrics request with a wrong token from one address", TOO_MANY_TRIES
     ),
+    # Signing in with a texted code (services/identity/phone.py): each text costs money
+    # and lands on someone's phone; each code checked is a guess at a secret.
+    "texts_per_number": Limit(
+        5, HOUR, "a sign-in code texted to one phone number", "Too many codes asked for."
+    ),
+    "texts_per_ip": Limit(
+        20, HOUR, "a sign-in code texted from one client address", "Too many codes asked for."
+    ),
+    "phone_codes_per_number": Limit(
+        10, 15 * MINUTE, "a wrong texted code given for one phone number", TOO_MANY_TRIES
+    ),
+    "phone_codes_per_ip": Limit(
+        30, 15 * MINUTE, "a wrong texted code given from one client address", TOO_MANY_TRIES
+    ),
 }
 
 

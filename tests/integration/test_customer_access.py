@@ -33,6 +33,9 @@ PAGES = {
     "/account/delete": (302, 200, 200, 200, 200),
     "/account/security": (302, 200, 200, 200, 200),
     "/account/sign-in-methods": (302, 200, 200, 200, 200),
+    # Adding a phone number: signed in only; 404 here, where no texts can be sent (with
+    # Twilio: tests/integration/test_phone_sign_in.py).
+    "/account/sign-in-methods/phone": (302, 404, 404, 404, 404),
     "/account/my-data.json": (302, 200, 200, 200, 200),  # each their own
     "/account/my-bookings.ics": (302, 200, 200, 200, 200),
 }
@@ -70,6 +73,7 @@ ACTIONS = {
     ("/account/sign-in-methods/password/remove", ""): (302, 303, 303, 303, 303),
     ("/account/sign-in-methods/identities/{sam's identity}/remove", ""): (302, 404, 303, 404, 404),
     ("/account/sign-in-methods/passkeys/{sam's passkey}/remove", ""): (302, 404, 303, 404, 404),
+    ("/account/sign-in-methods/phone", "phone=07911 123456"): (302, 404, 404, 404, 404),
     ("/account/sign-out", ""): (303, 303, 303, 303, 303),
 }
 

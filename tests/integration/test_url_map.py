@@ -61,7 +61,13 @@ PUBLIC = {
     "api.organisation": "a business's public details",
     "api.services": "a business's public services",
     "api.slots": "a business's free times",
-    "api.create_token": "signing in to the API with email and password",
+    "api.create_token": "signing in to the API with email and password, or a texted code",
+    # Signing in with a texted code (issue 17): the session holds the number being proven.
+    "phone.start": "signing in with a code texted to a phone: the number",
+    "phone.code": "entering the texted code for the number the session holds",
+    "phone.resend": "a new code for the number the session holds (limited per number and IP)",
+    "phone.name": "a new number's name, once its code proved it (the session holds that)",
+    "api.phone_code": "asking for a texted sign-in code: 202 {} for every number",
     "calendar.feed": "a private calendar feed: the token in the URL is the proof",
     "stripe_webhook.stripe_webhook": "Stripe's events: each is signed, and refused (400) "
     "unless the signature holds (test_payments_webhooks.py)",

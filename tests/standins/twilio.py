@@ -11,6 +11,8 @@ Twilio does: ``201`` with the Message resource as JSON (``status: "queued"``), o
 * 21211 (400) ``To`` is not an E.164 number; 21212 (400) ``From`` is neither that nor a sender ID;
 * 21602 / 21603 / 21604 (400) ``Body`` / ``From`` / ``To`` missing; 21617 (400) body over 1600;
 * 21610 (400) the recipient replied STOP (:meth:`TwilioStandIn.unsubscribe`);
+* 21211 (400) also for a well-formed number Twilio cannot text
+  (:meth:`TwilioStandIn.refuse_number`);
 * 20429 (429), 20500 (500), 20503 (503) when told to fail (:meth:`TwilioStandIn.fail_next`).
 
 The app is configured with ``TWILIO_API_URL=<base_url>``.
@@ -87,6 +89,7 @@ class TwilioStandIn(LocalService):
         self.auth_token = auth_token
         self._messages: list[SentMessage] = []
         self._unsubscribed: set[str] = set()
+        self._refused: set[str] = set()
         self._failures: list[int] = []
 
     @property
@@ -97,6 +100,21 @@ class TwilioStandIn(LocalService):
         """The person replied STOP: sending to ``number`` now fails with 21610."""
         with self._changed:
             self._unsubscribed.add(number)
+
+    def env(self, sender: str = "+15005550006") -> dict[str, str]:
+        """The app's environment for texting through this stand-in from ``sender``."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM": sender,
+            "TWILIO_API_URL": self.base_url,
+        }
+
+    def refuse_number(self, number: str) -> None:
+        """Twilio finds ``number`` is no number it can text (a landline, unallocated):
+        sending to it fails with 21211, as a malformed number does."""
+        with self._changed:
+            self._refused.add(number)
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next ``times`` requests with 429, 500 or 503 and Twilio's error body."""
@@ -182,6 +200,8 @@ class TwilioStandIn(LocalService):
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
         with self._changed:
+            if to in self._refused:
+                raise _Reject(400, 21211, f"The 'To' number {to} is not a valid phone number.")
             if to in self._unsubscribed:
                 raise _Reject(400, 21610, "Attempt to send to unsubscribed recipient")
             message = SentMessage(
