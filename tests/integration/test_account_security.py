@@ -67,7 +67,9 @@ def test_the_security_page_lists_the_signed_in_devices(app, casey, device, clock
     # In the person's own time zone, when their browser told it.
     User.update(timezone="America/New_York").where(User.id == casey.id).execute()
     this = devices_on(laptop.get(SECURITY))[0]
-    assert this.startswith("Firefox on Windows This device Signed in Wed 25 Nov, 07:00 with a password Active")
+    assert this.startswith(
+        "Firefox on Windows This device Signed in Wed 25 Nov, 07:00 with a password Active"
+    )
     assert "UTC" not in this
 
 
