@@ -48,12 +48,13 @@ def open_db() -> None:
 @huey.periodic_task(crontab(minute="17"))
 def purge_expired_credentials() -> None:
     """Forget API tokens and sign-ins long expired or ended, Idempotency-Keys older than
-    a day, emailed sign-in links that can no longer be used and sign-ups whose code
-    expired."""
+    a day, emailed sign-in links that can no longer be used, sign-ups whose code
+    expired and codes texted to phones a day after they expired."""
     from services import ratelimits
     from services.accounts import auth, sessions, signups
     from services.accounts import links as account_links
     from services.booking import idempotency
+    from services.identity import phone
 
     moment = datetime.now(UTC)
     with db.connection_context():
@@ -62,15 +63,17 @@ def purge_expired_credentials() -> None:
         keys = idempotency.purge(moment)
         links = account_links.purge(moment)
         sign_ups = signups.purge(moment)
+        phone_codes = phone.purge(moment)
         counters = ratelimits.purge(moment.timestamp())
     log.info(
         "purged tokens=%s sign_ins=%s idempotency_keys=%s account_links=%s sign_ups=%s "
-        "rate_limit_counters=%s",
+        "phone_codes=%s rate_limit_counters=%s",
         tokens,
         sign_ins,
         keys,
         links,
         sign_ups,
+        phone_codes,
         counters,
     )
 

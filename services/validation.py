@@ -140,8 +140,16 @@ def _score(password: str, words: list[str]) -> int:
     return zxcvbn(password, user_inputs=words, max_length=JUDGED_LENGTH)["score"]
 
 
-def clean_phone(phone: str | None, region: str = DEFAULT_REGION) -> str | None:
-    """The number in E.164 (+447911123456), or None when none was given."""
+IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+def clean_phone(
+    phone: str | None, region: str = DEFAULT_REGION, *, possible: bool = False
+) -> str | None:
+    """The number in E.164 (+447911123456), or None when none was given. With
+    ``possible``, a number of a possible length for its country is enough, though its
+    range is not in use (the UK's drama numbers, 07700 900xxx): signing in by a texted
+    code lets the text service say whether it reaches anyone."""
     phone = (phone or "").strip()
     if not phone:
         return None
@@ -150,7 +158,11 @@ def clean_phone(phone: str | None, region: str = DEFAULT_REGION) -> str | None:
         number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
         raise Invalid(problem) from None
-    if not phonenumbers.is_valid_number(number):
+    if possible:  # a whole number, not one that could be dialled locally only
+        fits = phonenumbers.is_possible_number_with_reason(number) == IS_POSSIBLE
+    else:
+        fits = phonenumbers.is_valid_number(number)
+    if not fits:
         raise Invalid(problem)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -93,7 +93,7 @@ class NumberTaken(DomainError):
 
 def clean_number(phone: str | None, region: str = DEFAULT_REGION) -> str:
     """The number typed, in E.164; Invalid on ``phone`` when it is none or not one."""
-    number = clean_phone(phone, region)
+    number = clean_phone(phone, region, possible=True)
     if number is None:
         raise Invalid({"phone": "Enter your mobile number."})
     return number
@@ -239,3 +239,8 @@ def add_to_account(user_id: int, phone: str, now: datetime) -> Identity:
         raise NumberTaken() from None
     log.info("phone.added user_id=%s identity_id=%s", user_id, identity.id)
     return identity
+
+
+def purge(now: datetime) -> int:
+    """Forget codes a day after they expired (used or not): a row names a number."""
+    return PhoneCode.delete().where(PhoneCode.expires_at < now - timedelta(days=1)).execute()

@@ -47,6 +47,18 @@ def test_asking_for_a_code_answers_the_same_for_every_number(api, twilio, clinic
     assert [m.to for m in twilio.messages] == [NUMBER, "+447911123457"]
 
 
+def test_the_issues_example_number_works_though_its_range_is_for_drama(api, twilio):
+    """+44 7700 900123 is in Ofcom's range kept for fiction: possible, not "valid" to
+    phonenumbers. Signing in lets the text service say whether it reaches anyone."""
+    code = texted(api, twilio, "+447700900123")
+    answer = api.post(TOKENS, json={"phone": "+447700900123", "code": code})
+    assert answer.status_code == 201
+    assert Identity.get(Identity.user == User.get(User.phone == "+447700900123")).subject == (
+        "+447700900123"
+    )
+    assert api.post(PHONE_CODE, json={"phone": "+44 77"}).status_code == 422  # too short
+
+
 def test_a_known_number_gets_a_token_for_its_account(api, twilio, clinic, clock):
     casey = clinic["customer"]
     Identity.create(user=casey, provider="phone", subject=NUMBER, created_at=clock.now)

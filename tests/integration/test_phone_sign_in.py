@@ -497,3 +497,15 @@ def test_booking_as_a_customer_without_email_confirms_by_text(
     text = twilio.messages[-1]
     assert text.to == NUMBER
     assert text.body.startswith("Clinic: Booked: Follow-up, Mon 30 Nov at 10:00.")
+
+
+def test_codes_are_forgotten_a_day_after_they_expire(client, twilio, clock):
+    from datetime import timedelta
+
+    from services.identity import phone
+
+    ask(client)
+    expires = PhoneCode.get(PhoneCode.phone == NUMBER).expires_at
+    assert phone.purge(expires + timedelta(hours=23)) == 0
+    assert phone.purge(expires + timedelta(days=1, minutes=1)) == 1
+    assert not PhoneCode.select().exists()
