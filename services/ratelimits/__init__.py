@@ -92,6 +92,12 @@ LIMITS: dict[str, Limit] = {
     "desk_bookings_per_staff": Limit(
         120, HOUR, "a booking one staff member makes for a customer", "Too many bookings."
     ),
+    "social_sign_in_per_ip": Limit(
+        60,
+        15 * MINUTE,
+        "a start of, or a return from, signing in with Google, Apple or Facebook from one address",
+        TOO_MANY_TRIES,
+    ),
 }
 
 
