@@ -48,7 +48,8 @@ from joserfc.jws import JWSRegistry
 from peewee import IntegrityError
 
 from config import Settings
-from models import Identity, User, db
+from models import Identity, User, db, is_sqlite
+from services.accounts.account import DELETED_DOMAIN
 from services.errors import DomainError, Invalid
 from services.validation import clean_email, clean_name
 
@@ -431,7 +432,7 @@ def sign_in(profile: Profile, now: datetime) -> SignedIn:
 
 
 def _sign_in(profile: Profile, now: datetime) -> SignedIn:
-    with db.atomic():
+    with _transaction():
         identity = _identity(profile)
         if identity is not None:
             Identity.update(last_used_at=now).where(Identity.id == identity.id).execute()
@@ -458,7 +459,7 @@ def link(user_id: int, profile: Profile, now: datetime) -> bool:
     """Add the identity to account ``user_id``: True if it is new, False if the account
     had it already; LinkedElsewhere if another account has it."""
     try:
-        with db.atomic():
+        with _transaction():
             identity = _identity(profile)
             if identity is not None and identity.user_id != user_id:
                 raise LinkedElsewhere(profile.provider)
@@ -471,13 +472,25 @@ def link(user_id: int, profile: Profile, now: datetime) -> bool:
     return True
 
 
+def _transaction():
+    # SQLite: take the write lock first, so two of these at once wait for each other
+    # rather than fail on upgrading a read lock.
+    return db.atomic("IMMEDIATE") if is_sqlite() else db.atomic()
+
+
 def _identity(profile: Profile) -> Identity | None:
-    return (
+    """The identity as stored, with its account; None if there is none, or if its account
+    was deleted (anonymised), in which case the identity goes: it signs nobody in."""
+    identity = (
         Identity.select(Identity, User)
         .join(User)
         .where((Identity.provider == profile.provider) & (Identity.subject == profile.subject))
         .first()
     )
+    if identity is not None and (identity.user.email or "").endswith("@" + DELETED_DOMAIN):
+        Identity.delete().where(Identity.id == identity.id).execute()
+        return None
+    return identity
 
 
 def _add(user: User, profile: Profile, now: datetime, *, used: bool) -> Identity:

@@ -8,12 +8,15 @@ adds an identity to the signed-in account."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 import requests
 
-from models import Identity, SignIn, User
+from models import Identity, SignIn, User, db
+from services.accounts.account import anonymise
 from services.identity import social
 from tests import factories
 from tests.integration.webpages import csrf_token, parse, path_of, query, text_of
@@ -440,3 +443,44 @@ def test_providers_are_read_from_the_settings(app):
     names = [p.name for p in social.configured(settings)]
     assert names == ["google", "apple", "facebook"]
     assert social.configured(replace(settings, google_client_secret=""))[0].name == "apple"
+
+
+def test_staff_land_in_their_workspace(client, google, clinic, clock):
+    Identity.create(user=clinic["owner"], provider="google", subject="g-owner")
+    google.person = Person(sub="g-owner", email="owner@clinic.test")
+    came_back = round_trip(client, "google")
+    assert came_back.status_code == 303
+    assert came_back.headers["Location"].startswith("/w/clinic")
+
+
+def test_an_identity_of_a_deleted_account_signs_in_nobody_there(client, google, casey, clock):
+    Identity.create(user=casey, provider="google", subject="g-7", created_at=clock.now)
+    with db.atomic():
+        anonymise(casey.id)
+    google.person = Person(sub="g-7", email=CASEY)
+
+    came_back = round_trip(client, "google")
+
+    assert came_back.status_code == 303
+    user = signed_in_as(client)
+    assert user != casey
+    assert user.email == CASEY
+    assert Identity.get().user_id == user.id
+
+
+@pytest.mark.parametrize("email", ["race@example.com", None])
+def test_one_new_identity_back_twice_at_once_makes_one_account(app, clock, email):
+    profile = social.Profile("google", "g-race", email, email is not None, "Race Person")
+    together = threading.Barrier(4)
+
+    def sign_in(_):
+        with db.connection_context():
+            together.wait()
+            return social.sign_in(profile, clock.now).user.id
+
+    with ThreadPoolExecutor(4) as pool:
+        users = set(pool.map(sign_in, range(4)))
+
+    assert len(users) == 1
+    assert User.select().count() == 1
+    assert Identity.select().count() == 1
