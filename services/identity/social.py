@@ -1,14 +1,12 @@
 """Signing in with Google, Apple (OpenID Connect) and Facebook (OAuth 2 and the Graph
-API's ``/me``): the consent address, the way back, and what an identity does to
-accounts.
+API's ``/me``): which providers are configured, the way there and back, and what an
+identity does to accounts. The wire (tokens, keys, claims) is services/identity/oauth_client.py.
 
-``begin`` makes the consent address with a fresh ``state``, ``nonce`` and PKCE verifier
-(S256), which the caller keeps (the browser's session) until ``finish`` gets the answer:
-the state must be the one sent, the code is traded with the verifier, and for OpenID
-Connect the ID token's signature is checked against the provider's JWKS, then its
-``iss``, ``aud``, ``exp``, ``iat`` and ``nonce`` (Authlib's CodeIDToken, with every one of
-these essential). Facebook has no ID token: its ``/me`` answers with the access token
-(and its ``appsecret_proof``).
+``begin`` makes the consent address with a fresh ``state``, ``nonce`` and PKCE verifier,
+which the caller keeps (the browser's session) until ``finish`` gets the answer: the
+state must be the one sent, the code is traded with the verifier, and the ID token must
+hold (Google, Apple) or Facebook's ``/me`` answer. What goes wrong is a SocialError
+(Cancelled, ProviderDown), saying what to tell the person and, in ``reason``, why.
 
 ``sign_in`` turns the identity into an account: a known identity is its account; a new
 one whose provider vouches for an email (``email_verified``) that an account has is
@@ -19,73 +17,31 @@ new account's email (it stays on the identity, for the list of sign-in methods):
 address's owner could otherwise be signed in to it later with an emailed link. Facebook
 does not say whether an address was verified, so its addresses count as unverified.
 ``link`` adds an identity to a signed-in account, unless another account has it.
-
-The discovery documents and key sets are fetched from the configured addresses (local
-stand-ins in the tests) within time and size limits, and kept for an hour; an ID token
-signed with a key not yet seen fetches the key set again, once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
-import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
-import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 from peewee import IntegrityError
 
 from config import Settings
 from models import Identity, User, db, is_sqlite
 from services.accounts.account import DELETED_DOMAIN
 from services.errors import DomainError, Invalid
+from services.identity import oauth_client
+from services.identity.oauth_client import Provider
 from services.validation import clean_email, clean_name
 
 log = logging.getLogger("kairos.identity")
 
-TIMEOUT = (5, 10)  # connect, read (seconds)
-MAX_BYTES = 256 * 1024
-KEEP_FOR = 3600  # seconds a discovery document or key set is kept
-LEEWAY = 60  # seconds of clock skew allowed on exp and iat
-SIGNING_ALGORITHMS = ("RS256", "ES256", "PS256")  # never "none" nor a shared secret
 LABELS = {"google": "Google", "apple": "Apple", "facebook": "Facebook"}
 CANCELLED = ("access_denied", "user_cancelled_authorize")  # Apple's when the person closes it
-
-
-@dataclass(frozen=True)
-class Provider:
-    """One provider as configured: OpenID Connect by ``metadata_url``, or OAuth 2 with
-    its endpoints (Facebook)."""
-
-    name: str
-    client_id: str
-    client_secret: str
-    scope: str
-    metadata_url: str = ""
-    authorize_url: str = ""
-    token_url: str = ""
-    graph_url: str = ""
-    extra: dict = field(default_factory=dict)  # more consent parameters
-
-    @property
-    def label(self) -> str:
-        return LABELS[self.name]
-
-    @property
-    def is_oidc(self) -> bool:
-        return bool(self.metadata_url)
 
 
 def configured(settings: Settings) -> list[Provider]:
@@ -93,6 +49,7 @@ def configured(settings: Settings) -> list[Provider]:
     found = [
         Provider(
             "google",
+            "Google",
             settings.google_client_id,
             settings.google_client_secret,
             "openid email profile",
@@ -101,6 +58,7 @@ def configured(settings: Settings) -> list[Provider]:
         # Apple sends the name and email only to a form_post (a POST from its page).
         Provider(
             "apple",
+            "Apple",
             settings.apple_client_id,
             settings.apple_client_secret,
             "openid name email",
@@ -109,6 +67,7 @@ def configured(settings: Settings) -> list[Provider]:
         ),
         Provider(
             "facebook",
+            "Facebook",
             settings.facebook_client_id,
             settings.facebook_client_secret,
             "public_profile email",
@@ -193,19 +152,8 @@ class Profile:
 
 def begin(provider: Provider, redirect_uri: str) -> tuple[str, dict[str, str]]:
     """The consent page's address, and what to keep until the person comes back."""
-    kept = {"state": secrets.token_urlsafe(32), "verifier": secrets.token_urlsafe(48)}
-    params = dict(provider.extra)
-    if provider.is_oidc:
-        kept["nonce"] = params["nonce"] = secrets.token_urlsafe(32)
-    endpoint = _metadata(provider)["authorization_endpoint"] if provider.is_oidc else None
-    with _session(provider, redirect_uri) as session:
-        url, _ = session.create_authorization_url(
-            endpoint or provider.authorize_url,
-            state=kept["state"],
-            code_verifier=kept["verifier"],
-            **params,
-        )
-    return url, kept
+    with _answering(provider):
+        return oauth_client.consent(provider, redirect_uri)
 
 
 def finish(
@@ -222,60 +170,17 @@ def finish(
         raise refused(provider, f"error={str(answer['error'])[:40]}")
     if not answer.get("code"):
         raise refused(provider, "no code")
-    token = _exchange(provider, str(answer["code"]), kept["verifier"], redirect_uri)
+    with _answering(provider):
+        token = oauth_client.exchange(provider, str(answer["code"]), kept["verifier"], redirect_uri)
+        if provider.is_oidc:
+            claims = oauth_client.verify_id_token(provider, token, kept.get("nonce") or "", now)
+        else:
+            me = oauth_client.graph_me(provider, str(token.get("access_token") or ""))
     if provider.is_oidc:
-        claims = verify_id_token(provider, token, kept.get("nonce") or "", now)
         name = claims.get("name") or _apple_name(answer.get("user"))
         email, verified = claims.get("email"), _true(claims.get("email_verified"))
         return _profile(provider, claims["sub"], email, verified, name)
-    me = _graph_me(provider, str(token.get("access_token") or ""))
     return _profile(provider, me.get("id"), me.get("email"), False, me.get("name"))
-
-
-def verify_id_token(provider: Provider, token: dict, nonce: str, now: datetime) -> dict:
-    """The ID token's claims, once its signature (the provider's JWKS) and its ``iss``,
-    ``aud``, ``exp``, ``iat`` and ``nonce`` hold; else SocialError (reason "id_token")."""
-    metadata = _metadata(provider)
-    id_token = token.get("id_token")
-    if not nonce or not isinstance(id_token, str):
-        raise refused(provider, "id_token: none, or no nonce was sent")
-    offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-    algorithms = [a for a in SIGNING_ALGORITHMS if a in offered]
-    if not algorithms:
-        raise refused(provider, "id_token: no signing algorithm we accept")
-    registry = JWSRegistry(algorithms=algorithms)
-    try:
-        try:
-            decoded = jwt.decode(id_token, _keys(provider, metadata), registry=registry)
-        except InvalidKeyIdError:  # a key made since we fetched the set
-            decoded = jwt.decode(id_token, _keys(provider, metadata, True), registry=registry)
-        claims = CodeIDToken(
-            decoded.claims,
-            decoded.header,
-            {
-                "iss": {"essential": True, "values": _issuers(metadata["issuer"])},
-                "aud": {"essential": True, "value": provider.client_id},
-                "sub": {"essential": True},
-                "exp": {"essential": True},
-                "iat": {"essential": True},
-            },
-            {
-                "nonce": nonce,
-                "client_id": provider.client_id,
-                "access_token": token.get("access_token"),  # at_hash, when there is one
-            },
-        )
-        claims.validate(now=int(now.timestamp()), leeway=LEEWAY)
-    except (JoseError, ValueError) as exc:  # a bad signature, a claim that does not hold
-        raise refused(provider, f"id_token: {type(exc).__name__} {exc}"[:120]) from exc
-    return dict(claims)
-
-
-def _issuers(issuer: str) -> list[str]:
-    # Google's ID tokens name their issuer with or without the scheme.
-    if issuer == "https://accounts.google.com":
-        return [issuer, "accounts.google.com"]
-    return [issuer]
 
 
 def _true(value: object) -> bool:
@@ -312,105 +217,15 @@ def _profile(
     return Profile(provider.name, subject, address, bool(address) and verified, person)
 
 
-# HTTP --------------------------------------------------------------------------------
-
-
-def _session(provider: Provider, redirect_uri: str) -> OAuth2Session:
-    session = OAuth2Session(
-        provider.client_id,
-        provider.client_secret,
-        scope=provider.scope,
-        redirect_uri=redirect_uri,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_post",  # the one Apple takes
-        default_timeout=TIMEOUT,
-    )
-    session.max_redirects = 0
-    session.trust_env = False
-    return session
-
-
-def _exchange(provider: Provider, code: str, verifier: str, redirect_uri: str) -> dict:
-    endpoint = _metadata(provider)["token_endpoint"] if provider.is_oidc else provider.token_url
+@contextmanager
+def _answering(provider: Provider):
+    """The provider's errors as SocialError (ProviderDown when it did not answer)."""
     try:
-        with _session(provider, redirect_uri) as session:
-            return dict(
-                session.fetch_token(
-                    endpoint,
-                    grant_type="authorization_code",
-                    code=code,
-                    code_verifier=verifier,
-                )
-            )
-    except OAuthError as exc:  # invalid_grant: a code used or forged, a wrong verifier
-        raise refused(provider, f"token: {exc.error}") from exc
-    except (requests.RequestException, ValueError) as exc:
-        raise down(provider, f"token: {type(exc).__name__}") from exc
-
-
-def _graph_me(provider: Provider, access_token: str) -> dict:
-    proof = hmac.new(
-        provider.client_secret.encode(), access_token.encode(), hashlib.sha256
-    ).hexdigest()
-    return _get_json(
-        provider,
-        f"{provider.graph_url}/me",
-        params={"fields": "id,name,email", "appsecret_proof": proof},
-        headers={"Authorization": f"Bearer {access_token}"},
-    )
-
-
-def _get_json(provider: Provider, url: str, **kwargs) -> dict:
-    """A JSON object from ``url``: no redirects, within TIMEOUT and MAX_BYTES; a failure
-    is ProviderDown (the answer itself is never shown or logged)."""
-    try:
-        with requests.get(
-            url, timeout=TIMEOUT, allow_redirects=False, stream=True, **kwargs
-        ) as response:
-            content = response.raw.read(MAX_BYTES + 1, decode_content=True)
-            status = response.status_code
-    except requests.RequestException as exc:
-        raise down(provider, f"GET {type(exc).__name__}") from exc
-    if status != 200 or len(content) > MAX_BYTES:
-        raise down(provider, f"GET answered {status}, {len(content)} bytes")
-    try:
-        body = json.loads(content)
-    except ValueError as exc:
-        raise down(provider, "GET answered what is not JSON") from exc
-    if not isinstance(body, dict):
-        raise down(provider, "GET answered what is not an object")
-    return body
-
-
-_kept: dict[str, tuple[float, dict]] = {}
-_kept_lock = threading.Lock()
-
-
-def _fetched(provider: Provider, url: str, again: bool = False) -> dict:
-    """``url``'s JSON, fetched at most once an hour (or now, ``again``)."""
-    with _kept_lock:
-        found = _kept.get(url)
-    if found and not again and time.monotonic() - found[0] < KEEP_FOR:
-        return found[1]
-    body = _get_json(provider, url)
-    with _kept_lock:
-        _kept[url] = (time.monotonic(), body)
-    return body
-
-
-def _metadata(provider: Provider) -> dict:
-    metadata = _fetched(provider, provider.metadata_url)
-    wanted = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
-    if not all(isinstance(metadata.get(k), str) for k in wanted):
-        raise down(provider, "the discovery document lacks an endpoint")
-    return metadata
-
-
-def _keys(provider: Provider, metadata: dict, again: bool = False) -> KeySet:
-    try:
-        return KeySet.import_key_set(_fetched(provider, metadata["jwks_uri"], again))
-    except (JoseError, ValueError, KeyError, TypeError) as exc:
-        raise down(provider, "the key set is not one") from exc
+        yield
+    except oauth_client.ProviderDown as exc:
+        raise down(provider, exc.reason) from exc
+    except oauth_client.ProviderError as exc:
+        raise refused(provider, exc.reason) from exc
 
 
 # Accounts ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import requests
 
 from models import Identity, SignIn, User, db
 from services.accounts.account import anonymise
-from services.identity import social
+from services.identity import oauth_client, social
 from tests import factories
 from tests.integration.webpages import csrf_token, parse, path_of, query, text_of
 from tests.standins._oauth import consent
@@ -340,6 +340,15 @@ def test_a_provider_that_is_down_is_a_friendly_page(client, google):
     google.down = True
     down = come_back(client, "google", asked)
     assert down.status_code == 400
+    assert User.select().count() == 0
+
+
+def test_a_provider_too_slow_to_answer_is_a_friendly_page(client, google, monkeypatch):
+    monkeypatch.setattr(oauth_client, "TIMEOUT", (2, 0.2))
+    google.slow = 0.6
+    slow = round_trip(client, "google")
+    assert slow.status_code == 400
+    assert "Google is not answering just now." in text_of(slow)
     assert User.select().count() == 0
 
 

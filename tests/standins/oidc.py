@@ -16,7 +16,8 @@ own RSA key. On one base URL it serves:
   the next ID tokens (an expired ``exp``, another ``aud``, ``iss`` or ``nonce``; None
   leaves a claim out) and
   ``sign_with_stranger`` signs them with a key that is not in the JWKS, under the
-  published key's ``kid``.
+  published key's ``kid``. ``down`` answers 503 everywhere; ``slow`` delays the token
+  endpoint's answer.
 
 ``now`` is the stand-in's clock (seconds since the epoch), so tests with a frozen clock
 get tokens that are fresh at that time.
@@ -88,6 +89,7 @@ class OidcProvider(OAuthServer):
         self.tamper: dict = {}
         self.sign_with_stranger = False
         self.down = False  # every endpoint answers 503
+        self.slow = 0.0  # seconds the token endpoint takes to answer
         self._nonces: dict[str, str] = {}  # code -> the nonce asked for with it
         self.authorize_requests: list[dict] = []
 
@@ -106,6 +108,7 @@ class OidcProvider(OAuthServer):
         if method == "GET" and url.path == self.authorize_path:
             return self._authorize(url.query)
         if method == "POST" and url.path == self.token_path:
+            time.sleep(self.slow)
             return self._token(headers, body)
         return 404, {"Content-Type": "text/plain"}, b"not found"
 
