@@ -137,6 +137,8 @@ def test_a_new_google_identity_makes_an_account_and_signs_it_in(client, google, 
 
     assert came_back.status_code == 303
     assert came_back.headers["Location"] == "/clinic"
+    assert came_back.headers["Cache-Control"] == "no-store"
+    assert came_back.headers["Referrer-Policy"] == "no-referrer"
     user = User.get(User.email == "jo@example.com")
     assert (user.name, user.password_hash) == ("Jo Bloggs", None)
     identity = Identity.get()
@@ -306,6 +308,13 @@ def test_a_wrong_state_is_refused(client, google):
     assert refused.status_code == 400
     assert User.select().count() == 0
     # The state is used once: the right one no longer works either.
+    assert come_back(client, "google", asked).status_code == 400
+    assert User.select().count() == 0
+
+
+def test_a_trip_that_took_too_long_is_refused(client, google, clock):
+    asked = consent(start(client, "google"))
+    clock.advance(minutes=16)  # the stand-in's token is fresh at the new time
     assert come_back(client, "google", asked).status_code == 400
     assert User.select().count() == 0
 

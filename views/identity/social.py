@@ -49,6 +49,15 @@ def social_to_add() -> list[social.Provider]:
     return [p for p in social_providers() if p.name not in linked]
 
 
+@bp.after_request
+def private(response):
+    # Nothing here is kept by a cache; the way back's address holds a code and a state,
+    # which no Referer should carry on.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def _provider(name: str) -> social.Provider:
     provider = social.provider_named(current_app.config["SETTINGS"], name)
     if provider is None:
@@ -112,6 +121,7 @@ def callback(provider: str):
     except social.SocialError as exc:
         return _problem(chosen, exc, kept)
     except social.EmailNotVerified:
+        log.info("social.refused provider=%s reason=email of an account, not verified", provider)
         return page("account/social/not_linked.html", status=409, provider=chosen)
     start_session(signed.user, method=chosen.name)
     welcome = f"Welcome, {signed.user.name}." if signed.created else None
