@@ -24,6 +24,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -167,7 +168,8 @@ def finish(
     if answer.get("error"):
         if answer["error"] in CANCELLED:
             raise Cancelled(f"You cancelled signing in with {provider.label}.", "cancelled")
-        raise refused(provider, f"error={str(answer['error'])[:40]}")
+        said = re.sub(r"[^\w.-]", "?", str(answer["error"])[:40])  # one line in the log
+        raise refused(provider, f"error={said}")
     if not answer.get("code"):
         raise refused(provider, "no code")
     with _answering(provider):
@@ -177,7 +179,9 @@ def finish(
         else:
             me = oauth_client.graph_me(provider, str(token.get("access_token") or ""))
     if provider.is_oidc:
-        name = claims.get("name") or _apple_name(answer.get("user"))
+        name = claims.get("name")
+        if provider.name == "apple":  # Apple puts the name only in its first answer's form
+            name = name or _apple_name(answer.get("user"))
         email, verified = claims.get("email"), _true(claims.get("email_verified"))
         return _profile(provider, claims["sub"], email, verified, name)
     return _profile(provider, me.get("id"), me.get("email"), False, me.get("name"))
