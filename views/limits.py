@@ -130,6 +130,9 @@ ACTIONS: dict[str, Action] = {
         lambda status: only_sent_count(status) or status == 409,
     ),
     "desk_booking": Action((("desk_bookings_per_staff", account),), only_made_count),
+    # Signing in with Google, Apple or Facebook: each start and each way back (a code and
+    # a state checked, the provider asked).
+    "social_sign_in": Action((("social_sign_in_per_ip", client_address),), every_try_counts),
     # Each try reaches Stripe: a stolen-card tester is stopped, declined or not.
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
     # Adding a calendar or "sync now" fetches from an outside server at once.

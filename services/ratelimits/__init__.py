@@ -109,6 +109,12 @@ LIMITS: dict[str, Limit] = {
     "phone_codes_per_ip": Limit(
         30, 15 * MINUTE, "a wrong texted code given from one client address", TOO_MANY_TRIES
     ),
+    "social_sign_in_per_ip": Limit(
+        60,
+        15 * MINUTE,
+        "a start of, or a return from, signing in with Google, Apple or Facebook from one address",
+        TOO_MANY_TRIES,
+    ),
 }
 
 

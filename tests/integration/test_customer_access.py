@@ -36,6 +36,9 @@ PAGES = {
     # Adding a phone number: signed in only; 404 here, where no texts can be sent (with
     # Twilio: tests/integration/test_phone_sign_in.py).
     "/account/sign-in-methods/phone": (302, 404, 404, 404, 404),
+    # Not configured in these tests, so a signed-in account gets 404 rather than the
+    # redirect to Google (test_social_sign_in.py).
+    "/account/sign-in-methods/add/google": (302, 404, 404, 404, 404),
     "/account/my-data.json": (302, 200, 200, 200, 200),  # each their own
     "/account/my-bookings.ics": (302, 200, 200, 200, 200),
 }

@@ -19,6 +19,7 @@ FILLERS = {
     "token": "x" * 43,
     "filename": "css/app.css",
     "kind": "google",
+    "provider": "google",
 }
 
 # Routes anyone may use, and why; everything else must be in an access matrix.
@@ -71,6 +72,9 @@ PUBLIC = {
     "calendar.feed": "a private calendar feed: the token in the URL is the proof",
     "stripe_webhook.stripe_webhook": "Stripe's events: each is signed, and refused (400) "
     "unless the signature holds (test_payments_webhooks.py)",
+    "social.start": "Continue with Google, Apple or Facebook: on to the provider's consent",
+    "social.callback": "back from the provider: the state kept in the session is the proof",
+    "social.apple_form_post": "Apple's cross-site POST back: only a 303 to social.callback",
 }
 
 # Modules whose module-level tables are access matrices: each key names a route (a string
@@ -129,6 +133,7 @@ def matrix_rows():
 # Web routes that change something without a CSRF token, and what protects them instead.
 NO_CSRF = {
     "stripe_webhook.stripe_webhook": "Stripe signs each event; no cookie is read",
+    "social.apple_form_post": "changes nothing: a 303 to the GET, where the state is checked",
 }
 
 
