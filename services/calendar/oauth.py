@@ -19,6 +19,8 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from services.oauth_session import oauth_session
+
 TIMEOUT = (5, 20)  # connect, read (seconds)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 200  # of one read; a server that keeps sending "next" is not followed forever
@@ -162,17 +164,9 @@ def utc_text(moment: datetime) -> str:
 
 
 def _session(provider: Provider, redirect_uri: str | None = None) -> OAuth2Session:
-    session = OAuth2Session(
-        provider.client_id,
-        provider.client_secret,
-        scope=provider.scope,
-        redirect_uri=redirect_uri,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_post",
-        default_timeout=TIMEOUT,
+    return oauth_session(
+        provider.client_id, provider.client_secret, provider.scope, redirect_uri, TIMEOUT
     )
-    session.max_redirects = 0
-    return session
 
 
 def _token_call(call, url: str, **kwargs) -> dict:

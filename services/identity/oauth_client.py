@@ -32,6 +32,8 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from services.oauth_session import oauth_session
+
 TIMEOUT = (5, 10)  # connect, read (seconds)
 MAX_BYTES = 256 * 1024
 KEEP_FOR = 3600  # seconds a discovery document or key set is kept
@@ -90,18 +92,9 @@ def consent(provider: Provider, redirect_uri: str) -> tuple[str, dict[str, str]]
 
 
 def _session(provider: Provider, redirect_uri: str) -> OAuth2Session:
-    session = OAuth2Session(
-        provider.client_id,
-        provider.client_secret,
-        scope=provider.scope,
-        redirect_uri=redirect_uri,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_post",  # the one Apple takes
-        default_timeout=TIMEOUT,
+    return oauth_session(
+        provider.client_id, provider.client_secret, provider.scope, redirect_uri, TIMEOUT
     )
-    session.max_redirects = 0
-    session.trust_env = False
-    return session
 
 
 def exchange(provider: Provider, code: str, verifier: str, redirect_uri: str) -> dict:
