@@ -134,6 +134,8 @@ ACTIONS: dict[str, Action] = {
     "payment": Action((("payment_tries_per_customer", account),), every_try_counts),
     # Adding a calendar or "sync now" fetches from an outside server at once.
     "calendar_sync": Action((("calendar_syncs_per_account", account),), every_try_counts),
+    # Each asks for or checks a passkey challenge (views/identity/passkeys.py).
+    "passkey": Action((("passkeys_per_ip", client_address),), every_try_counts),
 }
 
 

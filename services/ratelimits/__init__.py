@@ -92,6 +92,12 @@ LIMITS: dict[str, Limit] = {
     "desk_bookings_per_staff": Limit(
         120, HOUR, "a booking one staff member makes for a customer", "Too many bookings."
     ),
+    "passkeys_per_ip": Limit(
+        120,
+        15 * MINUTE,
+        "a passkey asked for or answered from one address (signing in or adding one)",
+        TOO_MANY_TRIES,
+    ),
 }
 
 

@@ -65,6 +65,8 @@ PUBLIC = {
     "calendar.feed": "a private calendar feed: the token in the URL is the proof",
     "stripe_webhook.stripe_webhook": "Stripe's events: each is signed, and refused (400) "
     "unless the signature holds (test_payments_webhooks.py)",
+    "passkeys.sign_in_options": "a challenge for signing in with a passkey (rate limited)",
+    "passkeys.sign_in": "signing in with a passkey: its signature is the proof (test_passkeys.py)",
 }
 
 # Modules whose module-level tables are access matrices: each key names a route (a string
