@@ -114,8 +114,10 @@
     const button = area.querySelector("[data-passkey-sign-in]");
     const status = area.querySelector("[data-passkey-status]");
     let waiting = null;  // the pending request of the autofill, or of the button
+    let renewal = null;  // the autofill's challenge is renewed before it expires
 
     async function signIn(conditional) {
+      clearTimeout(renewal);
       if (waiting) waiting.abort();
       const controller = new AbortController();
       waiting = controller;
@@ -132,9 +134,13 @@
 
     async function ceremony(conditional, controller) {
       const options = await post(area.dataset.options);
+      if (controller.signal.aborted) return;  // replaced meanwhile
       if (!options.ok) {
         if (!conditional) say(status, problem(options), true);
         return;
+      }
+      if (conditional) {
+        renewal = setTimeout(() => signIn(true), Math.max(30000, (options.body.timeout || 300000) - 30000));
       }
       let credential;
       try {
@@ -153,6 +159,7 @@
         }
         return;
       }
+      clearTimeout(renewal);
       if (!credential) return;
       say(status, "Signing you in…");
       const remember = document.getElementById("sign-in-remember");
@@ -166,6 +173,12 @@
         return;
       }
       say(status, problem(answer), true);
+      if (answer.status === 404 && PublicKeyCredential.signalUnknownCredential) {
+        // Removed here: the device may forget it too, so it stops offering it.
+        PublicKeyCredential.signalUnknownCredential({
+          rpId: options.body.rpId, credentialId: credential.id,
+        }).catch(() => {});
+      }
       offerAutofill();
     }
 
