@@ -286,8 +286,29 @@ def sign_in(credential: object, rp: RelyingParty, secret: str, now: datetime) ->
     if handle and not hmac.compare_digest(handle, user_handle(passkey.user_id, secret)):
         log.warning("passkey.wrong_user_handle passkey=%s", passkey.id)
         raise PasskeyRefused()
+    try:
+        verify_authentication_response(
+            credential=parsed,
+            expected_challenge=challenge,
+            expected_rp_id=rp.id,
+            expected_origin=rp.origin,
+            credential_public_key=bytes(passkey.public_key),
+            credential_current_sign_count=0,  # the counter is checked below, our way
+            require_user_verification=True,
+        )
+    except (InvalidAuthenticationResponse, WebAuthnException, ValueError) as exc:
+        log.info("passkey.refused user=%s passkey=%s reason=%s", passkey.user_id, passkey.id, exc)
+        raise PasskeyRefused() from None
+    _count_use(passkey, new_count, now)
+    log.info("passkey.signed_in user=%s passkey=%s", passkey.user_id, passkey.id)
+    return User.get_by_id(passkey.user_id)
+
+
+def _count_use(passkey: Passkey, new_count: int, now: datetime) -> None:
+    """Keep the signature counter and the time of this use. When the authenticator
+    counts (its count and ours both non-zero), a count that did not go up may come from
+    a copy of it: refused, and logged. An authenticator that counts nothing sends 0."""
     if passkey.sign_count and new_count and new_count <= passkey.sign_count:
-        # Both count: one that did not go up may be a copied authenticator.
         log.warning(
             "passkey.counter_went_back user=%s passkey=%s stored=%s sent=%s",
             passkey.user_id,
@@ -296,20 +317,6 @@ def sign_in(credential: object, rp: RelyingParty, secret: str, now: datetime) ->
             new_count,
         )
         raise PasskeyRefused()
-    try:
-        verify_authentication_response(
-            credential=parsed,
-            expected_challenge=challenge,
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
-            credential_public_key=bytes(passkey.public_key),
-            # An authenticator that counts nothing (0) may follow one that did: checked above.
-            credential_current_sign_count=passkey.sign_count if new_count else 0,
-            require_user_verification=True,
-        )
-    except (InvalidAuthenticationResponse, WebAuthnException, ValueError) as exc:
-        log.info("passkey.refused user=%s passkey=%s reason=%s", passkey.user_id, passkey.id, exc)
-        raise PasskeyRefused() from None
     fresh = Passkey.id == passkey.id
     if new_count:  # two sign-ins with one count at once: only the first counts
         fresh &= Passkey.sign_count < new_count
@@ -321,5 +328,3 @@ def sign_in(credential: object, rp: RelyingParty, secret: str, now: datetime) ->
     if not updated:
         log.warning("passkey.counter_raced passkey=%s", passkey.id)
         raise PasskeyRefused()
-    log.info("passkey.signed_in user=%s passkey=%s", passkey.user_id, passkey.id)
-    return User.get_by_id(passkey.user_id)

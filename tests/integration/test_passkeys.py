@@ -142,7 +142,10 @@ class Browser:
         options = self.post("/account/passkeys/sign-in/options")
         assert options.status_code == 200, options.data
         credential = authenticator.get(options.json)
-        return self.post("/account/passkeys/sign-in", {"credential": credential, **extra})
+        answer = self.post("/account/passkeys/sign-in", {"credential": credential, **extra})
+        if answer.status_code == 200:  # a new session: the page it leads to has a new token
+            self.token = csrf_token(self.client.get("/privacy"))
+        return answer
 
 
 @pytest.fixture
@@ -366,6 +369,22 @@ def test_the_counter_must_go_up(phone, stranger, casey, caplog):
     authenticator.count = 6
     assert other.sign_in(authenticator).status_code == 200
     assert Passkey.get(Passkey.user == casey.id).sign_count == 6
+    # One that stops counting (0) is let in; the count kept stays.
+    authenticator.count = 0
+    assert other.sign_in(authenticator).status_code == 200
+    assert Passkey.get(Passkey.user == casey.id).sign_count == 6
+
+
+def test_a_forged_answer_is_refused_before_its_counter_is_believed(phone, stranger, caplog):
+    authenticator = Authenticator()
+    authenticator.count = 9
+    phone.add(authenticator)
+    authenticator.key = ec.generate_private_key(ec.SECP256R1())
+    authenticator.count = 3
+    with caplog.at_level(logging.INFO, logger="kairos.passkeys"):
+        assert stranger.sign_in(authenticator).status_code == 401
+    assert "passkey.refused" in caplog.text
+    assert "counter_went_back" not in caplog.text
 
 
 def test_a_removed_passkey_is_not_registered_any_more(phone, stranger, casey):
