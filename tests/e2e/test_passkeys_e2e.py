@@ -201,3 +201,28 @@ def test_no_passkey_buttons_where_base_url_is_an_ip_address(screen, e2e_server, 
     screen.goto(e2e_server + "/account/sign-in")
     expect(screen.get_by_role("heading", name="Sign in")).to_be_visible()
     assert screen.locator("[data-passkey-sign-in]").count() == 0
+
+
+# A browser from before WebAuthn's JSON helpers: passkeys.js writes the base64url itself.
+NO_JSON_HELPERS = """
+delete PublicKeyCredential.parseCreationOptionsFromJSON;
+delete PublicKeyCredential.parseRequestOptionsFromJSON;
+delete PublicKeyCredential.prototype.toJSON;
+"""
+
+
+@pytest.mark.parametrize("device", [PHONE], indirect=True)
+def test_passkeys_in_a_browser_without_the_json_helpers(screen, localhost, app):
+    address = f"ash-{secrets.token_hex(4)}@example.com"
+    ash = factories.make_user(address, "Ash Reid")
+    screen.add_init_script(NO_JSON_HELPERS + NO_AUTOFILL)
+    cdp, key = authenticator(screen)
+    sign_in(screen, localhost, address, then=METHODS)
+    assert screen.evaluate("typeof PublicKeyCredential.parseCreationOptionsFromJSON") == "undefined"
+    add_passkey(screen, localhost, "Old phone")
+    assert Passkey.get(Passkey.user == ash.id).transports == "internal"
+    sign_out(screen, localhost)
+    screen.goto(localhost + "/account/sign-in")
+    screen.get_by_role("button", name="Sign in with a passkey").click()
+    expect(screen).to_have_url(re.compile(r"/appointments$"))
+    assert len(stored(cdp, key)) == 1
