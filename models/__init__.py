@@ -41,6 +41,7 @@ from models.notifications import (
     NotificationPrefs,
     PushSubscription,
 )
+from models.passkey_challenges import PasskeyChallenge
 from models.payments import Payment, PaymentRefund, StripeEvent
 from models.ratelimits import RateLimit
 from models.sessions import SignIn
@@ -81,6 +82,7 @@ ALL_MODELS = [
     Identity,
     Passkey,
     PhoneCode,
+    PasskeyChallenge,
 ]
 
 __all__ = [
@@ -114,6 +116,7 @@ __all__ = [
     "NotificationPrefs",
     "Organisation",
     "Passkey",
+    "PasskeyChallenge",
     "Payment",
     "PaymentRefund",
     "PendingSignUp",

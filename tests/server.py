@@ -30,9 +30,16 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    database_url: str, *, workers: int = 2, threads: int = 8, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    workers: int = 2,
+    threads: int = 8,
+    env: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[str]:
-    """The app served as in production on a free port; yields its base URL.
+    """The app served as in production on a free port; yields its base URL, which
+    names ``host`` (passkeys need a host name, "localhost": it is still served on
+    127.0.0.1).
 
     Its task queue is a file of its own unless ``env`` names one (HUEY_URL), so what
     it enqueues never reaches a development worker; its rate-limit counters are in the
@@ -46,7 +53,7 @@ def gunicorn(
             "SECRET_KEY": "live-test",
             "KAIROS_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
             "KAIROS_ENV": "testing",
-            "BASE_URL": f"http://127.0.0.1:{port}",
+            "BASE_URL": f"http://{host}:{port}",
             "HUEY_URL": f"sqlite:///{queue}",
             # Rate-limit counters in the test's database, emptied before every test.
             "REDIS_URL": "",
@@ -71,9 +78,9 @@ def gunicorn(
     # A process group of its own, so that stopping it stops its workers too (a worker
     # left behind by a master that had to be killed was found running after CI).
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     try:
-        _wait_until_healthy(base, proc)
+        _wait_until_healthy(f"http://127.0.0.1:{port}", proc)
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # quick shutdown: tests leave no work in flight

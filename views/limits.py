@@ -149,6 +149,8 @@ ACTIONS: dict[str, Action] = {
         (("phone_codes_per_number", field("phone")), ("phone_codes_per_ip", client_address)),
         only_failures_count,
     ),
+    # Each asks for or checks a passkey challenge (views/identity/passkeys.py).
+    "passkey": Action((("passkeys_per_ip", client_address),), every_try_counts),
 }
 
 

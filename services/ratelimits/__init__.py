@@ -115,6 +115,12 @@ LIMITS: dict[str, Limit] = {
         "a start of, or a return from, signing in with Google, Apple or Facebook from one address",
         TOO_MANY_TRIES,
     ),
+    "passkeys_per_ip": Limit(
+        120,
+        15 * MINUTE,
+        "a passkey asked for or answered from one address (signing in or adding one)",
+        TOO_MANY_TRIES,
+    ),
 }
 
 

@@ -75,6 +75,8 @@ PUBLIC = {
     "social.start": "Continue with Google, Apple or Facebook: on to the provider's consent",
     "social.callback": "back from the provider: the state kept in the session is the proof",
     "social.apple_form_post": "Apple's cross-site POST back: only a 303 to social.callback",
+    "passkeys.sign_in_options": "a challenge for signing in with a passkey (rate limited)",
+    "passkeys.sign_in": "signing in with a passkey: its signature is the proof (test_passkeys.py)",
 }
 
 # Modules whose module-level tables are access matrices: each key names a route (a string
