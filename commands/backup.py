@@ -93,8 +93,54 @@ def _restore(url: str, path: Path) -> None:
             raise BackupError(f"no folder {target.parent} for the database")
         _sqlite_copy(_open_sqlite(path, read_only=True), target)
     else:
-        options = ["--clean", "--if-exists", "--no-owner", "--single-transaction"]
-        _run_postgresql("pg_restore", url, options, str(path))
+        _restore_postgresql(url, path)
+
+
+# Every table of the database, dropped first: pg_restore --clean drops only what the
+# backup has, and cannot drop an older backup's tables while newer ones (added by later
+# migrations) hold foreign keys to them.
+DROP_TABLES = """
+DO $$ DECLARE t record; BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
+    EXECUTE format('DROP TABLE IF EXISTS public.%I CASCADE', t.tablename);
+  END LOOP;
+END $$;
+"""
+
+
+def _restore_postgresql(url: str, path: Path) -> None:
+    """pg_restore's script (it drops what the backup has, then makes it), written out
+    whole first, then run by psql in one transaction after DROP_TABLES: all of it
+    happens, or none, also when the backup turns out to be cut short."""
+    programs = {name: shutil.which(name) for name in ("pg_restore", "psql")}
+    for name, found in programs.items():
+        if found is None:
+            raise BackupError(CLIENT_MISSING.format(name))
+    address, env = libpq_address(url)
+    env = os.environ | env
+    with tempfile.TemporaryDirectory(prefix="kairos-restore-") as folder:
+        script = Path(folder) / "restore.sql"
+        make_script = [programs["pg_restore"], "--clean", "--if-exists", "--no-owner"]
+        wrote = subprocess.run(
+            [*make_script, f"--file={script}", str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if wrote.returncode != 0:
+            raise BackupError(condensed(wrote.stderr, "pg_restore") or "pg_restore failed")
+        run_script = [programs["psql"], "--no-psqlrc", "--quiet", "--single-transaction"]
+        run_script += ["--set=ON_ERROR_STOP=1", f"--dbname={address}", "--command", DROP_TABLES]
+        applied = subprocess.run(
+            [*run_script, f"--file={script}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if applied.returncode != 0:
+        raise BackupError(condensed(applied.stderr, "psql") or "psql failed")
 
 
 def _check_backup_file(path: Path, magic: bytes) -> None:
