@@ -107,10 +107,18 @@
     status.classList.toggle("problem", Boolean(isProblem));
   }
 
+  // Passkeys are bound to the relying party's host: on another (the app opened by its IP
+  // address while BASE_URL names localhost, say) the browser refuses them.
+  function onOurHost(element) {
+    const rpId = element.dataset.rpId;
+    const host = window.location.hostname;
+    return Boolean(rpId) && (host === rpId || host.endsWith("." + rpId));
+  }
+
   // Signing in ---------------------------------------------------------------------------
 
   const area = document.querySelector("[data-passkey-sign-in-area]");
-  if (area) {
+  if (area && onOurHost(area)) {
     const button = area.querySelector("[data-passkey-sign-in]");
     const status = area.querySelector("[data-passkey-status]");
     let waiting = null;  // the pending request of the autofill, or of the button
@@ -189,6 +197,9 @@
     }
 
     button.hidden = false;
+    // The "or with your email" line, hidden while the passkey was the only other way in.
+    const divider = area.closest(".sign-in-ways")?.querySelector(".or-divider");
+    if (divider) divider.hidden = false;
     button.addEventListener("click", () => signIn(false));
     offerAutofill();
   }
@@ -196,7 +207,7 @@
   // Adding a passkey -----------------------------------------------------------------------
 
   const add = document.querySelector("[data-passkey-add]");
-  if (add) {
+  if (add && onOurHost(add)) {
     const button = add.querySelector("[data-passkey-add-button]");
     const status = add.querySelector("[data-passkey-status]");
     const name = add.querySelector("[data-passkey-name]");

@@ -203,6 +203,18 @@ def test_no_passkey_buttons_where_base_url_is_an_ip_address(screen, e2e_server, 
     assert screen.locator("[data-passkey-sign-in]").count() == 0
 
 
+def test_no_passkey_button_on_another_host_than_base_url_s(screen, localhost, app):
+    """The same server opened by its IP address while BASE_URL names localhost: the
+    browser would refuse passkeys there, so neither the button nor the "or" line shows."""
+    screen.goto(localhost.replace("//localhost:", "//127.0.0.1:") + "/account/sign-in")
+    expect(screen.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(screen.locator("[data-passkey-sign-in]")).to_be_hidden()
+    expect(screen.locator(".or-divider")).to_be_hidden()
+    screen.goto(localhost + "/account/sign-in")
+    expect(screen.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
+    expect(screen.locator(".or-divider")).to_be_visible()
+
+
 # A browser from before WebAuthn's JSON helpers: passkeys.js writes the base64url itself.
 NO_JSON_HELPERS = """
 delete PublicKeyCredential.parseCreationOptionsFromJSON;

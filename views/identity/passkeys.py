@@ -33,6 +33,14 @@ def passkeys_available() -> bool:
 
 
 @bp.app_template_global()
+def passkey_rp_id() -> str:
+    """The host passkeys are bound to: on any other (the same app opened by its IP
+    address, say) the browser would refuse them, so the script leaves them hidden."""
+    rp = relying_party()
+    return rp.id if rp is not None else ""
+
+
+@bp.app_template_global()
 def passkey_name_suggestion() -> str:
     """What a new passkey is called unless its owner says otherwise: this device."""
     return device_label(request.user_agent.string)
