@@ -15,59 +15,56 @@ _organisation = Prepared(
     lambda slug: Organisation.select(*_WITHOUT_LOGO).where(Organisation.slug == slug),
     slug="\x00slug",
 )
-_service_with_providers = Prepared(
-    # One row per active provider offering it (or one with no provider): one round trip.
-    lambda org, service: (
-        Service.select(Service, Provider)
+
+
+def _offered_by(query):
+    """``query`` on Service, one row per active provider offering the service (or one
+    with no provider): the service and who offers it in one round trip."""
+    return (
+        query.switch(Service)
         .join(ServiceProvider, JOIN.LEFT_OUTER)
         .join(
             Provider,
             JOIN.LEFT_OUTER,
             on=(Provider.id == ServiceProvider.provider) & Provider.active,
         )
-        .where((Service.id == service) & (Service.organisation == org) & Service.active)
         .order_by(Provider.id)
+    )
+
+
+def _with_organisation(*fields):
+    """Service and ``fields``, with the organisation's columns (but the logo) first."""
+    return Service.select(*_WITHOUT_LOGO, *fields).join(
+        Organisation, on=(Organisation.id == Service.organisation)
+    )
+
+
+_service_with_providers = Prepared(
+    lambda org, service: _offered_by(
+        Service.select(Service, Provider).where(
+            (Service.id == service) & (Service.organisation == org) & Service.active
+        )
     ),
     rows=True,
     org=-70001,
     service=-70002,
 )
-
-# The same, found by the organisation's slug, with the organisation's columns first: the
-# slots request and the booking pages need both, in one round trip instead of two.
+# The same, found by the organisation's slug, with the organisation: the slots request
+# and the booking pages need both, in one round trip instead of two.
 _service_at = Prepared(
-    lambda slug, service: (
-        Service.select(*_WITHOUT_LOGO, Service, Provider)
-        .join(Organisation, on=(Organisation.id == Service.organisation))
-        .switch(Service)
-        .join(ServiceProvider, JOIN.LEFT_OUTER)
-        .join(
-            Provider,
-            JOIN.LEFT_OUTER,
-            on=(Provider.id == ServiceProvider.provider) & Provider.active,
+    lambda slug, service: _offered_by(
+        _with_organisation(Service, Provider).where(
+            (Organisation.slug == slug) & (Service.id == service) & Service.active
         )
-        .where((Organisation.slug == slug) & (Service.id == service) & Service.active)
-        .order_by(Provider.id)
     ),
     rows=True,
     slug="\x00slug",
     service=-70003,
 )
-
 # The same again, by the service's id alone: booking, which is given only that.
 _offered_service = Prepared(
-    lambda service: (
-        Service.select(*_WITHOUT_LOGO, Service, Provider)
-        .join(Organisation, on=(Organisation.id == Service.organisation))
-        .switch(Service)
-        .join(ServiceProvider, JOIN.LEFT_OUTER)
-        .join(
-            Provider,
-            JOIN.LEFT_OUTER,
-            on=(Provider.id == ServiceProvider.provider) & Provider.active,
-        )
-        .where((Service.id == service) & Service.active)
-        .order_by(Provider.id)
+    lambda service: _offered_by(
+        _with_organisation(Service, Provider).where((Service.id == service) & Service.active)
     ),
     rows=True,
     service=-70004,
