@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Flask, g, make_response, render_template, request
+from flask import Flask, abort, g, make_response, render_template, request
 from flask_compress import Compress
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -17,7 +17,7 @@ from scheduling.zones import zone_label
 from services.accounts import sessions
 from services.accounts.landing import landing_for
 from services.formats import day_label, local_time, money
-from views.support import forget_dead_session, now
+from views.support import forget_dead_session, now, read_json
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -37,6 +37,19 @@ def init_app(app: Flask) -> None:
             response.direct_passthrough = False  # so closing the response closes the file
             response.make_sequence()
         return response
+
+    @app.before_request
+    def json_bodies_are_objects():
+        # flask-wtf takes a JSON body for the form's data: one that is not an object (a
+        # string, a list) broke it (a 500), and a deep one would recurse. The pages'
+        # routes take form posts, or a JSON object (push devices, passkeys, payments).
+        if (
+            request.method in ("POST", "PUT", "PATCH", "DELETE")
+            and request.is_json
+            and not request.path.startswith("/api/")
+            and not isinstance(read_json(), dict)
+        ):
+            abort(400, "Send a JSON object.")
 
     login_manager.init_app(app)
     login_manager.login_view = "account.sign_in"

@@ -200,7 +200,9 @@ def _transports(passkey: Passkey) -> list[AuthenticatorTransport] | None:
     return kept or None
 
 
-def clean_passkey_name(name: str | None, fallback: str) -> str:
+def clean_passkey_name(name: object, fallback: str) -> str:
+    if name is not None and not isinstance(name, str):
+        raise Invalid({"name": "Give the passkey a name."})
     name = one_line(name) or one_line(fallback) or "Passkey"
     if has_control_character(name):
         raise Invalid({"name": CONTROL_IN_NAME})

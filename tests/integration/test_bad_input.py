@@ -153,3 +153,15 @@ def test_absolute_links_start_from_base_url_whatever_the_host_header(app, world)
     assert settings.status_code == 200
     assert "evil.example" not in settings.text
     assert f"{base}/clinic" in settings.text
+
+
+@pytest.mark.parametrize("body", ['"text"', "[1, 2]", "7", "", "{bad json"])
+def test_a_page_s_form_sent_json_that_is_not_an_object_is_a_400(client, body):
+    """flask-wtf reads a JSON body as the form: a string broke it (a 500)."""
+    token = csrf_token(client.get("/account/sign-in"))
+    answer = client.post(
+        "/account/sign-in",
+        data=body,
+        headers={"Content-Type": "application/json", "X-CSRFToken": token},
+    )
+    assert answer.status_code == 400
