@@ -92,6 +92,8 @@ class User(UserMixin, BaseModel):
     phone = CharField(null=True, max_length=32)
     timezone = CharField(null=True, max_length=64)  # the customer's, when their browser told us
     password_hash = CharField(null=True, max_length=200)
+    # When the password was last set, reset or added after sign-up (0025); NULL: with the account.
+    password_set_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     organisation = ForeignKeyField(
         Organisation,

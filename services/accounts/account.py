@@ -338,7 +338,7 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
     new_password = clean_password(new_password, about=(holder.email, holder.name))
     with db.atomic():
         row = links.consume(token, "reset", now)
-        User.update(password_hash=hash_password(new_password)).where(
+        User.update(password_hash=hash_password(new_password), password_set_at=now).where(
             User.id == row.user_id
         ).execute()
         links.retire(row.user_id, ("reset", "magic"), now)
@@ -428,7 +428,9 @@ def change_password(
     )
     password_hash = hash_password(new)  # slow on purpose: before the transaction
     with db.atomic():
-        User.update(password_hash=password_hash).where(User.id == user.id).execute()
+        User.update(password_hash=password_hash, password_set_at=now).where(
+            User.id == user.id
+        ).execute()
         kept = sessions.end_everything(user.id, now, "password_changed", keep=this_sign_in)
     log.info("account.password_changed user_id=%s", user.id)
     return kept
@@ -445,7 +447,7 @@ def add_password(
     password_hash = hash_password(new)  # slow on purpose: before the transaction
     with db.atomic():
         added = (
-            User.update(password_hash=password_hash)
+            User.update(password_hash=password_hash, password_set_at=now)
             .where((User.id == user.id) & User.password_hash.is_null())
             .execute()
         )
@@ -511,6 +513,7 @@ def anonymise(user_id: int) -> None:
         name=DELETED_NAME,
         phone=None,
         password_hash=None,
+        password_set_at=None,
     ).where(User.id == user_id).execute()
     links.forget(user_id)
     sessions.forget(user_id)  # every device is signed out

@@ -72,7 +72,8 @@ def methods_of(user: User) -> list[Method]:
     used = _last_sign_ins(user.id)
     found: list[Method] = []
     if user.password_hash:
-        found.append(Method("password", None, "", None, used.get("password")))
+        added = user.password_set_at or user.created_at
+        found.append(Method("password", None, "", added, used.get("password")))
     if user.email:
         found.append(Method("link", None, user.email, user.created_at, used.get("link")))
     for identity in user.identities.order_by(Identity.created_at, Identity.id):
@@ -135,7 +136,9 @@ def remove(user_id: int, kind: str, method_id: int | None = None) -> Method:
             raise LastMethod()
         gone = match[0]
         if gone.kind == "password":
-            User.update(password_hash=None).where(User.id == user_id).execute()
+            User.update(password_hash=None, password_set_at=None).where(
+                User.id == user_id
+            ).execute()
         elif gone.kind == "passkey":
             Passkey.delete().where((Passkey.id == gone.id) & (Passkey.user == user_id)).execute()
         else:

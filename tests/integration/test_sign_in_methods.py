@@ -7,6 +7,7 @@ import pytest
 
 from models import Identity, Passkey, User
 from services.identity import methods
+from tests import factories
 from tests.integration.test_accounts import csrf_token
 from tests.integration.test_sessions import CASEY, devices_of, signed_in_device
 from tests.integration.webpages import parse
@@ -61,6 +62,23 @@ def test_the_page_lists_password_link_identities_and_passkeys(phone, casey, cloc
     assert number.startswith("Phone number +44 7700 900123")
     assert passkey.startswith("Passkey Pixel 8")
     assert len(removes(response)) == 4  # not the email link
+
+
+def test_the_password_says_when_it_was_set(app, phone, casey, clock):
+    assert "Added" in listed(phone.get(PAGE))[0]  # with the account (made by the factory)
+    clock.advance(days=2)
+    phone = signed_in_device(devices_of(app))  # the first sign-in has run out meanwhile
+    token = csrf_token(phone, "/account/profile")
+    changed = phone.post(
+        "/account/profile/password",
+        data={
+            "csrf_token": token,
+            "current_password": factories.PASSWORD,
+            "new_password": "another long passphrase",
+        },
+    )
+    assert changed.status_code == 303
+    assert "Added Fri 27 Nov" in listed(phone.get(PAGE))[0]
 
 
 def test_the_profile_links_to_it(phone):
