@@ -165,9 +165,7 @@ def test_a_new_number_asks_a_name_then_makes_a_customer_account(client, twilio, 
     assert "What's your name?" in text_of(page)
     assert SHOWN in text_of(page)
     # Someone with an account already is shown the way to add the number to it.
-    assert "/account/sign-in?next=/account/sign-in-methods/phone" in page.get_data(
-        as_text=True
-    )
+    assert "/account/sign-in?next=/account/sign-in-methods/phone" in page.get_data(as_text=True)
     empty = client.post(NAME, data={"csrf_token": csrf_token(page), "name": " "})
     assert empty.status_code == 422
     assert "Enter your name." in text_of(empty)
