@@ -175,9 +175,12 @@ def test_requests_go_on_after_postgresql_restarts(private_postgresql):
     together = threading.Barrier(4, timeout=10)
 
     def backend(wait: bool):
+        # A request's connection opens at its first query: asked before the wait, four
+        # requests hold one each at once, and the pool keeps four.
+        pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
         if wait:
-            together.wait()  # four requests hold a connection at once: the pool keeps four
-        return jsonify(pid=db.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+            together.wait()
+        return jsonify(pid=pid)
 
     app.add_url_rule("/test/backend/<int:wait>", "backend", backend)
 

@@ -221,10 +221,10 @@ def test_an_instance_killed_mid_booking_loses_and_doubles_nothing(stack):
         answers[start] = (response.status_code, response.json().get("error"), tries)
 
     assert {answer[0] for answer in answers.values()} == {201}, answers
-    # HAProxy sent them to a live instance, even the one right after the kill, which it
-    # may have sent on a kept-alive connection to the dead one (a 502 in about 1 run in 6,
-    # before HAProxy retried on an empty response): no client had to try again.
-    assert all(answer[2] == 1 for answer in answers.values()), answers
+    # HAProxy sent them to a live instance: at most the one request right after the kill
+    # met the dying instance (a 502; HAProxy's retry on an empty response catches some of
+    # these, not all), and the client's retry with the same Idempotency-Key made it once.
+    assert sum(answer[2] - 1 for answer in answers.values()) <= 1, answers
     # Each answered 201 exactly once: none lost, none doubled by a retry.
     assert bookings_in_database(stack.env["DATABASE_URL"]) - before == len(starts)
 
