@@ -12,9 +12,11 @@ from models.base import (
     UTCDateTimeField,
     db,
     is_sqlite,
+    locked,
     open_database,
     release_connection,
     utcnow,
+    writing,
 )
 from models.bookings import FREED, Booking, BookingEvent, BookingStatus, Note
 from models.business import (
@@ -136,7 +138,9 @@ __all__ = [
     "WeeklyHours",
     "db",
     "is_sqlite",
+    "locked",
     "open_database",
     "release_connection",
     "utcnow",
+    "writing",
 ]

@@ -7,6 +7,7 @@ fixed-width ISO string on SQLite, so comparisons sort correctly on both.
 from __future__ import annotations
 
 import select
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -65,6 +66,25 @@ def release_connection() -> None:
         db.pop_transaction()
     if not db.is_closed():
         db.close()
+
+
+@contextmanager
+def writing():
+    """A write transaction; on SQLite it takes the write lock first, so what it reads
+    cannot change before it writes (and two at once wait for each other rather than
+    fail on upgrading a read lock)."""
+    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
+        yield
+
+
+@contextmanager
+def locked(model, row_id: int):
+    """A write transaction that other writers to this row wait for (FOR UPDATE on
+    PostgreSQL; it also waits for bookings being made for a provider row)."""
+    with writing():
+        if not is_sqlite():
+            list(model.select(model.id).where(model.id == row_id).for_update())
+        yield
 
 
 def is_sqlite() -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from peewee import fn
 
-from models import Identity, Passkey, SignIn, User, db, is_sqlite
+from models import Identity, Passkey, SignIn, User, locked
 from services.errors import DomainError, NotFound
 from services.validation import phone_for_display
 
@@ -97,24 +97,16 @@ def methods_of(user: User) -> list[Method]:
     return found
 
 
-def _locked(user_id: int) -> User:
-    """The account, locked until the transaction ends: two removals at once cannot both
-    see the other's method as the one that remains."""
-    query = User.select().where(User.id == user_id)
-    if not is_sqlite():  # SQLite: the IMMEDIATE transaction already holds the write lock
-        query = query.for_update("FOR NO KEY UPDATE")
-    return query.get()
-
-
 def remove(user_id: int, kind: str, method_id: int | None = None) -> Method:
     """Take away one of the account's methods: its password (``kind="password"``), an
     identity or a passkey by id. Raises NotFound for a method that is not the account's
     and LastMethod when it is the only one left."""
     if kind not in REMOVABLE:
         raise NotFound("No such sign-in method.")
-    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-        user = _locked(user_id)
-        methods = methods_of(user)
+    # The account's row locked: two removals at once cannot both see the other's method
+    # as the one that remains.
+    with locked(User, user_id):
+        methods = methods_of(User.get_by_id(user_id))
         wanted = "identity" if kind == "identity" else kind
         match = [
             m

@@ -32,7 +32,7 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from config import Settings
-from models import Identity, User, db, is_sqlite
+from models import Identity, User, writing
 from services.accounts.account import DELETED_DOMAIN
 from services.errors import DomainError, Invalid
 from services.identity import oauth_client
@@ -251,7 +251,7 @@ def sign_in(profile: Profile, now: datetime) -> SignedIn:
 
 
 def _sign_in(profile: Profile, now: datetime) -> SignedIn:
-    with _transaction():
+    with writing():
         identity = _identity(profile)
         if identity is not None:
             Identity.update(last_used_at=now).where(Identity.id == identity.id).execute()
@@ -278,7 +278,7 @@ def link(user_id: int, profile: Profile, now: datetime) -> bool:
     """Add the identity to account ``user_id``: True if it is new, False if the account
     had it already; LinkedElsewhere if another account has it."""
     try:
-        with _transaction():
+        with writing():
             identity = _identity(profile)
             if identity is not None and identity.user_id != user_id:
                 raise LinkedElsewhere(profile.provider)
@@ -289,12 +289,6 @@ def link(user_id: int, profile: Profile, now: datetime) -> bool:
         raise LinkedElsewhere(profile.provider) from None
     log.info("social.added user_id=%s provider=%s", user_id, profile.provider)
     return True
-
-
-def _transaction():
-    # SQLite: take the write lock first, so two of these at once wait for each other
-    # rather than fail on upgrading a read lock.
-    return db.atomic("IMMEDIATE") if is_sqlite() else db.atomic()
 
 
 def _identity(profile: Profile) -> Identity | None:

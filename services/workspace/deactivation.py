@@ -12,14 +12,22 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models import Booking, BookingStatus, Membership, Provider, Service, ServiceProvider, User
+from models import (
+    Booking,
+    BookingStatus,
+    Membership,
+    Provider,
+    Service,
+    ServiceProvider,
+    User,
+    locked,
+)
 from scheduling import available_slots
 from services import audit
 from services.booking import appointments as bookings
 from services.booking import slots as availability
 from services.errors import DomainError, Invalid, NotChangeable, SlotTaken
 from services.notifications.outbox import Dispatch
-from services.workspace.staff import locked
 
 log = logging.getLogger("kairos.staff")
 

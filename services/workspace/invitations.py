@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 
 from peewee import IntegrityError, fn
 
-from models import Invitation, Membership, Organisation, Provider, User, WeeklyHours
+from models import (
+    Invitation,
+    Membership,
+    Organisation,
+    Provider,
+    User,
+    WeeklyHours,
+    locked,
+    writing,
+)
 from scheduling.zones import zone_label
 from services import audit
 from services import mail as mailer
@@ -32,7 +41,7 @@ from services.validation import (
     clean_password,
     clean_phone,
 )
-from services.workspace.staff import join_as_provider, locked, open_invitations, writing
+from services.workspace.staff import join_as_provider, open_invitations
 
 log = logging.getLogger("kairos.staff")
 

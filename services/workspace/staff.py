@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,34 +20,12 @@ from models import (
     Service,
     ServiceProvider,
     User,
-    db,
-    is_sqlite,
+    writing,
 )
 from services import audit
 from services.errors import NotChangeable
 
 log = logging.getLogger("kairos.staff")
-
-
-# Shared with invitations.py and deactivation.py beside this module ----------------------
-
-
-@contextmanager
-def writing():
-    """A write transaction; on SQLite it takes the write lock first, so what it reads
-    cannot change before it writes."""
-    with db.atomic("IMMEDIATE") if is_sqlite() else db.atomic():
-        yield
-
-
-@contextmanager
-def locked(model, row_id: int):
-    """A write transaction that other writers to this row wait for (FOR UPDATE on
-    PostgreSQL; it also waits for bookings being made for a provider row)."""
-    with writing():
-        if not is_sqlite():
-            list(model.select(model.id).where(model.id == row_id).for_update())
-        yield
 
 
 def join_as_provider(org: Organisation, user: User) -> None:
