@@ -12,14 +12,12 @@ again, at most five times per sign-up.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from models import PendingSignUp
+from services import codes
 from services import mail as mailer
 from services.errors import DomainError, Invalid
 
@@ -28,7 +26,7 @@ log = logging.getLogger("kairos.signups")
 LIFETIME = timedelta(minutes=30)
 MAX_TRIES = 5
 MAX_SENDS = 5
-CODE_DIGITS = 6
+CODE_DIGITS = codes.DIGITS
 
 
 class CodeExpired(DomainError):
@@ -38,16 +36,6 @@ class CodeExpired(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This code has expired. Ask for a new one, or start again.")
-
-
-def _digest(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
-
-
-def _new_code() -> tuple[str, str, str]:
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    salt = secrets.token_hex(16)
-    return code, salt, _digest(salt, code)
 
 
 def start(
@@ -65,7 +53,7 @@ def start(
     or, when the address has an account (``holder``), call ``tell_holder(email, kind)``
     instead.
     Returns the sign-up's id, for the caller to keep in the person's session."""
-    code, salt, code_hash = _new_code()
+    code, salt, code_hash = codes.new_code()
     pending = PendingSignUp.create(
         kind=kind,
         email=email,
@@ -114,7 +102,7 @@ def resend(
     pending_id: int, now: datetime, *, tell_holder, mail: mailer.MailConfig | None = None
 ) -> None:
     """A new code (the old one stops working), with a fresh half hour and five tries."""
-    code, salt, code_hash = _new_code()
+    code, salt, code_hash = codes.new_code()
     changed = (
         PendingSignUp.update(
             salt=salt,
@@ -154,7 +142,7 @@ def verify(pending_id: int, code: str, now: datetime) -> tuple[str, dict]:
     if not tried:
         raise CodeExpired()
     pending = PendingSignUp.get_by_id(pending_id)
-    right = hmac.compare_digest(pending.code_hash, _digest(pending.salt, code))
+    right = codes.matches(pending.code_hash, pending.salt, code)
     if pending.holder or not right:
         left = MAX_TRIES - pending.tries
         if not code.isdigit() or len(code) != CODE_DIGITS:

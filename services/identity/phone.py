@@ -17,11 +17,8 @@ Twilio's or ours, and passes (TextNotSent, 503).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -29,6 +26,7 @@ from urllib.parse import urlsplit
 from peewee import IntegrityError
 
 from models import Identity, NotificationPrefs, PhoneCode, User, db
+from services import codes
 from services.errors import DomainError, Invalid
 from services.notifications.sms import SmsBackend, SmsError
 from services.ratelimits import TryLater
@@ -38,7 +36,7 @@ log = logging.getLogger("kairos.identity.phone")
 
 LIFETIME = timedelta(minutes=10)
 MAX_TRIES = 5
-CODE_DIGITS = 6
+CODE_DIGITS = codes.DIGITS
 # How long a proven new number may wait for its name before proving it again.
 PROVEN_FOR = timedelta(minutes=30)
 
@@ -99,10 +97,6 @@ def clean_number(phone: str | None, region: str = DEFAULT_REGION) -> str:
     return number
 
 
-def _digest(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
-
-
 def _message(code: str, base_url: str) -> str:
     """The text: the code first (it is what a phone shows in its notification), and the
     last line in the WebOTP format, so a browser on the phone can offer it for our site."""
@@ -114,11 +108,10 @@ def _message(code: str, base_url: str) -> str:
 def send_code(phone: str, now: datetime, *, sms: SmsBackend, base_url: str = "") -> None:
     """Text a new code to ``phone`` (E.164); the number's earlier code stops working.
     The same for every number, with an account or without."""
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    salt = secrets.token_hex(16)
+    made = codes.new_code()
     fresh = {
-        PhoneCode.salt: salt,
-        PhoneCode.code_hash: _digest(salt, code),
+        PhoneCode.salt: made.salt,
+        PhoneCode.code_hash: made.code_hash,
         PhoneCode.tries: 0,
         PhoneCode.created_at: now,
         PhoneCode.expires_at: now + LIFETIME,
@@ -129,7 +122,7 @@ def send_code(phone: str, now: datetime, *, sms: SmsBackend, base_url: str = "")
         update={**fresh, PhoneCode.sends: PhoneCode.sends + 1},
     ).execute()
     try:
-        sms.send(phone, _message(code, base_url))
+        sms.send(phone, _message(made.code, base_url))
     except SmsError as exc:
         log.info("phone.code_not_sent permanent=%s error=%s", exc.permanent, exc)
         if not exc.permanent:
@@ -163,7 +156,7 @@ def verify(phone: str, code: str | None, now: datetime) -> None:
     if not tried:
         raise CodeDead()
     row = PhoneCode.get(PhoneCode.phone == phone)
-    if not hmac.compare_digest(row.code_hash, _digest(row.salt, code)):
+    if not codes.matches(row.code_hash, row.salt, code):
         left = MAX_TRIES - row.tries
         if not code.isdigit() or len(code) != CODE_DIGITS:
             message = f"Enter the {CODE_DIGITS}-digit code from the text."
